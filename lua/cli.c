@@ -1,0 +1,117 @@
+/* cli.c — the `mto` command: a Lua host with the mto module preloaded, plus
+ * a few subcommands that need no script. Exit codes: 0 ok, 1 failure, 2 usage. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lualib.h>
+
+#include "config.h"
+#include "lmto.h"
+#include "mto/host.h"
+
+static const char usage_text[] =
+    "usage: mto [--help] [--version] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  run SCRIPT.lua [ARGS...]   run a Lua experiment script (mto is preloaded;\n"
+    "                             script arguments are in the global `arg`)\n"
+    "  plugins                    list loaded plugins: name, kind, version, file\n"
+    "  help                       show this message\n"
+    "\n"
+    "environment:\n"
+    "  MTO_PLUGIN_PATH            ':'-separated plugin directories or files,\n"
+    "                             searched before the installed plugin directory\n";
+
+static int usage(FILE *f, int code)
+{
+    fputs(usage_text, f);
+    return code;
+}
+
+static int cmd_plugins(int argc, char **argv)
+{
+    if (argc > 1) {
+        fprintf(stderr, "mto plugins: unexpected argument '%s'\n", argv[1]);
+        return usage(stderr, 2);
+    }
+    mto_plugins_load_all(NULL);
+    size_t n = mto_plugin_count();
+    printf("%-24s %-10s %-8s %s\n", "NAME", "KIND", "VERSION", "FILE");
+    for (size_t i = 0; i < n; i++) {
+        const mto_plugin_info *p = mto_plugin_at(i);
+        printf("%-24s %-10s %-8s %s\n", p->desc->name, mto_kind_name(p->desc->kind),
+               p->desc->version ? p->desc->version : "-", p->file);
+    }
+    for (size_t i = 0; i < mto_plugin_problem_count(); i++)
+        fprintf(stderr, "mto: warning: %s\n", mto_plugin_problem_at(i));
+    if (n == 0)
+        fprintf(stderr, "mto: no plugins found (searched %s)\n", mto_plugin_search_path());
+    return 0;
+}
+
+/* Message handler: keep the error as Lua formatted it ("script.lua:LINE: msg")
+ * and add a traceback only when MTO_TRACEBACK is set. */
+static int msghandler(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) msg = luaL_tolstring(L, 1, NULL);
+    if (getenv("MTO_TRACEBACK")) luaL_traceback(L, L, msg, 1);
+    else lua_pushstring(L, msg);
+    return 1;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "mto run: missing SCRIPT.lua\n");
+        return usage(stderr, 2);
+    }
+    const char *script = argv[1];
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        fprintf(stderr, "mto: cannot create Lua state (out of memory)\n");
+        return 1;
+    }
+    luaL_openlibs(L);
+    luaL_requiref(L, "mto", luaopen_mto, 0); /* package.loaded.mto, not a global */
+    lua_pop(L, 1);
+
+    /* arg[0] = script, arg[1..] = its arguments, as the stock interpreter does */
+    lua_createtable(L, argc - 2, 1);
+    for (int i = 1; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_seti(L, -2, i - 1);
+    }
+    lua_setglobal(L, "arg");
+
+    int status = luaL_loadfile(L, script);
+    if (status == LUA_OK) {
+        lua_pushcfunction(L, msghandler);
+        lua_insert(L, -2);
+        for (int i = 2; i < argc; i++) lua_pushstring(L, argv[i]);
+        status = lua_pcall(L, argc - 2, 0, -(argc - 2) - 2);
+    }
+    if (status != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        fprintf(stderr, "mto: %s\n", msg ? msg : "(error object is not a string)");
+    }
+    lua_close(L);
+    return status == LUA_OK ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) return usage(stderr, 2);
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) return usage(stdout, 0);
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("mto %s (plugin ABI %d)\n", PACKAGE_VERSION, MTO_ABI_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "plugins")) return cmd_plugins(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (cmd[0] == '-') fprintf(stderr, "mto: unknown option '%s'\n", cmd);
+    else fprintf(stderr, "mto: unknown command '%s'\n", cmd);
+    return usage(stderr, 2);
+}

@@ -1,0 +1,61 @@
+/* lmto.c — luaopen_mto: builds the `mto` module table from each area's
+ * registration function. Areas not linked into this build (weak symbols that
+ * resolve to NULL) are skipped, so the module always loads. */
+#include <stdlib.h>
+
+#include "config.h"
+#include "lmto.h"
+
+#define WEAK __attribute__((weak))
+WEAK void mto_lua_open_model(lua_State *L);
+WEAK void mto_lua_open_tokenizer(lua_State *L);
+WEAK void mto_lua_open_data(lua_State *L);
+WEAK void mto_lua_open_readers(lua_State *L);
+WEAK void mto_lua_open_metrics(lua_State *L);
+
+int luaopen_mto(lua_State *L)
+{
+    void (*areas[])(lua_State *) = {
+        mto_lua_open_core,     mto_lua_open_model, mto_lua_open_tokenizer,
+        mto_lua_open_data,     mto_lua_open_readers, mto_lua_open_metrics,
+    };
+    lua_newtable(L);
+    for (size_t i = 0; i < sizeof areas / sizeof areas[0]; i++)
+        if (areas[i]) areas[i](L);
+    return 1;
+}
+
+int mto_lua_error(lua_State *L, const mto_error *err)
+{
+    return luaL_error(L, "%s", err && err->msg[0] ? err->msg : "mto: unknown error");
+}
+
+int32_t *mto_lua_check_ids(lua_State *L, int idx, size_t *len)
+{
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, idx);
+    int32_t *ids = malloc((size_t)(n > 0 ? n : 1) * sizeof *ids);
+    if (!ids) luaL_error(L, "out of memory reading %d ids", (int)n);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_geti(L, idx, i);
+        int isnum;
+        lua_Integer v = lua_tointegerx(L, -1, &isnum);
+        lua_pop(L, 1);
+        if (!isnum || v < INT32_MIN || v > INT32_MAX) {
+            free(ids);
+            luaL_error(L, "id list: element %d is not an integer token id", (int)i);
+        }
+        ids[i - 1] = (int32_t)v;
+    }
+    *len = (size_t)n;
+    return ids;
+}
+
+void mto_lua_push_ids(lua_State *L, const int32_t *ids, size_t n)
+{
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushinteger(L, ids[i]);
+        lua_seti(L, -2, (lua_Integer)i + 1);
+    }
+}

@@ -1,0 +1,31 @@
+/* lmto.h — the Lua binding's internal interface. luaopen_mto() builds the
+ * module table and asks each area to add its functions to it; each area lives
+ * in its own lua/l_*.c file. */
+#ifndef MTO_LMTO_H
+#define MTO_LMTO_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "mto/error.h"
+
+/* Entry point for `require "mto"` (and preloaded by the mto CLI). */
+int luaopen_mto(lua_State *L);
+
+/* Area registrations: each adds fields to the table on top of the stack. */
+void mto_lua_open_core(lua_State *L);      /* l_core.c: version, plugins() */
+void mto_lua_open_model(lua_State *L);     /* l_model.c: load, new, model methods */
+void mto_lua_open_tokenizer(lua_State *L); /* l_tokenizer.c: tokenizer, train_tokenizer */
+void mto_lua_open_data(lua_State *L);      /* l_data.c: objectives, templates */
+void mto_lua_open_readers(lua_State *L);   /* l_readers.c: mto.read */
+void mto_lua_open_metrics(lua_State *L);   /* l_metrics.c: rouge_l, bleu, ... */
+
+/* Raise a Lua error from an mto_error ("message"); never returns. */
+int mto_lua_error(lua_State *L, const mto_error *err);
+
+/* Read a Lua array of integers into a freshly malloc'ed int32 array. */
+int32_t *mto_lua_check_ids(lua_State *L, int idx, size_t *len);
+/* Push an int32 array as a Lua array. */
+void mto_lua_push_ids(lua_State *L, const int32_t *ids, size_t n);
+
+#endif
