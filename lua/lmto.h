@@ -4,6 +4,8 @@
 #ifndef MTO_LMTO_H
 #define MTO_LMTO_H
 
+#include <stdint.h>
+
 #include <lua.h>
 #include <lauxlib.h>
 

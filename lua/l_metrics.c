@@ -1,0 +1,218 @@
+/* l_metrics.c — the metrics in Lua (see core/mto/metrics.h for definitions):
+ *   mto.rouge_l(pred, refs)                   best ROUGE-L F1; refs a string or an array
+ *   mto.bleu(pred, refs [, {smoothing=}])     sentence BLEU-4; smoothing "method1" (default) or "none"
+ *   mto.corpus_bleu(preds, refs_list [, {smoothing=}])   corpus BLEU-4
+ *   mto.exact_match(pred, refs)               boolean
+ *   mto.unique_count(preds)                   number of distinct normalised predictions
+ *   mto.mean_by_group(scores, groups)         mean per group (relation), then over groups
+ *   mto.mc_pick(pred, choices)                1-based index of the choice pred names, or nil
+ *   mto.mc_accuracy(picks, golds)             fraction equal
+ *   mto.metric_tokens(text)                   the tokens every metric sees
+ * Temporary arrays are Lua userdata, so a Lua error never leaks them. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lmto.h"
+#include "mto/metrics.h"
+
+/* Strings at stack index idx (a string, or an array of strings) as a const char *array
+ * kept alive by a userdata pushed on the stack; *n gets the count. The strings
+ * belong to the argument, which stays on the stack for the call. */
+static const char **check_strings(lua_State *L, int idx, const char *fn, const char *what, size_t *n)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        const char **v = lua_newuserdatauv(L, sizeof *v, 0);
+        v[0] = lua_tostring(L, idx);
+        *n = 1;
+        return v;
+    }
+    if (!lua_istable(L, idx))
+        luaL_error(L, "%s: %s must be a string or an array of strings, got %s", fn, what, luaL_typename(L, idx));
+    lua_Unsigned len = lua_rawlen(L, idx);
+    const char **v = lua_newuserdatauv(L, (len ? len : 1) * sizeof *v, 0);
+    for (lua_Unsigned i = 1; i <= len; i++) {
+        if (lua_rawgeti(L, idx, (lua_Integer)i) != LUA_TSTRING)
+            luaL_error(L, "%s: %s[%d] is a %s, expected a string", fn, what, (int)i, luaL_typename(L, -1));
+        v[i - 1] = lua_tostring(L, -1); /* the table keeps the string alive */
+        lua_pop(L, 1);
+    }
+    *n = (size_t)len;
+    return v;
+}
+
+/* opts.smoothing: nil/"method1"/true/1 -> method1, "none"/false/0 -> none. */
+static int check_smoothing(lua_State *L, int idx, const char *fn)
+{
+    if (lua_isnoneornil(L, idx)) return MTO_BLEU_SMOOTH_DEFAULT;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    int t = lua_getfield(L, idx, "smoothing");
+    int s = MTO_BLEU_SMOOTH_DEFAULT;
+    if (t == LUA_TBOOLEAN) s = lua_toboolean(L, -1) ? MTO_BLEU_SMOOTH_METHOD1 : MTO_BLEU_SMOOTH_NONE;
+    else if (t == LUA_TSTRING) {
+        const char *v = lua_tostring(L, -1);
+        if (!strcmp(v, "method1")) s = MTO_BLEU_SMOOTH_METHOD1;
+        else if (!strcmp(v, "none") || !strcmp(v, "method0")) s = MTO_BLEU_SMOOTH_NONE;
+        else luaL_error(L, "%s: smoothing \"%s\" unknown (use \"method1\" or \"none\")", fn, v);
+    } else if (t == LUA_TNUMBER) {
+        lua_Integer k = lua_tointeger(L, -1);
+        if (k != 0 && k != 1) luaL_error(L, "%s: smoothing %d unknown (0 = none, 1 = method1)", fn, (int)k);
+        s = (int)k;
+    } else if (t != LUA_TNIL)
+        luaL_error(L, "%s: smoothing must be a string, boolean or number", fn);
+    lua_pop(L, 1);
+    return s;
+}
+
+static int nan_check(lua_State *L, double v, const char *fn)
+{
+    if (v != v) return luaL_error(L, "%s: out of memory", fn);
+    lua_pushnumber(L, v);
+    return 1;
+}
+
+static int l_rouge_l(lua_State *L)
+{
+    const char *pred = luaL_checkstring(L, 1);
+    size_t n;
+    const char **refs = check_strings(L, 2, "mto.rouge_l", "refs", &n);
+    return nan_check(L, mto_rouge_l_best(pred, refs, n), "mto.rouge_l");
+}
+
+static int l_bleu(lua_State *L)
+{
+    const char *pred = luaL_checkstring(L, 1);
+    int s = check_smoothing(L, 3, "mto.bleu");
+    size_t n;
+    const char **refs = check_strings(L, 2, "mto.bleu", "refs", &n);
+    return nan_check(L, mto_bleu_sentence(pred, refs, n, s), "mto.bleu");
+}
+
+static int l_corpus_bleu(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    int s = check_smoothing(L, 3, "mto.corpus_bleu");
+    size_t n;
+    const char **preds = check_strings(L, 1, "mto.corpus_bleu", "preds", &n);
+    if (lua_rawlen(L, 2) != n)
+        return luaL_error(L, "mto.corpus_bleu: %d predictions but %d reference lists", (int)n,
+                          (int)lua_rawlen(L, 2));
+    const char *const **refs = lua_newuserdatauv(L, (n ? n : 1) * sizeof *refs, 0);
+    size_t *nrefs = lua_newuserdatauv(L, (n ? n : 1) * sizeof *nrefs, 0);
+    lua_createtable(L, (int)n, 0); /* anchors each example's array until we return */
+    int anchor = lua_gettop(L);
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, 2, (lua_Integer)i + 1);
+        char what[32];
+        snprintf(what, sizeof what, "refs_list[%d]", (int)i + 1);
+        refs[i] = (const char *const *)check_strings(L, -1, "mto.corpus_bleu", what, &nrefs[i]);
+        lua_rawseti(L, anchor, (lua_Integer)i + 1); /* the strings stay alive in arg 2 */
+        lua_pop(L, 1);
+    }
+    return nan_check(L, mto_bleu_corpus(preds, refs, nrefs, n, s), "mto.corpus_bleu");
+}
+
+static int l_exact_match(lua_State *L)
+{
+    const char *pred = luaL_checkstring(L, 1);
+    size_t n;
+    const char **refs = check_strings(L, 2, "mto.exact_match", "refs", &n);
+    lua_pushboolean(L, mto_exact_match(pred, refs, n));
+    return 1;
+}
+
+static int l_unique_count(lua_State *L)
+{
+    size_t n;
+    const char **preds = check_strings(L, 1, "mto.unique_count", "preds", &n);
+    long k = mto_unique_count(preds, n);
+    if (k < 0) return luaL_error(L, "mto.unique_count: out of memory");
+    lua_pushinteger(L, k);
+    return 1;
+}
+
+static int l_mean_by_group(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    size_t n = (size_t)lua_rawlen(L, 1), ng = 0;
+    const char **groups = NULL;
+    if (!lua_isnoneornil(L, 2)) {
+        groups = check_strings(L, 2, "mto.mean_by_group", "groups", &ng);
+        if (ng != n) return luaL_error(L, "mto.mean_by_group: %d scores but %d groups", (int)n, (int)ng);
+    }
+    double *v = lua_newuserdatauv(L, (n ? n : 1) * sizeof *v, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, 1, (lua_Integer)i + 1);
+        int isnum;
+        v[i] = lua_tonumberx(L, -1, &isnum);
+        if (!isnum) return luaL_error(L, "mto.mean_by_group: scores[%d] is not a number", (int)i + 1);
+        lua_pop(L, 1);
+    }
+    if (n == 0) return luaL_error(L, "mto.mean_by_group: no scores");
+    lua_pushnumber(L, mto_mean_by_group(v, groups, n));
+    return 1;
+}
+
+static int l_mc_pick(lua_State *L)
+{
+    const char *pred = luaL_checkstring(L, 1);
+    size_t n;
+    const char **choices = check_strings(L, 2, "mto.mc_pick", "choices", &n);
+    long k = mto_mc_pick(pred, choices, n);
+    if (k < 0) lua_pushnil(L);
+    else lua_pushinteger(L, k + 1);
+    return 1;
+}
+
+static int l_mc_accuracy(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_Unsigned n = lua_rawlen(L, 1);
+    if (lua_rawlen(L, 2) != n)
+        return luaL_error(L, "mto.mc_accuracy: %d picks but %d gold answers", (int)n, (int)lua_rawlen(L, 2));
+    if (n == 0) return luaL_error(L, "mto.mc_accuracy: no examples");
+    lua_Unsigned hit = 0;
+    for (lua_Unsigned i = 1; i <= n; i++) {
+        lua_rawgeti(L, 1, (lua_Integer)i);
+        lua_rawgeti(L, 2, (lua_Integer)i);
+        hit += lua_compare(L, -1, -2, LUA_OPEQ);
+        lua_pop(L, 2);
+    }
+    lua_pushnumber(L, (double)hit / (double)n);
+    return 1;
+}
+
+static int l_metric_tokens(lua_State *L)
+{
+    size_t n;
+    char **t = mto_metric_tokenize(luaL_checkstring(L, 1), &n);
+    if (!t) return luaL_error(L, "mto.metric_tokens: out of memory");
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushstring(L, t[i]); /* cannot fail short of memory; then t leaks once */
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    free(t);
+    return 1;
+}
+
+void mto_lua_open_metrics(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        {"rouge_l", l_rouge_l},
+        {"bleu", l_bleu},
+        {"corpus_bleu", l_corpus_bleu},
+        {"exact_match", l_exact_match},
+        {"unique_count", l_unique_count},
+        {"mean_by_group", l_mean_by_group},
+        {"mc_pick", l_mc_pick},
+        {"mc_accuracy", l_mc_accuracy},
+        {"metric_tokens", l_metric_tokens},
+        {NULL, NULL},
+    };
+    luaL_setfuncs(L, fns, 0);
+}
