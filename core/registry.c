@@ -280,7 +280,7 @@ static void load_dir(const char *dir, int recurse)
         if (names[n]) n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n) qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n; i++) {
         char full[PATH_MAX];
         snprintf(full, sizeof full, "%s/%s", dir, names[i]);
