@@ -1,0 +1,130 @@
+/* bench_train.c — train-step throughput of the C engine (forward, backward,
+ * AdamW), the machine's own cblas_sgemm ceiling, achieved GFLOP/s and peak
+ * RSS. bench/run-bench.sh runs it next to the PyTorch peer and prints the
+ * ratio. Usage: bench_train SHAPE [--threads N] [--steps N] */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "config.h"
+#include "mto/optim.h"
+#include "mto/t5.h"
+
+typedef struct shape {
+    const char *name;
+    int d_model, d_ff, d_kv, heads, layers, vocab, B, Ts, Tt;
+} shape;
+
+static const shape shapes[] = {
+    {"t5-small", 512, 2048, 64, 8, 6, 32128, 8, 64, 16},
+    {"tiny", 128, 512, 32, 4, 2, 8000, 16, 64, 16},
+};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* FLOPs of every matrix product in one forward pass (2*M*N*K each). */
+static double forward_flops(const shape *s)
+{
+    double d = s->d_model, f = s->d_ff, inner = (double)s->heads * s->d_kv;
+    double es = (double)s->B * s->Ts, ds = (double)s->B * s->Tt;
+    double attn_enc = 2 * es * d * inner * 4 + 2 * 2.0 * s->B * s->heads * s->Ts * s->Ts * s->d_kv;
+    double ff_enc = 2 * es * d * f * 2;
+    double attn_dself = 2 * ds * d * inner * 4 + 2 * 2.0 * s->B * s->heads * s->Tt * s->Tt * s->d_kv;
+    double attn_cross = 2 * ds * d * inner * 2 + 2 * es * d * inner * 2 +
+                        2 * 2.0 * s->B * s->heads * s->Tt * s->Ts * s->d_kv;
+    double ff_dec = 2 * ds * d * f * 2;
+    double head = 2 * ds * d * s->vocab;
+    return s->layers * (attn_enc + ff_enc + attn_dself + attn_cross + ff_dec) + head;
+}
+
+/* The ceiling: a large square sgemm, best of a few runs. */
+static double sgemm_gflops(void)
+{
+    int n = 1024;
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
+    for (int i = 0; i < n * n; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
+    double best = 1e30;
+    for (int r = 0; r < 5; r++) {
+        double t = now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        t = now() - t;
+        if (t < best) best = t;
+    }
+    free(a); free(b); free(c);
+    return 2.0 * n * n * n / best / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    const shape *s = NULL;
+    int threads = 1, steps = 10, warmup = 2;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
+        else
+            for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+                if (!strcmp(argv[i], shapes[k].name)) s = &shapes[k];
+    }
+    if (!s) {
+        fprintf(stderr, "usage: bench_train {t5-small|tiny} [--threads N] [--steps N]\n");
+        return 2;
+    }
+#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
+    openblas_set_num_threads(threads);
+#endif
+    mto_error err;
+    mto_t5_config c;
+    mto_t5_config_default(&c);
+    c.d_model = s->d_model; c.d_ff = s->d_ff; c.d_kv = s->d_kv; c.num_heads = s->heads;
+    c.num_layers = c.num_decoder_layers = s->layers; c.vocab_size = s->vocab;
+    c.dropout_rate = 0.0f;
+    mto_t5 *m = mto_t5_new(&c, 0, &err);
+    if (!m || mto_t5_zero_grad(m, &err)) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
+
+    mto_param_view *views = calloc(m->nparams, sizeof *views);
+    for (size_t i = 0; i < m->nparams; i++) {
+        const mto_t5_param *p = &m->table[i];
+        views[i] = (mto_param_view){p->name, m->params + p->offset, m->grads + p->offset,
+                                    p->ndim == 2 ? (size_t)p->shape[0] : 1,
+                                    p->ndim == 2 ? (size_t)p->shape[1] : p->numel};
+    }
+    mto_optim_config oc;
+    mto_optim_config_default(&oc, MTO_OPT_ADAMW);
+    mto_optim *opt = mto_optim_new(&oc, views, m->nparams, &err);
+    if (!opt) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
+
+    int32_t *src = malloc(sizeof(int32_t) * s->B * s->Ts), *lab = malloc(sizeof(int32_t) * s->B * s->Tt);
+    unsigned x = 1;
+    for (int i = 0; i < s->B * s->Ts; i++) src[i] = 2 + (int)((x = x * 1103515245u + 12345u) >> 8) % (s->vocab - 2);
+    for (int i = 0; i < s->B * s->Tt; i++) lab[i] = 2 + (int)((x = x * 1103515245u + 12345u) >> 8) % (s->vocab - 2);
+    mto_t5_batch b = {s->B, s->Ts, s->Tt, src, lab};
+
+    double t0 = 0;
+    for (int i = 0; i < warmup + steps; i++) {
+        if (i == warmup) t0 = now();
+        if (mto_t5_zero_grad(m, &err) || mto_t5_forward(m, &b, 1, &err) || mto_t5_backward(m, &err) ||
+            mto_optim_step(opt, 1e-4f, &err)) {
+            fprintf(stderr, "bench_train: %s\n", err.msg);
+            return 1;
+        }
+    }
+    double dt = (now() - t0) / steps;
+    double flops = 3.0 * forward_flops(s); /* backward ~ 2x forward */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("mto %s tokens_per_s=%.1f step_ms=%.2f gflops=%.2f sgemm_ceiling_gflops=%.2f peak_rss_mb=%.1f loss=%.4f\n",
+           s->name, s->B * (s->Ts + s->Tt) / dt, dt * 1e3, flops / dt / 1e9, sgemm_gflops(),
+           ru.ru_maxrss / 1024.0, m->loss);
+    mto_optim_free(opt);
+    free(views); free(src); free(lab);
+    mto_t5_free(m);
+    return 0;
+}

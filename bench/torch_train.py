@@ -1,0 +1,56 @@
+"""torch_train.py — the PyTorch peer for bench/bench_train: same model shape,
+batch, thread count and optimizer (AdamW), dropout off in both. Prints one
+line: `torch <shape> tokens_per_s=... step_ms=... peak_rss_mb=...`."""
+import argparse
+import resource
+import time
+
+import torch
+
+from t5_torch import T5, Config
+
+SHAPES = {
+    "t5-small": dict(d_model=512, d_ff=2048, d_kv=64, num_heads=8, num_layers=6, vocab_size=32128,
+                     batch=8, src=64, tgt=16),
+    "tiny": dict(d_model=128, d_ff=512, d_kv=32, num_heads=4, num_layers=2, vocab_size=8000,
+                 batch=16, src=64, tgt=16),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("shape", choices=SHAPES)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    s = dict(SHAPES[a.shape])
+    B, Ts, Tt = s.pop("batch"), s.pop("src"), s.pop("tgt")
+    model = T5(Config(dropout_rate=0.0, **s))
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    g = torch.Generator().manual_seed(1)
+    src = torch.randint(2, s["vocab_size"], (B, Ts), generator=g)
+    labels = torch.randint(2, s["vocab_size"], (B, Tt), generator=g)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        _, loss = model(src, labels)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for _ in range(a.warmup):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(a.steps):
+        step()
+    dt = (time.perf_counter() - t0) / a.steps
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(f"torch {a.shape} tokens_per_s={B * (Ts + Tt) / dt:.1f} step_ms={dt * 1e3:.2f} peak_rss_mb={rss:.1f}")
+
+
+if __name__ == "__main__":
+    main()

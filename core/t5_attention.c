@@ -1,0 +1,126 @@
+/* t5_attention.c — T5 multi-head attention over Q/K/V already projected:
+ * unscaled scores, relative position bias (shared from block 0), key padding
+ * mask, causal mask, attention-weight dropout. Heads are column blocks of
+ * the (rows, H*dkv) projections, so no transposes are materialised. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "t5_internal.h"
+
+int mto_t5_bucket(int rel, int bidirectional, int nb, int maxd)
+{
+    /* HF T5Attention._relative_position_bucket, float32 arithmetic as in torch */
+    int bucket = 0;
+    if (bidirectional) {
+        nb /= 2;
+        if (rel > 0) bucket += nb;
+        rel = rel < 0 ? -rel : rel;
+    } else {
+        rel = rel < 0 ? -rel : 0;
+    }
+    int max_exact = nb / 2;
+    if (rel < max_exact) return bucket + rel;
+    float f = logf((float)rel / (float)max_exact) / (float)log((double)maxd / max_exact) *
+              (float)(nb - max_exact);
+    int large = max_exact + (int)f;
+    if (large > nb - 1) large = nb - 1;
+    return bucket + large;
+}
+
+/* Offsets rel = j - (i + qoff) range over [-(Tq-1+qoff), Tk-1]; index rel + lo. */
+static float *bias_table(const t5_attn_shape *s, int *lo, float *t)
+{
+    *lo = s->Tq - 1 + s->qoff;
+    int n = *lo + s->Tk;
+    for (int r = 0; r < n; r++) {
+        int b = mto_t5_bucket(r - *lo, s->bidirectional, s->num_buckets, s->max_distance);
+        for (int h = 0; h < s->H; h++) t[(size_t)h * n + r] = s->rel[(size_t)b * s->H + h];
+    }
+    return t;
+}
+
+void t5_attn_fwd(const t5_attn_shape *s, const float *Q, const float *K, const float *V,
+                 float *P, float *ctx, float *scratch)
+{
+    int Tq = s->Tq, Tk = s->Tk, lo = 0, nt = Tq - 1 + s->qoff + Tk;
+    float *bt = s->rel ? bias_table(s, &lo, scratch + (size_t)Tq * Tk) : NULL;
+    for (int b = 0; b < s->B; b++) {
+        const uint8_t *km = s->kmask ? s->kmask + (size_t)b * Tk : NULL;
+        for (int h = 0; h < s->H; h++) {
+            const float *q = Q + (size_t)b * Tq * s->ldq + (size_t)h * s->dkv;
+            const float *k = K + (size_t)b * s->kstride_b * s->ldk + (size_t)h * s->dkv;
+            const float *v = V + (size_t)b * s->kstride_b * s->ldk + (size_t)h * s->dkv;
+            float *p = P + ((size_t)b * s->H + h) * Tq * Tk;
+            float *c = ctx + (size_t)b * Tq * s->ldq + (size_t)h * s->dkv;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, s->dkv, 1.0f, q, s->ldq, k, s->ldk,
+                        0.0f, p, Tk);
+            for (int i = 0; i < Tq; i++) {
+                float *row = p + (size_t)i * Tk;
+                const float *bias = bt ? bt + (size_t)h * nt + lo - (i + s->qoff) : NULL;
+                for (int j = 0; j < Tk; j++) {
+                    int vis = (!km || km[j]) && (!s->causal || j <= i + s->qoff);
+                    row[j] = vis ? row[j] + (bias ? bias[j] : 0.0f) : -INFINITY;
+                }
+                mto_k_softmax(row, Tk);
+            }
+            const float *pd = p;
+            if (s->drop > 0) {
+                memcpy(scratch, p, (size_t)Tq * Tk * sizeof *p);
+                mto_k_dropout(scratch, (size_t)Tq * Tk, s->drop, s->key, ((size_t)b * s->H + h) * Tq * Tk);
+                pd = scratch;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, s->dkv, Tk, 1.0f, pd, Tk, v, s->ldk,
+                        0.0f, c, s->ldq);
+        }
+    }
+}
+
+void t5_attn_bwd(const t5_attn_shape *s, const float *Q, const float *K, const float *V,
+                 const float *P, const float *dctx, float *dQ, float *dK, float *dV, float *drel,
+                 float *scratch)
+{
+    int Tq = s->Tq, Tk = s->Tk, lo = s->Tq - 1 + s->qoff, nt = lo + Tk;
+    float *s1 = scratch, *s2 = scratch + (size_t)Tq * Tk;
+    float *doff = drel ? s2 + (size_t)Tq * Tk : NULL; /* per relative offset */
+    if (doff) memset(doff, 0, (size_t)nt * s->H * sizeof *doff);
+    for (int b = 0; b < s->B; b++) {
+        for (int h = 0; h < s->H; h++) {
+            size_t qo = (size_t)b * Tq * s->ldq + (size_t)h * s->dkv;
+            size_t ko = (size_t)b * s->kstride_b * s->ldk + (size_t)h * s->dkv;
+            const float *p = P + ((size_t)b * s->H + h) * Tq * Tk;
+            const float *dc = dctx + qo;
+            /* s1 = d(dropped P) = dctx V^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, s->dkv, 1.0f, dc, s->ldq, V + ko, s->ldk,
+                        0.0f, s1, Tk);
+            const float *pd = p;
+            if (s->drop > 0) {
+                size_t base = ((size_t)b * s->H + h) * Tq * Tk;
+                memcpy(s2, p, (size_t)Tq * Tk * sizeof *p);
+                mto_k_dropout(s2, (size_t)Tq * Tk, s->drop, s->key, base);
+                mto_k_dropout(s1, (size_t)Tq * Tk, s->drop, s->key, base);
+                pd = s2;
+            }
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, s->dkv, Tq, 1.0f, pd, Tk, dc, s->ldq, 1.0f,
+                        dV + ko, s->ldk);
+            for (int i = 0; i < Tq; i++) {
+                float *ds = s1 + (size_t)i * Tk;
+                mto_k_softmax_bwd(ds, ds, p + (size_t)i * Tk, Tk);
+                if (doff) {
+                    float *d = doff + (size_t)h * nt + lo - (i + s->qoff);
+                    for (int j = 0; j < Tk; j++) d[j] += ds[j];
+                }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, s->dkv, Tk, 1.0f, s1, Tk, K + ko, s->ldk,
+                        1.0f, dQ + qo, s->ldq);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, s->dkv, Tq, 1.0f, s1, Tk, Q + qo, s->ldq,
+                        1.0f, dK + ko, s->ldk);
+        }
+    }
+    if (doff) {
+        for (int r = 0; r < nt; r++) {
+            int bk = mto_t5_bucket(r - lo, s->bidirectional, s->num_buckets, s->max_distance);
+            for (int h = 0; h < s->H; h++) drel[(size_t)bk * s->H + h] += doff[(size_t)h * nt + r];
+        }
+    }
+}

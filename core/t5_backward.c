@@ -1,0 +1,151 @@
+/* t5_backward.c — backward of mto_t5_forward for every parameter. Gradients
+ * are added into m->grads (accumulation); activations come from the arena and
+ * dropout masks are recomputed from their hash keys. */
+#include <cblas.h>
+#include <string.h>
+
+#include "t5_internal.h"
+
+
+static float drop_rate(const mto_t5 *m) { return m->acts->train ? m->cfg.dropout_rate : 0.0f; }
+static uint64_t key(const mto_t5 *m, uint32_t site) { return mto_k_drop_key(m->seed, m->step, site); }
+
+/* dres holds d(res_out); on return d(res_in) (residual passes through, plus the branch).
+ * kv_src/dkv_src: encoder output and its gradient for cross-attention, NULL for self. */
+static void attn_sublayer_bwd(mto_t5 *m, const mto_t5_attn_w *w, mto_t5_attn_w *g, const t5_attn_acts *a,
+                              const float *res_in, float *dres, int Tq, const float *kv_src, float *dkv_src, int Tk,
+                              const float *rel, float *drel, int causal, const uint8_t *kmask, uint32_t site_p,
+                              uint32_t site_out)
+{
+    struct mto_t5_acts *A = m->acts;
+    const mto_t5_config *c = &m->cfg;
+    int D = c->d_model, Di = c->num_heads * c->d_kv, Nq = A->B * Tq, Nk = A->B * Tk;
+    memcpy(A->dtmp, dres, (size_t)Nq * D * sizeof(float));
+    mto_k_dropout(A->dtmp, (size_t)Nq * D, drop_rate(m), key(m, site_out), 0);
+    memset(A->dctx, 0, (size_t)Nq * Di * sizeof(float));
+    mto_k_linear_bwd(A->dctx, g->o, A->dtmp, a->ctx, w->o, Nq, Di, D);
+    memset(A->dq, 0, (size_t)Nq * Di * sizeof(float));
+    memset(A->dk, 0, (size_t)Nk * Di * sizeof(float));
+    memset(A->dv, 0, (size_t)Nk * Di * sizeof(float));
+    t5_attn_shape s;
+    t5_attn_shape_init(m, &s, Tq, Tk, kv_src == NULL, causal);
+    s.rel = rel;
+    s.kmask = kmask;
+    s.drop = drop_rate(m);
+    s.key = key(m, site_p);
+    t5_attn_bwd(&s, a->q, a->k, a->v, a->P, A->dctx, A->dq, A->dk, A->dv, drel, A->bscratch);
+    memset(A->dln, 0, (size_t)Nq * D * sizeof(float));
+    mto_k_linear_bwd(A->dln, g->q, A->dq, a->ln, w->q, Nq, D, Di);
+    const float *src = kv_src ? kv_src : a->ln;
+    float *dsrc = kv_src ? dkv_src : A->dln;
+    mto_k_linear_bwd(dsrc, g->k, A->dk, src, w->k, Nk, D, Di);
+    mto_k_linear_bwd(dsrc, g->v, A->dv, src, w->v, Nk, D, Di);
+    mto_k_rmsnorm_bwd(dres, g->ln, A->dln, res_in, w->ln, a->rstd, Nq, D);
+}
+
+static void ff_sublayer_bwd(mto_t5 *m, const mto_t5_ff_w *w, mto_t5_ff_w *g, const t5_ff_acts *f,
+                            const float *res_in, float *dres, int N, uint32_t site_in, uint32_t site_out)
+{
+    struct mto_t5_acts *A = m->acts;
+    const mto_t5_config *c = &m->cfg;
+    int D = c->d_model, F = c->d_ff;
+    size_t nf = (size_t)N * F;
+    memcpy(A->dtmp, dres, (size_t)N * D * sizeof(float));
+    mto_k_dropout(A->dtmp, (size_t)N * D, drop_rate(m), key(m, site_out), 0);
+    float *da = A->dh1 ? A->dh1 : A->dh; /* d(a) lives where it is consumed last */
+    memset(da, 0, nf * sizeof(float));
+    mto_k_linear_bwd(da, g->wo, A->dtmp, f->a, w->wo, N, F, D);
+    mto_k_dropout(da, nf, drop_rate(m), key(m, site_in), 0);
+    if (c->ff == MTO_T5_FF_RELU) {
+        /* relu'(h) = [h > 0]; da and dh share storage */
+        for (size_t i = 0; i < nf; i++) A->dh[i] = f->h[i] > 0 ? da[i] : 0.0f;
+    } else {
+        /* a = act(h0) * h1: dh0 = da*h1*act'(h0), dh1 = da*act(h0) */
+        int gelu = c->ff == MTO_T5_FF_GATED_GELU;
+        for (size_t i = 0; i < nf; i++) {
+            float d = da[i], h0 = f->h[i];
+            A->dh[i] = 0.0f;
+            if (gelu) {
+                float t = d * f->h1[i];
+                mto_k_gelu_bwd(&A->dh[i], &t, &h0, 1);
+                A->dh1[i] = d * mto_k_gelu1(h0);
+            } else {
+                A->dh[i] = h0 > 0 ? d * f->h1[i] : 0.0f;
+                A->dh1[i] = h0 > 0 ? d * h0 : 0.0f;
+            }
+        }
+    }
+    memset(A->dln, 0, (size_t)N * D * sizeof(float));
+    mto_k_linear_bwd(A->dln, g->wi, A->dh, f->ln, w->wi, N, D, F);
+    if (c->ff != MTO_T5_FF_RELU) mto_k_linear_bwd(A->dln, g->wi1, A->dh1, f->ln, w->wi1, N, D, F);
+    mto_k_rmsnorm_bwd(dres, g->ln, A->dln, res_in, w->ln, f->rstd, N, D);
+}
+
+static void embed_bwd(mto_t5 *m, const float *dres, const int32_t *ids, int N)
+{
+    int D = m->cfg.d_model;
+    for (int i = 0; i < N; i++) {
+        float *g = m->g.shared + (size_t)ids[i] * D;
+        const float *d = dres + (size_t)i * D;
+        for (int j = 0; j < D; j++) g[j] += d[j];
+    }
+}
+
+int mto_t5_backward(mto_t5 *m, mto_error *err)
+{
+    struct mto_t5_acts *A = m->acts;
+    const mto_t5_config *c = &m->cfg;
+    int rc;
+    if (!A || !m->logits) return mto_error_set(err, MTO_EINVAL, "t5: backward without forward");
+    if (!m->grads && (rc = mto_t5_zero_grad(m, err))) return rc;
+    if ((rc = t5_acts_prepare_bwd(m, err))) return rc;
+    int Ns = A->B * A->Ts, Nt = A->B * A->Tt, D = c->d_model, V = c->vocab_size;
+    size_t nds = (size_t)Ns * D, ndt = (size_t)Nt * D;
+    float alpha = t5_head_scale(m);
+
+    /* LM head: logits = alpha * dec_out W^T */
+    mto_k_xent_bwd(A->logits, A->lse, A->labels, Nt, V, m->ntok ? 1.0f / m->ntok : 0.0f);
+    m->logits = NULL; /* consumed */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, D, Nt, alpha, A->logits, V, A->dec_out, D, 1.0f,
+                m->g.lm_head, D);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Nt, D, V, alpha, A->logits, V, m->w.lm_head, D, 0.0f,
+                A->dtmp, D);
+    mto_k_dropout(A->dtmp, ndt, drop_rate(m), key(m, t5_site(1, 0, S_FINAL)), 0);
+    int Ld = c->num_decoder_layers, Le = c->num_layers;
+    memset(A->dres, 0, ndt * sizeof(float));
+    mto_k_rmsnorm_bwd(A->dres, m->g.dec_final_ln, A->dtmp, A->dec_res + 3 * (size_t)Ld * ndt, m->w.dec_final_ln,
+                      A->dec_rstd, Nt, D);
+
+    /* decoder, last layer first */
+    memset(A->denc, 0, nds * sizeof(float));
+    for (int l = Ld - 1; l >= 0; l--) {
+        const float *r = A->dec_res + 3 * (size_t)l * ndt;
+        ff_sublayer_bwd(m, &m->w.dec[l].ff, &m->g.dec[l].ff, &A->dec[l].ff, r + 2 * ndt, A->dres, Nt,
+                        t5_site(1, l, S_FF_IN), t5_site(1, l, S_FF_OUT));
+        attn_sublayer_bwd(m, &m->w.dec[l].cross, &m->g.dec[l].cross, &A->dec[l].cross, r + ndt, A->dres, A->Tt,
+                          A->enc_out, A->denc, A->Ts, NULL, NULL, 0, A->src_mask, t5_site(1, l, S_CROSS_P),
+                          t5_site(1, l, S_CROSS_OUT));
+        attn_sublayer_bwd(m, &m->w.dec[l].self, &m->g.dec[l].self, &A->dec[l].self, r, A->dres, A->Tt, NULL, NULL,
+                          A->Tt, m->w.dec_rel, m->g.dec_rel, 1, NULL, t5_site(1, l, S_SELF_P),
+                          t5_site(1, l, S_SELF_OUT));
+    }
+    mto_k_dropout(A->dres, ndt, drop_rate(m), key(m, t5_site(1, 0, S_EMBED)), 0);
+    embed_bwd(m, A->dres, A->dec_in, Nt);
+
+    /* encoder */
+    mto_k_dropout(A->denc, nds, drop_rate(m), key(m, t5_site(0, 0, S_FINAL)), 0);
+    memset(A->dres, 0, nds * sizeof(float));
+    mto_k_rmsnorm_bwd(A->dres, m->g.enc_final_ln, A->denc, A->enc_res + 2 * (size_t)Le * nds, m->w.enc_final_ln,
+                      A->enc_rstd, Ns, D);
+    for (int l = Le - 1; l >= 0; l--) {
+        const float *r = A->enc_res + 2 * (size_t)l * nds;
+        ff_sublayer_bwd(m, &m->w.enc[l].ff, &m->g.enc[l].ff, &A->enc[l].ff, r + nds, A->dres, Ns,
+                        t5_site(0, l, S_FF_IN), t5_site(0, l, S_FF_OUT));
+        attn_sublayer_bwd(m, &m->w.enc[l].self, &m->g.enc[l].self, &A->enc[l].self, r, A->dres, A->Ts, NULL, NULL,
+                          A->Ts, m->w.enc_rel, m->g.enc_rel, 0, A->src_mask, t5_site(0, l, S_SELF_P),
+                          t5_site(0, l, S_SELF_OUT));
+    }
+    mto_k_dropout(A->dres, nds, drop_rate(m), key(m, t5_site(0, 0, S_EMBED)), 0);
+    embed_bwd(m, A->dres, A->src, Ns);
+    return 0;
+}

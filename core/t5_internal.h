@@ -1,0 +1,120 @@
+/* t5_internal.h — engine internals shared by the core/t5_*.c files and the
+ * gradient-check test: raw-pointer kernels, attention, the activation arena. */
+#ifndef MTO_T5_INTERNAL_H
+#define MTO_T5_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mto/t5.h"
+
+/* ---- kernels (t5_kernels.c): forward writes, backward ADDS into d-inputs ---- */
+
+/* out = x W^T (N x out), x: N x in, W: out x in (HF linear). beta 0 overwrite, 1 add. */
+void mto_k_linear(float *out, const float *x, const float *W, int N, int in, int outd, float beta);
+/* dx += dout W ; dW += dout^T x (either may be NULL). */
+void mto_k_linear_bwd(float *dx, float *dW, const float *dout, const float *x, const float *W,
+                      int N, int in, int outd);
+
+/* T5 RMSNorm: out = x * rsqrt(mean(x^2)+eps) * w; rstd saved per row. */
+void mto_k_rmsnorm(float *out, float *rstd, const float *x, const float *w, int N, int D, float eps);
+void mto_k_rmsnorm_bwd(float *dx, float *dw, const float *dout, const float *x, const float *w,
+                       const float *rstd, int N, int D);
+
+void mto_k_relu(float *y, const float *x, size_t n);
+void mto_k_relu_bwd(float *dx, const float *dy, const float *x, size_t n);
+/* tanh GELU (HF gelu_new) */
+float mto_k_gelu1(float x);
+void mto_k_gelu(float *y, const float *x, size_t n);
+void mto_k_gelu_bwd(float *dx, const float *dy, const float *x, size_t n);
+
+/* Row softmax in place over n entries where valid (NULL: all); invalid -> 0. */
+void mto_k_softmax(float *x, int n);
+/* dx = y * (dy - sum(dy*y)), written (not added) into dx; may alias dy. */
+void mto_k_softmax_bwd(float *dx, const float *dy, const float *y, int n);
+
+/* Cross-entropy over N rows of V logits with labels (-100 ignored):
+ * lse[i] and logp[i] (0 if ignored) per row; returns the sum of -logp, count in *n. */
+double mto_k_xent(float *lse, float *logp, const float *logits, const int32_t *labels, int N, int V, int *n);
+/* In place: logits <- (softmax - onehot) * scale for valid rows, 0 for ignored. */
+void mto_k_xent_bwd(float *logits, const float *lse, const int32_t *labels, int N, int V, float scale);
+
+/* Dropout masks from a counter hash: no stored masks, backward recomputes them. */
+uint64_t mto_k_drop_key(uint64_t seed, uint64_t step, uint32_t site);
+/* x[i] *= keep(key, i) / (1-p), i in [0,n) offset by base index. */
+void mto_k_dropout(float *x, size_t n, float p, uint64_t key, size_t base);
+
+/* ---- attention (t5_attention.c) -------------------------------------------- */
+
+/* T5 relative position bucket for rel = key_pos - query_pos. */
+int mto_t5_bucket(int rel, int bidirectional, int num_buckets, int max_distance);
+
+typedef struct t5_attn_shape {
+    int B, Tq, Tk, H, dkv;
+    int ldq, ldk;              /* row strides of Q (ctx too) and K/V: H*dkv */
+    const float *rel;          /* (num_buckets, H) or NULL */
+    int num_buckets, max_distance, bidirectional;
+    int causal;                /* key j visible to query i only if j <= i + qoff */
+    int qoff;                  /* absolute position of query 0 (decoding with cache) */
+    const uint8_t *kmask;      /* B x Tk, 1 = visible; NULL: all */
+    int kstride_b;             /* rows between batches in K/V (Tk normally) */
+    float drop;                /* attention-weight dropout rate (0: off) */
+    uint64_t key;              /* dropout key */
+} t5_attn_shape;
+
+/* P (B,H,Tq,Tk) = softmax(Q K^T + bias + mask); ctx = drop(P) V.
+ * scratch >= Tq*Tk + H*(Tq+qoff+Tk) floats. */
+void t5_attn_fwd(const t5_attn_shape *s, const float *Q, const float *K, const float *V,
+                 float *P, float *ctx, float *scratch);
+/* Adds into dQ, dK, dV and drel (when s->rel).
+ * scratch >= 2*Tq*Tk + H*(Tq+qoff+Tk) floats. */
+void t5_attn_bwd(const t5_attn_shape *s, const float *Q, const float *K, const float *V,
+                 const float *P, const float *dctx, float *dQ, float *dK, float *dV, float *drel,
+                 float *scratch);
+
+/* ---- the activation arena (t5_acts.c) --------------------------------------- */
+
+typedef struct t5_attn_acts { float *ln, *rstd, *q, *k, *v, *P, *ctx; } t5_attn_acts;
+typedef struct t5_ff_acts { float *ln, *rstd, *h, *h1, *a; } t5_ff_acts; /* a: input of wo */
+typedef struct t5_layer_acts { t5_attn_acts self, cross; t5_ff_acts ff; } t5_layer_acts;
+
+struct mto_t5_acts {
+    int B, Ts, Tt, train;
+    float *arena, *barena;          /* forward / backward arenas */
+    size_t fcap, bcap;              /* their sizes in floats */
+    int32_t *src, *dec_in, *labels; /* copies: B*Ts, B*Tt, B*Tt */
+    uint8_t *src_mask;              /* B*Ts, 1 = real token */
+    float *enc_res, *dec_res;       /* residual stream at each sublayer boundary */
+    t5_layer_acts *enc, *dec;
+    float *enc_out, *enc_rstd, *dec_out, *dec_rstd, *logits, *lse, *logp;
+    float *tmp, *scratch;           /* forward scratch */
+    /* backward buffers (barena) */
+    float *dres, *denc, *dtmp, *dln, *dq, *dk, *dv, *dctx, *dh, *dh1, *bscratch;
+};
+
+/* Size the forward arena for (B, Ts, Tt); reuses the previous one when it fits. */
+int t5_acts_prepare(mto_t5 *m, int B, int Ts, int Tt, mto_error *err);
+/* Size the backward arena for the current shape. */
+int t5_acts_prepare_bwd(mto_t5 *m, mto_error *err);
+/* Floats of attention scratch for Tq x Tk (backward sized). */
+size_t t5_attn_scratch(int Tq, int Tk, int H, int qoff);
+
+/* ---- model internals ------------------------------------------------------- */
+
+/* Dropout site ids (one mask stream each) and their kinds. */
+enum { S_SELF_P, S_SELF_OUT, S_CROSS_P, S_CROSS_OUT, S_FF_IN, S_FF_OUT, S_EMBED = 9990, S_FINAL = 9991 };
+uint32_t t5_site(int stack, int layer, int kind);
+void t5_attn_shape_init(const mto_t5 *m, t5_attn_shape *s, int Tq, int Tk, int self, int causal);
+/* d_model**-0.5 when the LM head is tied (v1.0), else 1. */
+float t5_head_scale(const mto_t5 *m);
+int t5_check_batch(const mto_t5 *m, const mto_t5_batch *b, mto_error *err);
+/* Encoder over m->acts->src into m->acts->enc_out. */
+void t5_encode(mto_t5 *m);
+/* Beam search for any beams >= 1 (mto_t5_generate uses plain greedy for 1). */
+int t5_beam_search(mto_t5 *m, const int32_t *src, int B, int Ts, const mto_t5_gen_opts *o, int32_t *out,
+                   int *out_len, double *out_score, mto_error *err);
+mto_t5 *t5_alloc(const mto_t5_config *c, mto_error *err);
+void t5_bind(const mto_t5 *m, float *base, mto_t5_weights *w);
+void t5_acts_free(mto_t5 *m);
+
+#endif

@@ -1,0 +1,313 @@
+/* l_model.c — T5 models in Lua:
+ *   mto.load(path)                 HF dir or .safetensors -> model (nil, msg on failure)
+ *   mto.new(config, seed)          random model; config uses HF config.json keys
+ *   m.config                       table of the HF config keys
+ *   m:loss(src, tgt)               mean cross-entropy (eval mode)
+ *   m:score(src, tgt)              sum log-prob of tgt given src
+ *   m:generate(src, {max_len=, beams=, length_penalty=})  ids (without the final eos), log-prob
+ *   m:save(path)                   .safetensors file, or an existing directory (HF layout)
+ *   m:num_params()
+ * src/tgt are arrays of integer ids (one example) or arrays of such arrays
+ * (a batch: loss is then the batch mean, score/generate return arrays).
+ * Buffers live in Lua userdata, so a Lua error never leaks them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lmto.h"
+#include "mto/t5.h"
+
+#define MODEL_MT "mto.model"
+
+typedef struct lmodel { mto_t5 *m; } lmodel;
+
+static mto_t5 *check_model(lua_State *L, int idx)
+{
+    lmodel *u = luaL_checkudata(L, idx, MODEL_MT);
+    if (!u->m) luaL_error(L, "model has been freed");
+    return u->m;
+}
+
+static void push_model(lua_State *L, mto_t5 *m)
+{
+    lmodel *u = lua_newuserdatauv(L, sizeof *u, 1);
+    u->m = m;
+    luaL_setmetatable(L, MODEL_MT);
+}
+
+/* A padded batch read from Lua, owned by a userdata on the stack. */
+typedef struct lbatch { int B, T; int32_t *ids; } lbatch;
+
+static int is_batch(lua_State *L, int idx)
+{
+    return lua_rawgeti(L, idx, 1) == LUA_TTABLE ? (lua_pop(L, 1), 1) : (lua_pop(L, 1), 0);
+}
+
+/* Read src (pad 0) or tgt (pad -100) at idx: one list or a list of lists. */
+static lbatch *check_batch(lua_State *L, int idx, int pad, const char *what)
+{
+    idx = lua_absindex(L, idx);
+    luaL_argexpected(L, lua_istable(L, idx), idx, "array of ids or array of arrays");
+    int batch = is_batch(L, idx);
+    int B = batch ? (int)lua_rawlen(L, idx) : 1, T = 0;
+    for (int b = 1; b <= B; b++) {
+        if (batch && lua_rawgeti(L, idx, b) != LUA_TTABLE) luaL_error(L, "%s[%d] is not an array of ids", what, b);
+        int n = (int)lua_rawlen(L, batch ? -1 : idx);
+        if (batch) lua_pop(L, 1);
+        T = n > T ? n : T;
+    }
+    if (T == 0) luaL_error(L, "%s is empty", what);
+    lbatch *lb = lua_newuserdatauv(L, sizeof *lb + (size_t)B * T * sizeof(int32_t), 0);
+    lb->B = B; lb->T = T; lb->ids = (int32_t *)(lb + 1);
+    for (int b = 0; b < B; b++) {
+        if (batch) lua_rawgeti(L, idx, b + 1);
+        int t = batch ? lua_gettop(L) : idx, n = (int)lua_rawlen(L, t);
+        for (int i = 0; i < T; i++) {
+            lua_Integer v = pad;
+            if (i < n) {
+                lua_rawgeti(L, t, i + 1);
+                int isnum;
+                v = lua_tointegerx(L, -1, &isnum);
+                lua_pop(L, 1);
+                if (!isnum || v < -100 || v > INT32_MAX) luaL_error(L, "%s: element %d is not a token id", what, i + 1);
+            }
+            lb->ids[(size_t)b * T + i] = (int32_t)v;
+        }
+        if (batch) lua_pop(L, 1);
+    }
+    return lb;
+}
+
+static void check_same_batch(lua_State *L, const lbatch *s, const lbatch *t)
+{
+    if (s->B != t->B) luaL_error(L, "%d sources but %d targets", s->B, t->B);
+}
+
+static int l_loss(lua_State *L)
+{
+    mto_t5 *m = check_model(L, 1);
+    lbatch *s = check_batch(L, 2, MTO_T5_PAD, "src"), *t = check_batch(L, 3, MTO_T5_IGNORE, "tgt");
+    check_same_batch(L, s, t);
+    mto_t5_batch b = {s->B, s->T, t->T, s->ids, t->ids};
+    mto_error e;
+    if (mto_t5_forward(m, &b, 0, &e)) return mto_lua_error(L, &e);
+    lua_pushnumber(L, m->loss);
+    return 1;
+}
+
+static int l_score(lua_State *L)
+{
+    mto_t5 *m = check_model(L, 1);
+    int batch = lua_istable(L, 2) && is_batch(L, 2);
+    lbatch *s = check_batch(L, 2, MTO_T5_PAD, "src"), *t = check_batch(L, 3, MTO_T5_IGNORE, "tgt");
+    check_same_batch(L, s, t);
+    double *out = lua_newuserdatauv(L, (size_t)s->B * sizeof *out, 0);
+    mto_t5_batch b = {s->B, s->T, t->T, s->ids, t->ids};
+    mto_error e;
+    if (mto_t5_score(m, &b, out, &e)) return mto_lua_error(L, &e);
+    if (!batch) { lua_pushnumber(L, out[0]); return 1; }
+    lua_createtable(L, s->B, 0);
+    for (int i = 0; i < s->B; i++) { lua_pushnumber(L, out[i]); lua_rawseti(L, -2, i + 1); }
+    return 1;
+}
+
+static int opt_int(lua_State *L, int idx, const char *k, int dflt)
+{
+    if (!lua_istable(L, idx)) return dflt;
+    lua_getfield(L, idx, k);
+    int v = lua_isnil(L, -1) ? dflt : (int)luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+static int l_generate(lua_State *L)
+{
+    mto_t5 *m = check_model(L, 1);
+    int batch = lua_istable(L, 2) && is_batch(L, 2);
+    lbatch *s = check_batch(L, 2, MTO_T5_PAD, "src");
+    mto_t5_gen_opts o = {opt_int(L, 3, "max_len", 64), opt_int(L, 3, "beams", 1), 1.0f, 1};
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "length_penalty");
+        if (!lua_isnil(L, -1)) o.length_penalty = (float)luaL_checknumber(L, -1);
+        lua_pop(L, 1);
+    }
+    if (o.max_len < 1 || o.max_len > 100000 || o.beams < 1 || o.beams > 1000)
+        return luaL_error(L, "generate: max_len %d / beams %d out of range", o.max_len, o.beams);
+    size_t B = (size_t)s->B;
+    /* one userdata, doubles first so every part is aligned */
+    double *sc = lua_newuserdatauv(L, B * sizeof(double) + B * sizeof(int) + B * o.max_len * sizeof(int32_t), 0);
+    int *len = (int *)(sc + B);
+    int32_t *out = (int32_t *)(len + B);
+    mto_error e;
+    if (mto_t5_generate(m, s->ids, s->B, s->T, &o, out, len, sc, &e)) return mto_lua_error(L, &e);
+    if (batch) { lua_createtable(L, s->B, 0); lua_createtable(L, s->B, 0); }
+    for (size_t b = 0; b < B; b++) {
+        int n = len[b];
+        if (n > 0 && out[b * o.max_len + n - 1] == MTO_T5_EOS) n--; /* the eos is implied */
+        mto_lua_push_ids(L, out + b * o.max_len, (size_t)n);
+        lua_pushnumber(L, sc[b]);
+        if (!batch) return 2;
+        lua_rawseti(L, -3, (lua_Integer)b + 1);
+        lua_rawseti(L, -3, (lua_Integer)b + 1);
+    }
+    return 2;
+}
+
+static int l_save(lua_State *L)
+{
+    mto_t5 *m = check_model(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    mto_error e;
+    if (mto_t5_save(m, path, NULL, &e)) return mto_lua_error(L, &e);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_num_params(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)check_model(L, 1)->numel);
+    return 1;
+}
+
+/* m.config: the HF config keys as a Lua table. */
+static void push_config(lua_State *L, const mto_t5_config *c)
+{
+    static const char *ffn[] = {"relu", "gated-gelu", "gated-relu"};
+    lua_createtable(L, 0, 16);
+    struct { const char *k; int v; } iv[] = {
+        {"d_model", c->d_model}, {"d_ff", c->d_ff}, {"d_kv", c->d_kv}, {"num_heads", c->num_heads},
+        {"num_layers", c->num_layers}, {"num_decoder_layers", c->num_decoder_layers},
+        {"relative_attention_num_buckets", c->num_buckets}, {"relative_attention_max_distance", c->max_distance},
+        {"vocab_size", c->vocab_size}, {"pad_token_id", MTO_T5_PAD}, {"eos_token_id", MTO_T5_EOS},
+        {"decoder_start_token_id", MTO_T5_PAD}};
+    for (size_t i = 0; i < sizeof iv / sizeof iv[0]; i++) {
+        lua_pushinteger(L, iv[i].v);
+        lua_setfield(L, -2, iv[i].k);
+    }
+    lua_pushstring(L, ffn[c->ff]);
+    lua_setfield(L, -2, "feed_forward_proj");
+    lua_pushboolean(L, c->tie_word_embeddings);
+    lua_setfield(L, -2, "tie_word_embeddings");
+    lua_pushnumber(L, c->dropout_rate);
+    lua_setfield(L, -2, "dropout_rate");
+    lua_pushnumber(L, c->eps);
+    lua_setfield(L, -2, "layer_norm_epsilon");
+    lua_pushstring(L, "t5");
+    lua_setfield(L, -2, "model_type");
+}
+
+/* Append s to buf (JSON-string-safe when quoted: quotes, backslashes and
+ * control characters are dropped; they never occur in a T5 config). */
+static void put(char *buf, size_t cap, size_t *n, const char *s, int quoted)
+{
+    for (; *s && *n + 1 < cap; s++)
+        if (!quoted || (*s != '"' && *s != '\\' && (unsigned char)*s >= 32)) buf[(*n)++] = *s;
+    buf[*n] = 0;
+}
+
+/* A flat Lua table as JSON text (pushed), so mto.new goes through the config.json parser. */
+static void push_table_json(lua_State *L, int idx)
+{
+    char buf[8192], num[64];
+    size_t n = 0;
+    put(buf, sizeof buf, &n, "{", 0);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const char *v = NULL;
+        int quote = 0;
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            if (lua_isinteger(L, -1)) snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -1)), v = num;
+            else if (lua_type(L, -1) == LUA_TNUMBER) snprintf(num, sizeof num, "%.17g", lua_tonumber(L, -1)), v = num;
+            else if (lua_type(L, -1) == LUA_TBOOLEAN) v = lua_toboolean(L, -1) ? "true" : "false";
+            else if (lua_type(L, -1) == LUA_TSTRING) v = lua_tostring(L, -1), quote = 1;
+        }
+        if (v) {
+            if (n > 1) put(buf, sizeof buf, &n, ",", 0);
+            put(buf, sizeof buf, &n, "\"", 0);
+            put(buf, sizeof buf, &n, lua_tostring(L, -2), 1);
+            put(buf, sizeof buf, &n, quote ? "\":\"" : "\":", 0);
+            put(buf, sizeof buf, &n, v, quote);
+            if (quote) put(buf, sizeof buf, &n, "\"", 0);
+        }
+        lua_pop(L, 1);
+    }
+    put(buf, sizeof buf, &n, "}", 0);
+    lua_pushstring(L, buf);
+}
+
+static int l_index(lua_State *L)
+{
+    mto_t5 *m = check_model(L, 1);
+    const char *k = luaL_checkstring(L, 2);
+    if (strcmp(k, "config") == 0) {
+        push_config(L, &m->cfg);
+        return 1;
+    }
+    luaL_getmetafield(L, 1, "methods");
+    lua_getfield(L, -1, k);
+    return 1;
+}
+
+static int l_gc(lua_State *L)
+{
+    lmodel *u = luaL_checkudata(L, 1, MODEL_MT);
+    mto_t5_free(u->m);
+    u->m = NULL;
+    return 0;
+}
+
+static int l_tostring(lua_State *L)
+{
+    mto_t5 *m = check_model(L, 1);
+    lua_pushfstring(L, "mto.model(t5 %s, d_model %d, %d+%d layers, %d params)",
+                    m->cfg.ff == MTO_T5_FF_RELU ? "v1.0" : "v1.1", m->cfg.d_model, m->cfg.num_layers,
+                    m->cfg.num_decoder_layers, (int)m->numel);
+    return 1;
+}
+
+static int l_load(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    mto_error e;
+    mto_t5 *m = mto_t5_load(path, &e);
+    if (!m) { lua_pushnil(L); lua_pushstring(L, e.msg); return 2; }
+    push_model(L, m);
+    return 1;
+}
+
+static int l_new(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer seed = luaL_optinteger(L, 2, 0);
+    /* the table goes through the same parser as config.json */
+    push_table_json(L, 1);
+    mto_t5_config c;
+    mto_error e;
+    if (mto_t5_config_parse(&c, lua_tostring(L, -1), "mto.new config", &e)) return mto_lua_error(L, &e);
+    mto_t5 *m = mto_t5_new(&c, (uint64_t)seed, &e);
+    if (!m) return mto_lua_error(L, &e);
+    push_model(L, m);
+    return 1;
+}
+
+void mto_lua_open_model(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"loss", l_loss}, {"score", l_score}, {"generate", l_generate}, {"save", l_save},
+        {"num_params", l_num_params}, {NULL, NULL}};
+    if (luaL_newmetatable(L, MODEL_MT)) {
+        luaL_newlib(L, methods);
+        lua_setfield(L, -2, "methods");
+        lua_pushcfunction(L, l_index);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, l_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, l_tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_load);
+    lua_setfield(L, -2, "load");
+    lua_pushcfunction(L, l_new);
+    lua_setfield(L, -2, "new");
+}
