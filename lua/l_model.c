@@ -7,12 +7,16 @@
  *   m:generate(src, {max_len=, beams=, length_penalty=})  ids (without the final eos), log-prob
  *   m:save(path)                   .safetensors file, or an existing directory (HF layout)
  *   m:num_params()
+ *   m.tokenizer                    the directory's spiece.model as an mto.tokenizer (nil if none);
+ *                                  assignable; m:save(dir) copies it into dir (self-contained)
  * src/tgt are arrays of integer ids (one example) or arrays of such arrays
  * (a batch: loss is then the batch mean, score/generate return arrays).
  * Buffers live in Lua userdata, so a Lua error never leaks them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lmto.h"
 #include "mto/t5.h"
@@ -153,12 +157,51 @@ static int l_generate(lua_State *L)
     return 2;
 }
 
+/* Copy src to dst through a temporary file and rename, so dst is never partial. */
+static int copy_file(const char *src, const char *dst, mto_error *e)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dst, (long)getpid());
+    FILE *in = fopen(src, "rb");
+    if (!in) return mto_error_set(e, MTO_EIO, "%s: cannot open for copying", src);
+    FILE *out = fopen(tmp, "wb");
+    if (!out) { fclose(in); return mto_error_set(e, MTO_EIO, "%s: cannot create", tmp); }
+    char buf[65536];
+    size_t n;
+    int bad = 0;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) bad |= fwrite(buf, 1, n, out) != n;
+    bad |= ferror(in);
+    fclose(in);
+    bad |= fflush(out) != 0 || fsync(fileno(out)) != 0;
+    bad |= fclose(out) != 0;
+    if (bad || rename(tmp, dst) != 0) {
+        remove(tmp);
+        return mto_error_set(e, MTO_EIO, "%s: cannot write a copy of %s", dst, src);
+    }
+    return 0;
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static int l_save(lua_State *L)
 {
     mto_t5 *m = check_model(L, 1);
     const char *path = luaL_checkstring(L, 2);
     mto_error e;
     if (mto_t5_save(m, path, NULL, &e)) return mto_lua_error(L, &e);
+    /* a saved directory carries its tokenizer: config.json, model.safetensors, spiece.model */
+    if (is_dir(path) && lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA && lua_getfield(L, -1, "path") == LUA_TSTRING) {
+        const char *src = lua_tostring(L, -1);
+        char dst[4096];
+        snprintf(dst, sizeof dst, "%s/spiece.model", path);
+        struct stat a, b;
+        int same = stat(src, &a) == 0 && stat(dst, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+        if (!same && copy_file(src, dst, &e)) return mto_lua_error(L, &e);
+    }
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -243,9 +286,25 @@ static int l_index(lua_State *L)
         push_config(L, &m->cfg);
         return 1;
     }
+    if (strcmp(k, "tokenizer") == 0) {
+        lua_getiuservalue(L, 1, 1);
+        return 1;
+    }
     luaL_getmetafield(L, 1, "methods");
     lua_getfield(L, -1, k);
     return 1;
+}
+
+/* m.tokenizer = tok (an mto.tokenizer or nil); other fields are read-only. */
+static int l_newindex(lua_State *L)
+{
+    check_model(L, 1);
+    const char *k = luaL_checkstring(L, 2);
+    if (strcmp(k, "tokenizer") != 0) return luaL_error(L, "model field '%s' is read-only", k);
+    if (!lua_isnil(L, 3)) luaL_checkudata(L, 3, "mto.tokenizer");
+    lua_pushvalue(L, 3);
+    lua_setiuservalue(L, 1, 1);
+    return 0;
 }
 
 static int l_gc(lua_State *L)
@@ -272,6 +331,20 @@ static int l_load(lua_State *L)
     mto_t5 *m = mto_t5_load(path, &e);
     if (!m) { lua_pushnil(L); lua_pushstring(L, e.msg); return 2; }
     push_model(L, m);
+    /* a model directory with spiece.model brings its tokenizer along */
+    char spm[4096];
+    snprintf(spm, sizeof spm, "%s/spiece.model", path);
+    struct stat st;
+    if (is_dir(path) && stat(spm, &st) == 0) {
+        int top = lua_gettop(L); /* the model */
+        lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+        if (lua_getfield(L, -1, "mto") == LUA_TTABLE && lua_getfield(L, -1, "tokenizer") == LUA_TFUNCTION) {
+            lua_pushstring(L, spm);
+            lua_call(L, 1, 1); /* a corrupt spiece.model raises, naming the file */
+            lua_setiuservalue(L, top, 1);
+        }
+        lua_settop(L, top);
+    }
     return 1;
 }
 
@@ -300,6 +373,8 @@ void mto_lua_open_model(lua_State *L)
         lua_setfield(L, -2, "methods");
         lua_pushcfunction(L, l_index);
         lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, l_newindex);
+        lua_setfield(L, -2, "__newindex");
         lua_pushcfunction(L, l_gc);
         lua_setfield(L, -2, "__gc");
         lua_pushcfunction(L, l_tostring);
