@@ -60,7 +60,11 @@ LUA
 check "script gets its arguments" grep -q "args ok" "$tmp/out"
 
 if [ -n "$LUA" ] && [ -x "$LUA" ]; then
-    "$LUA" -e 'local m = require "mto"; assert(type(m.version) == "string"); assert(type(m.plugins()) == "table"); print("lua ok " .. m.version)' >"$tmp/out" 2>&1
+    # a sanitizer build's module needs the ASan runtime loaded first in a stock interpreter
+    preload=
+    asan=$(ldd "$MTO_BUILDDIR/lua/.libs/mto.so" 2>/dev/null | awk '/libasan/ {print $3}')
+    [ -n "$asan" ] && preload=$asan
+    LD_PRELOAD="$preload" ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" "$LUA" -e 'local m = require "mto"; assert(type(m.version) == "string"); assert(type(m.plugins()) == "table"); print("lua ok " .. m.version)' >"$tmp/out" 2>&1
     check "stock lua5.4 can require \"mto\" (LUA_CPATH)" grep -q "lua ok" "$tmp/out"
 else
     n=$((n + 1)); echo "ok $n # SKIP lua5.4 interpreter not found at configure time"
