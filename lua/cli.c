@@ -9,6 +9,8 @@
 #include "config.h"
 #include "lmto.h"
 #include "mto/host.h"
+#include "mto/safetensors.h"
+#include "mto/t5.h"
 
 static const char usage_text[] =
     "usage: mto [--help] [--version] COMMAND [ARGS]\n"
@@ -27,6 +29,60 @@ static int usage(FILE *f, int code)
 {
     fputs(usage_text, f);
     return code;
+}
+
+/* mto info PATH: the safetensors header (tensors, dtypes, metadata keys) and,
+ * when it is a T5 checkpoint, its configuration. Any defect is reported with
+ * the file and tensor it concerns; exit 1. */
+static int cmd_info(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "mto info: expected one CHECKPOINT (directory or .safetensors)\n");
+        return usage(stderr, 2);
+    }
+    const char *path = argv[1];
+    char file[4096];
+    FILE *probe = NULL;
+    snprintf(file, sizeof file, "%s/model.safetensors", path);
+    if (!(probe = fopen(file, "rb"))) snprintf(file, sizeof file, "%s", path);
+    else fclose(probe);
+    mto_error err;
+    mto_error_clear(&err);
+    mto_st_file *f = NULL;
+    if (mto_st_open(file, &f, &err)) {
+        fprintf(stderr, "mto: %s\n", err.msg);
+        return 1;
+    }
+    size_t n = mto_st_count(f);
+    double bytes = 0;
+    int counts[16] = {0};
+    for (size_t i = 0; i < n; i++) {
+        const mto_st_tensor *t = mto_st_at(f, i);
+        bytes += (double)t->nbytes;
+        if (t->dtype >= 0 && t->dtype < 16) counts[t->dtype]++;
+    }
+    printf("file        %s\n", file);
+    printf("tensors     %zu (%.1f MB)", n, bytes / 1e6);
+    for (int k = 0; k < 16; k++)
+        if (counts[k]) printf(", %d %s", counts[k], mto_st_dtype_name(k));
+    printf("\n");
+    for (size_t i = 0; i < mto_st_meta_count(f); i++) {
+        const char *v = NULL, *k = mto_st_meta_at(f, i, &v);
+        printf("metadata    %s (%zu bytes)\n", k, v ? strlen(v) : 0);
+    }
+    mto_st_close(f);
+    mto_t5 *m = mto_t5_load(path, &err);
+    if (!m) {
+        fprintf(stderr, "mto: not a loadable T5 checkpoint: %s\n", err.msg);
+        return 1;
+    }
+    const mto_t5_config *c = &m->cfg;
+    printf("model       t5 %s, d_model %d, d_ff %d, d_kv %d, %d heads, %d+%d layers, vocab %d\n",
+           c->ff == MTO_T5_FF_RELU ? "v1.0 (relu)" : "v1.1 (gated-gelu)", c->d_model, c->d_ff, c->d_kv,
+           c->num_heads, c->num_layers, c->num_decoder_layers, c->vocab_size);
+    printf("parameters  %zu\n", m->numel);
+    mto_t5_free(m);
+    return 0;
 }
 
 static int cmd_plugins(int argc, char **argv)
@@ -111,6 +167,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "plugins")) return cmd_plugins(argc - 1, argv + 1);
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     if (cmd[0] == '-') fprintf(stderr, "mto: unknown option '%s'\n", cmd);
     else fprintf(stderr, "mto: unknown command '%s'\n", cmd);
     return usage(stderr, 2);

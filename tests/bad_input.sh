@@ -1,0 +1,111 @@
+#!/bin/sh
+# bad_input.sh — the bad-input matrix (issue 9): every kind of hostile or
+# malformed input goes through the real `mto` command and must give a
+# non-zero exit (or, for plugins, a refusal), a message naming the file:line /
+# tensor / plugin, and no crash (exit status >= 128 means a signal).
+MTO="$MTO_BUILDDIR/mto"
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+n=0
+# row NAME WANT_EXIT PATTERN -- COMMAND...: WANT_EXIT is "fail" (1..127) or 0
+row() {
+    name=$1 want=$2 pattern=$3; shift 4
+    "$@" >"$tmp/out" 2>&1; rc=$?
+    n=$((n + 1))
+    if [ $rc -ge 128 ]; then
+        echo "not ok $n - $name: crashed (status $rc)"; sed 's/^/# /' "$tmp/out" | head -5; return
+    fi
+    if [ "$want" = fail ] && [ $rc -eq 0 ]; then
+        echo "not ok $n - $name: succeeded"; sed 's/^/# /' "$tmp/out" | head -5; return
+    fi
+    if [ "$want" = 0 ] && [ $rc -ne 0 ]; then
+        echo "not ok $n - $name: exit $rc"; sed 's/^/# /' "$tmp/out" | head -5; return
+    fi
+    if grep -q -e "$pattern" "$tmp/out"; then
+        echo "ok $n - $name"
+    else
+        echo "not ok $n - $name: message lacks /$pattern/"; sed 's/^/# /' "$tmp/out" | head -5
+    fi
+}
+
+# --- hostile safetensors (written with Lua's string.pack) -------------------
+cat >"$tmp/mkst.lua" <<'LUA'
+-- mkst.lua OUT HEADER_JSON DATA_BYTES [DECLARED_LEN]: a safetensors file by hand
+local out, header, nbytes, declared = arg[1], arg[2], tonumber(arg[3]), tonumber(arg[4])
+local f = assert(io.open(out, "wb"))
+f:write(string.pack("<I8", declared or #header), header, string.rep("\0", nbytes))
+f:close()
+LUA
+st() { "$MTO" run "$tmp/mkst.lua" "$@"; }
+st "$tmp/ok.safetensors" '{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}' 16
+row "a valid checkpoint reads" 0 "parameters  11488" -- "$MTO" info "$MTO_SRCDIR/tests/ref/t5-v11"
+head -c 40 "$tmp/ok.safetensors" >"$tmp/trunc.safetensors"
+row "truncated safetensors" fail "trunc.safetensors" -- "$MTO" info "$tmp/trunc.safetensors"
+st "$tmp/hlen.safetensors" '{}' 0 999999
+row "header length beyond the file" fail "hlen.safetensors.*header length" -- "$MTO" info "$tmp/hlen.safetensors"
+st "$tmp/past.safetensors" '{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}' 8
+row "offsets past the end" fail "past.safetensors.*'w'" -- "$MTO" info "$tmp/past.safetensors"
+st "$tmp/overlap.safetensors" '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}' 12
+row "overlapping tensors" fail "overlap.safetensors.*overlap" -- "$MTO" info "$tmp/overlap.safetensors"
+st "$tmp/huge.safetensors" '{"h":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,16]}}' 16
+row "huge shape (overflow)" fail "huge.safetensors.*'h'" -- "$MTO" info "$tmp/huge.safetensors"
+st "$tmp/dsize.safetensors" '{"d":{"dtype":"F16","shape":[4],"data_offsets":[0,16]}}' 16
+row "wrong dtype size" fail "dsize.safetensors.*'d'" -- "$MTO" info "$tmp/dsize.safetensors"
+st "$tmp/dtype.safetensors" '{"d":{"dtype":"Q4","shape":[4],"data_offsets":[0,16]}}' 16
+row "unknown dtype" fail "dtype.safetensors.*'d'" -- "$MTO" info "$tmp/dtype.safetensors"
+st "$tmp/json.safetensors" '{"a": [' 0
+row "header is not JSON" fail "json.safetensors" -- "$MTO" info "$tmp/json.safetensors"
+row "not a T5 checkpoint" fail "ok.safetensors.*config" -- "$MTO" info "$tmp/ok.safetensors"
+row "missing checkpoint" fail "nowhere.safetensors" -- "$MTO" info "$tmp/nowhere.safetensors"
+
+# --- malformed TSV / CSV rows, missing or damaged WordNet, corrupt tokenizer ---
+cat >"$tmp/read.lua" <<'LUA'
+local mto = require "mto"
+local reader, path, opts = arg[1], arg[2], {}
+for i = 3, #arg do local k, v = arg[i]:match("^([^=]+)=(.*)$"); opts[k] = v end
+local recs = mto.read(reader, path, opts)
+print(#recs .. " records")
+LUA
+printf 'head\trel\ttail\nPersonX eats\txIntent\tto be full\nbroken row without tabs\n' >"$tmp/bad.tsv"
+row "malformed TSV row" fail "bad.tsv:3" -- "$MTO" run "$tmp/read.lua" atomic "$tmp/bad.tsv"
+printf 'a,b\n1,"unterminated\n' >"$tmp/bad.csv"
+row "malformed CSV (open quote)" fail "bad.csv:2" -- "$MTO" run "$tmp/read.lua" csv "$tmp/bad.csv" delimiter=,
+row "missing data file" fail "nothere.tsv" -- "$MTO" run "$tmp/read.lua" atomic "$tmp/nothere.tsv"
+row "missing WordNet directory" fail "$tmp/nowordnet" -- "$MTO" run "$tmp/read.lua" wordnet "$tmp/nowordnet"
+mkdir -p "$tmp/wn"
+for f in data.noun data.verb data.adj data.adv; do printf '00001740 03 n 01 thing 0 000 | damaged\n' >"$tmp/wn/$f"; done
+row "damaged WordNet directory" fail "wn/data" -- "$MTO" run "$tmp/read.lua" wordnet "$tmp/wn"
+printf 'this is not a sentencepiece model' >"$tmp/bad.model"
+cat >"$tmp/tok.lua" <<'LUA'
+local mto = require "mto"
+mto.tokenizer(arg[1])
+LUA
+row "corrupt tokenizer model" fail "bad.model" -- "$MTO" run "$tmp/tok.lua" "$tmp/bad.model"
+
+# --- scripts, plugins, templates -------------------------------------------------
+printf 'local mto = require "mto"\nlocal t = {}\nt.x.y = 1\n' >"$tmp/err.lua"
+row "Lua script with a runtime error" fail "err.lua:3:" -- "$MTO" run "$tmp/err.lua"
+printf 'local x = \n' >"$tmp/syn.lua"
+row "Lua script with a syntax error" fail "syn.lua:" -- "$MTO" run "$tmp/syn.lua"
+row "plugin with the wrong ABI is refused, others load" 0 "bad_abi.so.*ABI version" -- \
+    env MTO_PLUGIN_PATH="$MTO_BUILDDIR/tests/plugins/.libs/bad_abi.so" "$MTO" plugins
+env MTO_PLUGIN_PATH="$MTO_BUILDDIR/tests/plugins/.libs/bad_abi.so" "$MTO" plugins >"$tmp/pl" 2>/dev/null
+n=$((n + 1)); if grep -q "span_corruption" "$tmp/pl"; then echo "ok $n - other plugins still listed"; else echo "not ok $n - other plugins still listed"; fi
+cat >"$tmp/tmpl.lua" <<'LUA'
+local mto = require "mto"
+local t = mto.template(arg[1], {masked = 1})
+print(t:render{head = "PersonX eats", relation = "xIntent", tail = "to be full"})
+LUA
+row "template without a mask slot asked for a masked objective" fail "mapping" -- "$MTO" run "$tmp/tmpl.lua" mapping
+row "masked template with a mask slot is fine" 0 "extra_id_0" -- "$MTO" run "$tmp/tmpl.lua" masked_mapping
+cat >"$tmp/field.lua" <<'LUA'
+local mto = require "mto"
+mto.template("prompting"):render{head = "PersonX eats", relation = "xIntent"}
+LUA
+row "template asked for a field the record lacks" fail "tail" -- "$MTO" run "$tmp/field.lua"
+cat >"$tmp/rel.lua" <<'LUA'
+local mto = require "mto"
+mto.template("prompting"):render{head = "PersonX eats", relation = "NoSuchRelation", tail = "x"}
+LUA
+row "unknown relation with no phrase" fail "NoSuchRelation" -- "$MTO" run "$tmp/rel.lua"
+echo "1..$n"
