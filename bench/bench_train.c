@@ -1,7 +1,7 @@
 /* bench_train.c — train-step throughput of the C engine (forward, backward,
  * AdamW), the machine's own cblas_sgemm ceiling, achieved GFLOP/s and peak
- * RSS. bench/run-bench.sh runs it next to the PyTorch peer and prints the
- * ratio. Usage: bench_train SHAPE [--threads N] [--steps N] */
+ * RSS, and the time of each phase. bench/run-bench.sh runs it next to the
+ * PyTorch peer and prints the ratio. Usage: bench_train SHAPE [--threads N] [--steps N] */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,14 +107,25 @@ int main(int argc, char **argv)
     for (int i = 0; i < s->B * s->Tt; i++) lab[i] = 2 + (int)((x = x * 1103515245u + 12345u) >> 8) % (s->vocab - 2);
     mto_t5_batch b = {s->B, s->Ts, s->Tt, src, lab};
 
-    double t0 = 0;
+    double t0 = 0, ph[4] = {0}; /* zero_grad, forward, backward, optimizer */
     for (int i = 0; i < warmup + steps; i++) {
-        if (i == warmup) t0 = now();
-        if (mto_t5_zero_grad(m, &err) || mto_t5_forward(m, &b, 1, &err) || mto_t5_backward(m, &err) ||
-            mto_optim_step(opt, 1e-4f, &err)) {
+        if (i == warmup) { t0 = now(); memset(ph, 0, sizeof ph); }
+        double t[5];
+        int rc;
+        t[0] = now();
+        rc = mto_t5_zero_grad(m, &err);
+        t[1] = now();
+        rc = rc ? rc : mto_t5_forward(m, &b, 1, &err);
+        t[2] = now();
+        rc = rc ? rc : mto_t5_backward(m, &err);
+        t[3] = now();
+        rc = rc ? rc : mto_optim_step(opt, 1e-4f, &err);
+        t[4] = now();
+        if (rc) {
             fprintf(stderr, "bench_train: %s\n", err.msg);
             return 1;
         }
+        for (int k = 0; k < 4; k++) ph[k] += t[k + 1] - t[k];
     }
     double dt = (now() - t0) / steps;
     double flops = 3.0 * forward_flops(s); /* backward ~ 2x forward */
@@ -123,6 +134,10 @@ int main(int argc, char **argv)
     printf("mto %s tokens_per_s=%.1f step_ms=%.2f gflops=%.2f sgemm_ceiling_gflops=%.2f peak_rss_mb=%.1f loss=%.4f\n",
            s->name, s->B * (s->Ts + s->Tt) / dt, dt * 1e3, flops / dt / 1e9, sgemm_gflops(),
            ru.ru_maxrss / 1024.0, m->loss);
+    /* matmul_gflops: the same FLOPs over forward+backward time only (no AdamW, no zeroing) */
+    printf("# mto %s phases_ms zero_grad=%.1f forward=%.1f backward=%.1f adamw=%.1f matmul_gflops=%.2f\n", s->name,
+           ph[0] * 1e3 / steps, ph[1] * 1e3 / steps, ph[2] * 1e3 / steps, ph[3] * 1e3 / steps,
+           flops / ((ph[1] + ph[2]) / steps) / 1e9);
     mto_optim_free(opt);
     free(views); free(src); free(lab);
     mto_t5_free(m);

@@ -37,7 +37,7 @@ static void layout_ff(cursor *c, t5_ff_acts *f, size_t N, size_t D, size_t F, in
 {
     f->ln = take(c, N * D);
     f->rstd = take(c, N);
-    f->h = take(c, N * F);
+    f->h = gated ? take(c, N * F) : NULL; /* ReLU runs in place in a */
     f->h1 = gated ? take(c, N * F) : NULL;
     f->a = take(c, N * F);
 }
@@ -99,6 +99,31 @@ static size_t layout_bwd(mto_t5 *m, struct mto_t5_acts *A, float *base)
     return cu.off;
 }
 
+/* Follow OpenBLAS's thread count: (re)start the pool and size the per-thread
+ * buffers for the current shape. Without threads everything stays serial. */
+static int t5_acts_threads(mto_t5 *m, mto_error *err)
+{
+    struct mto_t5_acts *A = m->acts;
+    int want = t5_threads_wanted();
+    size_t T = A->Ts > A->Tt ? A->Ts : A->Tt, H = m->cfg.num_heads, D = m->cfg.d_model;
+    size_t per = D > 2 * H * T ? D : 2 * H * T, scr = t5_attn_scratch((int)T, (int)T, (int)H, 0);
+    if (want != A->nthreads) {
+        t5_pool_free(A->pool);
+        A->pool = t5_pool_new(want);
+        A->nthreads = want;
+    }
+    int n = t5_pool_size(A->pool);
+    size_t need = (size_t)(n - 1) * per + (size_t)n * scr;
+    if (need > A->tcap) {
+        free(A->part);
+        A->part = malloc(need * sizeof(float));
+        A->tcap = A->part ? need : 0;
+        if (!A->part) return mto_error_set(err, MTO_ENOMEM, "t5: cannot allocate per-thread buffers");
+    }
+    A->tscratch = A->part + (size_t)(n - 1) * per;
+    return 0;
+}
+
 int t5_acts_prepare(mto_t5 *m, int B, int Ts, int Tt, mto_error *err)
 {
     struct mto_t5_acts *A = m->acts;
@@ -110,7 +135,8 @@ int t5_acts_prepare(mto_t5 *m, int B, int Ts, int Tt, mto_error *err)
         }
         if (!A || !A->enc || !A->dec) { t5_acts_free(m); goto oom; }
     }
-    if (A->B == B && A->Ts == Ts && A->Tt == Tt && A->arena) return 0;
+    if (A->B == B && A->Ts == Ts && A->Tt == Tt && A->arena)
+        return A->nthreads == t5_threads_wanted() ? 0 : t5_acts_threads(m, err);
     A->B = B; A->Ts = Ts; A->Tt = Tt;
     size_t need = layout_fwd(m, A, NULL);
     if (need > A->fcap) {
@@ -120,7 +146,7 @@ int t5_acts_prepare(mto_t5 *m, int B, int Ts, int Tt, mto_error *err)
         if (!A->arena) { A->B = 0; goto oom; }
     }
     layout_fwd(m, A, A->arena);
-    return 0;
+    return t5_acts_threads(m, err);
 oom:
     return mto_error_set(err, MTO_ENOMEM, "t5: cannot allocate activations for batch %d x (%d, %d)", B, Ts, Tt);
 }
@@ -143,6 +169,8 @@ void t5_acts_free(mto_t5 *m)
 {
     struct mto_t5_acts *A = m->acts;
     if (!A) return;
+    t5_pool_free(A->pool);
+    free(A->part);
     free(A->arena);
     free(A->barena);
     free(A->enc);

@@ -40,12 +40,13 @@ static float *bias_table(const t5_attn_shape *s, int *lo, float *t)
     return t;
 }
 
-void t5_attn_fwd(const t5_attn_shape *s, const float *Q, const float *K, const float *V,
-                 float *P, float *ctx, float *scratch)
+/* Batches [b0, b1) of t5_attn_fwd: the threads of t5_par.c each take a range. */
+void t5_attn_fwd_range(const t5_attn_shape *s, int b0, int b1, const float *Q, const float *K, const float *V,
+                       float *P, float *ctx, float *scratch)
 {
     int Tq = s->Tq, Tk = s->Tk, lo = 0, nt = Tq - 1 + s->qoff + Tk;
-    float *bt = s->rel ? bias_table(s, &lo, scratch + (size_t)Tq * Tk) : NULL;
-    for (int b = 0; b < s->B; b++) {
+    float *bt = s->rel && b1 > b0 ? bias_table(s, &lo, scratch + (size_t)Tq * Tk) : NULL;
+    for (int b = b0; b < b1; b++) {
         const uint8_t *km = s->kmask ? s->kmask + (size_t)b * Tk : NULL;
         for (int h = 0; h < s->H; h++) {
             const float *q = Q + (size_t)b * Tq * s->ldq + (size_t)h * s->dkv;
@@ -76,15 +77,25 @@ void t5_attn_fwd(const t5_attn_shape *s, const float *Q, const float *K, const f
     }
 }
 
-void t5_attn_bwd(const t5_attn_shape *s, const float *Q, const float *K, const float *V,
-                 const float *P, const float *dctx, float *dQ, float *dK, float *dV, float *drel,
-                 float *scratch)
+void t5_attn_fwd(const t5_attn_shape *s, const float *Q, const float *K, const float *V,
+                 float *P, float *ctx, float *scratch)
+{
+    t5_attn_fwd_range(s, 0, s->B, Q, K, V, P, ctx, scratch);
+}
+
+float *t5_attn_doff(const t5_attn_shape *s, float *scratch) { return scratch + 2 * (size_t)s->Tq * s->Tk; }
+
+/* Batches [b0, b1) of t5_attn_bwd; when drel is not NULL (it is only tested, not written) the
+ * bias gradient per relative offset is left in t5_attn_doff(s, scratch). */
+void t5_attn_bwd_range(const t5_attn_shape *s, int b0, int b1, const float *Q, const float *K, const float *V,
+                       const float *P, const float *dctx, float *dQ, float *dK, float *dV, const float *drel,
+                       float *scratch)
 {
     int Tq = s->Tq, Tk = s->Tk, lo = s->Tq - 1 + s->qoff, nt = lo + Tk;
     float *s1 = scratch, *s2 = scratch + (size_t)Tq * Tk;
-    float *doff = drel ? s2 + (size_t)Tq * Tk : NULL; /* per relative offset */
+    float *doff = drel ? t5_attn_doff(s, scratch) : NULL; /* per relative offset */
     if (doff) memset(doff, 0, (size_t)nt * s->H * sizeof *doff);
-    for (int b = 0; b < s->B; b++) {
+    for (int b = b0; b < b1; b++) {
         for (int h = 0; h < s->H; h++) {
             size_t qo = (size_t)b * Tq * s->ldq + (size_t)h * s->dkv;
             size_t ko = (size_t)b * s->kstride_b * s->ldk + (size_t)h * s->dkv;
@@ -101,7 +112,7 @@ void t5_attn_bwd(const t5_attn_shape *s, const float *Q, const float *K, const f
                 mto_k_dropout(s1, (size_t)Tq * Tk, s->drop, s->key, base);
                 pd = s2;
             }
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, s->dkv, Tq, 1.0f, pd, Tk, dc, s->ldq, 1.0f,
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, s->dkv, Tq, 1.0f, pd, Tk, dc, s->ldq, 0.0f,
                         dV + ko, s->ldk);
             for (int i = 0; i < Tq; i++) {
                 float *ds = s1 + (size_t)i * Tk;
@@ -111,16 +122,28 @@ void t5_attn_bwd(const t5_attn_shape *s, const float *Q, const float *K, const f
                     for (int j = 0; j < Tk; j++) d[j] += ds[j];
                 }
             }
+            /* each (b, h) block of dQ, dK, dV is written exactly once: beta 0, no memset */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, s->dkv, Tk, 1.0f, s1, Tk, K + ko, s->ldk,
-                        1.0f, dQ + qo, s->ldq);
+                        0.0f, dQ + qo, s->ldq);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, s->dkv, Tq, 1.0f, s1, Tk, Q + qo, s->ldq,
-                        1.0f, dK + ko, s->ldk);
+                        0.0f, dK + ko, s->ldk);
         }
     }
-    if (doff) {
-        for (int r = 0; r < nt; r++) {
-            int bk = mto_t5_bucket(r - lo, s->bidirectional, s->num_buckets, s->max_distance);
-            for (int h = 0; h < s->H; h++) drel[(size_t)bk * s->H + h] += doff[(size_t)h * nt + r];
-        }
+}
+
+void t5_attn_doff_add(const t5_attn_shape *s, const float *doff, float *drel)
+{
+    int lo = s->Tq - 1 + s->qoff, nt = lo + s->Tk;
+    for (int r = 0; r < nt; r++) {
+        int bk = mto_t5_bucket(r - lo, s->bidirectional, s->num_buckets, s->max_distance);
+        for (int h = 0; h < s->H; h++) drel[(size_t)bk * s->H + h] += doff[(size_t)h * nt + r];
     }
+}
+
+void t5_attn_bwd(const t5_attn_shape *s, const float *Q, const float *K, const float *V,
+                 const float *P, const float *dctx, float *dQ, float *dK, float *dV, float *drel,
+                 float *scratch)
+{
+    t5_attn_bwd_range(s, 0, s->B, Q, K, V, P, dctx, dQ, dK, dV, drel, scratch);
+    if (drel) t5_attn_doff_add(s, t5_attn_doff(s, scratch), drel);
 }

@@ -10,8 +10,19 @@
 static float drop_rate(const mto_t5 *m) { return m->acts->train ? m->cfg.dropout_rate : 0.0f; }
 static uint64_t key(const mto_t5 *m, uint32_t site) { return mto_k_drop_key(m->seed, m->step, site); }
 
+/* The gradient of a sublayer's output branch: dres itself, or a dropped copy. */
+static const float *branch_grad(mto_t5 *m, const float *dres, size_t n, uint32_t site)
+{
+    float p = drop_rate(m);
+    if (p <= 0) return dres;
+    memcpy(m->acts->dtmp, dres, n * sizeof(float));
+    mto_k_dropout(m->acts->dtmp, n, p, key(m, site), 0);
+    return m->acts->dtmp;
+}
+
 /* dres holds d(res_out); on return d(res_in) (residual passes through, plus the branch).
- * kv_src/dkv_src: encoder output and its gradient for cross-attention, NULL for self. */
+ * kv_src/dkv_src: encoder output and its gradient for cross-attention, NULL for self.
+ * Every d-buffer is written by its first product with beta 0, so nothing is memset. */
 static void attn_sublayer_bwd(mto_t5 *m, const mto_t5_attn_w *w, mto_t5_attn_w *g, const t5_attn_acts *a,
                               const float *res_in, float *dres, int Tq, const float *kv_src, float *dkv_src, int Tk,
                               const float *rel, float *drel, int causal, const uint8_t *kmask, uint32_t site_p,
@@ -20,27 +31,25 @@ static void attn_sublayer_bwd(mto_t5 *m, const mto_t5_attn_w *w, mto_t5_attn_w *
     struct mto_t5_acts *A = m->acts;
     const mto_t5_config *c = &m->cfg;
     int D = c->d_model, Di = c->num_heads * c->d_kv, Nq = A->B * Tq, Nk = A->B * Tk;
-    memcpy(A->dtmp, dres, (size_t)Nq * D * sizeof(float));
-    mto_k_dropout(A->dtmp, (size_t)Nq * D, drop_rate(m), key(m, site_out), 0);
-    memset(A->dctx, 0, (size_t)Nq * Di * sizeof(float));
-    mto_k_linear_bwd(A->dctx, g->o, A->dtmp, a->ctx, w->o, Nq, Di, D);
-    memset(A->dq, 0, (size_t)Nq * Di * sizeof(float));
-    memset(A->dk, 0, (size_t)Nk * Di * sizeof(float));
-    memset(A->dv, 0, (size_t)Nk * Di * sizeof(float));
+    const float *dout = branch_grad(m, dres, (size_t)Nq * D, site_out);
+    mto_k_linear_dx(A->dctx, dout, w->o, Nq, Di, D, 0.0f);
+    mto_k_linear_dw(g->o, dout, a->ctx, Nq, Di, D, 1.0f);
     t5_attn_shape s;
     t5_attn_shape_init(m, &s, Tq, Tk, kv_src == NULL, causal);
     s.rel = rel;
     s.kmask = kmask;
     s.drop = drop_rate(m);
     s.key = key(m, site_p);
-    t5_attn_bwd(&s, a->q, a->k, a->v, a->P, A->dctx, A->dq, A->dk, A->dv, drel, A->bscratch);
-    memset(A->dln, 0, (size_t)Nq * D * sizeof(float));
-    mto_k_linear_bwd(A->dln, g->q, A->dq, a->ln, w->q, Nq, D, Di);
+    t5_attn_bwd_par(m, &s, a->q, a->k, a->v, a->P, A->dctx, A->dq, A->dk, A->dv, drel);
+    mto_k_linear_dx(A->dln, A->dq, w->q, Nq, D, Di, 0.0f);
+    mto_k_linear_dw(g->q, A->dq, a->ln, Nq, D, Di, 1.0f);
     const float *src = kv_src ? kv_src : a->ln;
     float *dsrc = kv_src ? dkv_src : A->dln;
-    mto_k_linear_bwd(dsrc, g->k, A->dk, src, w->k, Nk, D, Di);
-    mto_k_linear_bwd(dsrc, g->v, A->dv, src, w->v, Nk, D, Di);
-    mto_k_rmsnorm_bwd(dres, g->ln, A->dln, res_in, w->ln, a->rstd, Nq, D);
+    mto_k_linear_dx(dsrc, A->dk, w->k, Nk, D, Di, 1.0f);
+    mto_k_linear_dw(g->k, A->dk, src, Nk, D, Di, 1.0f);
+    mto_k_linear_dx(dsrc, A->dv, w->v, Nk, D, Di, 1.0f);
+    mto_k_linear_dw(g->v, A->dv, src, Nk, D, Di, 1.0f);
+    t5_rmsnorm_bwd(m, dres, g->ln, A->dln, res_in, w->ln, a->rstd, Nq, D);
 }
 
 static void ff_sublayer_bwd(mto_t5 *m, const mto_t5_ff_w *w, mto_t5_ff_w *g, const t5_ff_acts *f,
@@ -50,35 +59,22 @@ static void ff_sublayer_bwd(mto_t5 *m, const mto_t5_ff_w *w, mto_t5_ff_w *g, con
     const mto_t5_config *c = &m->cfg;
     int D = c->d_model, F = c->d_ff;
     size_t nf = (size_t)N * F;
-    memcpy(A->dtmp, dres, (size_t)N * D * sizeof(float));
-    mto_k_dropout(A->dtmp, (size_t)N * D, drop_rate(m), key(m, site_out), 0);
+    const float *dout = branch_grad(m, dres, (size_t)N * D, site_out);
     float *da = A->dh1 ? A->dh1 : A->dh; /* d(a) lives where it is consumed last */
-    memset(da, 0, nf * sizeof(float));
-    mto_k_linear_bwd(da, g->wo, A->dtmp, f->a, w->wo, N, F, D);
+    mto_k_linear_dx(da, dout, w->wo, N, F, D, 0.0f);
+    mto_k_linear_dw(g->wo, dout, f->a, N, F, D, 1.0f);
     mto_k_dropout(da, nf, drop_rate(m), key(m, site_in), 0);
-    if (c->ff == MTO_T5_FF_RELU) {
-        /* relu'(h) = [h > 0]; da and dh share storage */
-        for (size_t i = 0; i < nf; i++) A->dh[i] = f->h[i] > 0 ? da[i] : 0.0f;
-    } else {
-        /* a = act(h0) * h1: dh0 = da*h1*act'(h0), dh1 = da*act(h0) */
-        int gelu = c->ff == MTO_T5_FF_GATED_GELU;
-        for (size_t i = 0; i < nf; i++) {
-            float d = da[i], h0 = f->h[i];
-            A->dh[i] = 0.0f;
-            if (gelu) {
-                float t = d * f->h1[i];
-                mto_k_gelu_bwd(&A->dh[i], &t, &h0, 1);
-                A->dh1[i] = d * mto_k_gelu1(h0);
-            } else {
-                A->dh[i] = h0 > 0 ? d * f->h1[i] : 0.0f;
-                A->dh1[i] = h0 > 0 ? d * h0 : 0.0f;
-            }
-        }
+    if (c->ff == MTO_T5_FF_RELU)
+        t5_ew(m, T5_EW_RELU_MASK, A->dh, f->a, nf); /* a = relu(h) (dropped): a > 0 exactly where relu'(h) passes da */
+    else
+        t5_gated_bwd(m, A->dh, A->dh1, da, f->h, f->h1, nf, c->ff == MTO_T5_FF_GATED_GELU);
+    mto_k_linear_dx(A->dln, A->dh, w->wi, N, D, F, 0.0f);
+    mto_k_linear_dw(g->wi, A->dh, f->ln, N, D, F, 1.0f);
+    if (c->ff != MTO_T5_FF_RELU) {
+        mto_k_linear_dx(A->dln, A->dh1, w->wi1, N, D, F, 1.0f);
+        mto_k_linear_dw(g->wi1, A->dh1, f->ln, N, D, F, 1.0f);
     }
-    memset(A->dln, 0, (size_t)N * D * sizeof(float));
-    mto_k_linear_bwd(A->dln, g->wi, A->dh, f->ln, w->wi, N, D, F);
-    if (c->ff != MTO_T5_FF_RELU) mto_k_linear_bwd(A->dln, g->wi1, A->dh1, f->ln, w->wi1, N, D, F);
-    mto_k_rmsnorm_bwd(dres, g->ln, A->dln, res_in, w->ln, f->rstd, N, D);
+    t5_rmsnorm_bwd(m, dres, g->ln, A->dln, res_in, w->ln, f->rstd, N, D);
 }
 
 static void embed_bwd(mto_t5 *m, const float *dres, const int32_t *ids, int N)
@@ -104,7 +100,7 @@ int mto_t5_backward(mto_t5 *m, mto_error *err)
     float alpha = t5_head_scale(m);
 
     /* LM head: logits = alpha * dec_out W^T */
-    mto_k_xent_bwd(A->logits, A->lse, A->labels, Nt, V, m->ntok ? 1.0f / m->ntok : 0.0f);
+    t5_xent_bwd(m, A->logits, A->lse, A->labels, Nt, V, m->ntok ? 1.0f / m->ntok : 0.0f);
     m->logits = NULL; /* consumed */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, D, Nt, alpha, A->logits, V, A->dec_out, D, 1.0f,
                 m->g.lm_head, D);
@@ -113,7 +109,7 @@ int mto_t5_backward(mto_t5 *m, mto_error *err)
     mto_k_dropout(A->dtmp, ndt, drop_rate(m), key(m, t5_site(1, 0, S_FINAL)), 0);
     int Ld = c->num_decoder_layers, Le = c->num_layers;
     memset(A->dres, 0, ndt * sizeof(float));
-    mto_k_rmsnorm_bwd(A->dres, m->g.dec_final_ln, A->dtmp, A->dec_res + 3 * (size_t)Ld * ndt, m->w.dec_final_ln,
+    t5_rmsnorm_bwd(m, A->dres, m->g.dec_final_ln, A->dtmp, A->dec_res + 3 * (size_t)Ld * ndt, m->w.dec_final_ln,
                       A->dec_rstd, Nt, D);
 
     /* decoder, last layer first */
@@ -135,7 +131,7 @@ int mto_t5_backward(mto_t5 *m, mto_error *err)
     /* encoder */
     mto_k_dropout(A->denc, nds, drop_rate(m), key(m, t5_site(0, 0, S_FINAL)), 0);
     memset(A->dres, 0, nds * sizeof(float));
-    mto_k_rmsnorm_bwd(A->dres, m->g.enc_final_ln, A->denc, A->enc_res + 2 * (size_t)Le * nds, m->w.enc_final_ln,
+    t5_rmsnorm_bwd(m, A->dres, m->g.enc_final_ln, A->denc, A->enc_res + 2 * (size_t)Le * nds, m->w.enc_final_ln,
                       A->enc_rstd, Ns, D);
     for (int l = Le - 1; l >= 0; l--) {
         const float *r = A->enc_res + 2 * (size_t)l * nds;

@@ -80,18 +80,6 @@ oom:
     return mto_error_set(err, MTO_ENOMEM, "t5 decode: out of memory (%d rows, max_len %d)", s->R, max_len);
 }
 
-static void log_softmax_rows(float *z, int R, int V)
-{
-    for (int r = 0; r < R; r++) {
-        float *row = z + (size_t)r * V, mx = -INFINITY;
-        for (int j = 0; j < V; j++) mx = row[j] > mx ? row[j] : mx;
-        double sum = 0;
-        for (int j = 0; j < V; j++) sum += exp((double)(row[j] - mx));
-        float l = mx + (float)log(sum);
-        for (int j = 0; j < V; j++) row[j] -= l;
-    }
-}
-
 /* Log-probs (R, V) of the next token at position t; tokens[r] is the decoder
  * input at t, hist (R x max_len) the tokens generated so far (uncached path). */
 static int dec_step(dec_state *s, const int32_t *tokens, const int32_t *hist, int t, mto_error *err)
@@ -111,7 +99,7 @@ static int dec_step(dec_state *s, const int32_t *tokens, const int32_t *hist, in
         if (rc && rc != MTO_ENUMERIC) return rc; /* all labels ignored: loss 0, fine */
         for (int r = 0; r < R; r++)
             memcpy(s->logp + (size_t)r * V, m->logits + ((size_t)r * Tt + t) * V, V * sizeof(float));
-        log_softmax_rows(s->logp, R, V);
+        mto_k_log_softmax(s->logp, R, V);
         return 0;
     }
     for (int r = 0; r < R; r++) memcpy(s->x + (size_t)r * D, m->w.shared + (size_t)tokens[r] * D, D * sizeof(float));
@@ -155,14 +143,14 @@ static int dec_step(dec_state *s, const int32_t *tokens, const int32_t *hist, in
             mto_k_linear(s->h1, s->ln, w->ff.wi1, R, D, F, 0.0f);
             if (c->ff == MTO_T5_FF_GATED_GELU) mto_k_gelu(s->h, s->h, nf);
             else mto_k_relu(s->h, s->h, nf);
-            for (size_t i = 0; i < nf; i++) s->h[i] *= s->h1[i];
+            mto_k_mul(s->h, s->h1, nf);
         }
         mto_k_linear(s->x, s->h, w->ff.wo, R, F, D, 1.0f);
     }
     mto_k_rmsnorm(s->ln, s->rstd, s->x, m->w.dec_final_ln, R, D, c->eps);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, V, D, t5_head_scale(m), s->ln, D, m->w.lm_head, D, 0.0f,
                 s->logp, V);
-    log_softmax_rows(s->logp, R, V);
+    mto_k_log_softmax(s->logp, R, V);
     return 0;
 }
 
@@ -197,8 +185,7 @@ static int greedy(mto_t5 *m, const int32_t *src, int B, int Ts, const mto_t5_gen
         for (int b = 0; b < B; b++) {
             if (done[b]) { tok[b] = MTO_T5_PAD; continue; }
             const float *lp = s.logp + (size_t)b * V;
-            int y = 0;
-            for (int j = 1; j < V; j++) if (lp[j] > lp[y]) y = j;
+            int y = mto_k_argmax(lp, V);
             out[(size_t)b * T + t] = y;
             out_len[b] = t + 1;
             if (out_score) out_score[b] += lp[y];

@@ -34,7 +34,7 @@ static void attn_sublayer(mto_t5 *m, const mto_t5_attn_w *w, t5_attn_acts *a, co
     struct mto_t5_acts *A = m->acts;
     const mto_t5_config *c = &m->cfg;
     int D = c->d_model, Di = c->num_heads * c->d_kv, Nq = A->B * Tq, Nk = A->B * Tk;
-    mto_k_rmsnorm(a->ln, a->rstd, res_in, w->ln, Nq, D, c->eps);
+    t5_rmsnorm(m, a->ln, a->rstd, res_in, w->ln, Nq, D);
     const float *src = kv_src ? kv_src : a->ln;
     mto_k_linear(a->q, a->ln, w->q, Nq, D, Di, 0.0f);
     mto_k_linear(a->k, src, w->k, Nk, D, Di, 0.0f);
@@ -45,14 +45,14 @@ static void attn_sublayer(mto_t5 *m, const mto_t5_attn_w *w, t5_attn_acts *a, co
     s.kmask = kmask;
     s.drop = drop_rate(m);
     s.key = key(m, site_p);
-    t5_attn_fwd(&s, a->q, a->k, a->v, a->P, a->ctx, A->scratch);
+    t5_attn_fwd_par(m, &s, a->q, a->k, a->v, a->P, a->ctx);
     mto_k_linear(A->tmp, a->ctx, w->o, Nq, Di, D, 0.0f);
     mto_k_dropout(A->tmp, (size_t)Nq * D, drop_rate(m), key(m, site_out), 0);
-    size_t n = (size_t)Nq * D;
-    for (size_t i = 0; i < n; i++) res_out[i] = res_in[i] + A->tmp[i];
+    t5_add(m, res_out, res_in, A->tmp, (size_t)Nq * D);
 }
 
-/* res_out = res_in + drop(wo(drop(act(wi RMSNorm(res_in))))) */
+/* res_out = res_in + drop(wo(drop(act(wi RMSNorm(res_in))))). ReLU runs in
+ * place (backward reads relu' from a > 0), so only the gated flavours keep h. */
 static void ff_sublayer(mto_t5 *m, const mto_t5_ff_w *w, t5_ff_acts *f, const float *res_in, float *res_out, int N,
                         uint32_t site_in, uint32_t site_out)
 {
@@ -60,21 +60,20 @@ static void ff_sublayer(mto_t5 *m, const mto_t5_ff_w *w, t5_ff_acts *f, const fl
     const mto_t5_config *c = &m->cfg;
     int D = c->d_model, F = c->d_ff;
     size_t nf = (size_t)N * F;
-    mto_k_rmsnorm(f->ln, f->rstd, res_in, w->ln, N, D, c->eps);
-    mto_k_linear(f->h, f->ln, w->wi, N, D, F, 0.0f);
+    t5_rmsnorm(m, f->ln, f->rstd, res_in, w->ln, N, D);
     if (c->ff == MTO_T5_FF_RELU) {
-        mto_k_relu(f->a, f->h, nf);
+        mto_k_linear(f->a, f->ln, w->wi, N, D, F, 0.0f);
+        t5_ew(m, T5_EW_RELU, f->a, f->a, nf);
     } else {
+        mto_k_linear(f->h, f->ln, w->wi, N, D, F, 0.0f);
         mto_k_linear(f->h1, f->ln, w->wi1, N, D, F, 0.0f);
-        if (c->ff == MTO_T5_FF_GATED_GELU) mto_k_gelu(f->a, f->h, nf);
-        else mto_k_relu(f->a, f->h, nf);
-        for (size_t i = 0; i < nf; i++) f->a[i] *= f->h1[i];
+        t5_ew(m, c->ff == MTO_T5_FF_GATED_GELU ? T5_EW_GELU : T5_EW_RELU, f->a, f->h, nf);
+        t5_ew(m, T5_EW_MUL, f->a, f->h1, nf);
     }
     mto_k_dropout(f->a, nf, drop_rate(m), key(m, site_in), 0);
     mto_k_linear(A->tmp, f->a, w->wo, N, F, D, 0.0f);
     mto_k_dropout(A->tmp, (size_t)N * D, drop_rate(m), key(m, site_out), 0);
-    size_t n = (size_t)N * D;
-    for (size_t i = 0; i < n; i++) res_out[i] = res_in[i] + A->tmp[i];
+    t5_add(m, res_out, res_in, A->tmp, (size_t)N * D);
 }
 
 static void embed(const mto_t5 *m, float *out, const int32_t *ids, int N)
@@ -101,7 +100,7 @@ void t5_encode(mto_t5 *m)
                     t5_site(0, l, S_FF_OUT));
         res += nd;
     }
-    mto_k_rmsnorm(A->enc_out, A->enc_rstd, res, m->w.enc_final_ln, Ns, D, c->eps);
+    t5_rmsnorm(m, A->enc_out, A->enc_rstd, res, m->w.enc_final_ln, Ns, D);
     mto_k_dropout(A->enc_out, nd, drop_rate(m), key(m, t5_site(0, 0, S_FINAL)), 0);
 }
 
@@ -126,7 +125,7 @@ static void decode(mto_t5 *m)
                     t5_site(1, l, S_FF_OUT));
         res += nd;
     }
-    mto_k_rmsnorm(A->dec_out, A->dec_rstd, res, m->w.dec_final_ln, Nt, D, c->eps);
+    t5_rmsnorm(m, A->dec_out, A->dec_rstd, res, m->w.dec_final_ln, Nt, D);
     mto_k_dropout(A->dec_out, nd, drop_rate(m), key(m, t5_site(1, 0, S_FINAL)), 0);
 }
 
@@ -173,7 +172,7 @@ int mto_t5_forward(mto_t5 *m, const mto_t5_batch *b, int train, mto_error *err)
     decode(m);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Nt, V, c->d_model, t5_head_scale(m), A->dec_out,
                 c->d_model, m->w.lm_head, c->d_model, 0.0f, A->logits, V);
-    double total = mto_k_xent(A->lse, A->logp, A->logits, A->labels, Nt, V, &m->ntok);
+    double total = t5_xent(m, A->lse, A->logp, A->logits, A->labels, Nt, V, &m->ntok);
     m->loss = m->ntok ? (float)(total / m->ntok) : 0.0f;
     m->logits = A->logits;
     m->tok_logprob = A->logp;

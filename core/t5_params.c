@@ -197,7 +197,7 @@ int mto_t5_zero_grad(mto_t5 *m, mto_error *err)
         t5_bind(m, m->grads, &m->g);
         return 0;
     }
-    memset(m->grads, 0, m->numel * sizeof(float));
+    t5_ew(m, T5_EW_ZERO, m->grads, NULL, m->numel);
     return 0;
 }
 

@@ -5,7 +5,9 @@
  * in one arena sized for the current batch shape and reused; every matrix
  * product goes through cblas_sgemm with batch*sequence folded into M.
  * Tensors are row-major; linear weights have HF shape (out, in): y = x W^T.
- * Threads: the caller sets OpenBLAS threads; the engine spawns none. */
+ * Threads: the caller sets OpenBLAS threads (openblas_set_num_threads); the
+ * engine runs its own loops (norms, activations, attention, loss) on a per-model
+ * pool of as many threads, sleeping between jobs. Same threads => same bits. */
 #ifndef MTO_T5_H
 #define MTO_T5_H
 
