@@ -1,0 +1,493 @@
+/* l_train.c — training from Lua, and the pure-Lua experiment layer.
+ *
+ *   m:train(examples, opts)   examples = {{src = {ids}, tgt = {ids}}, ...}; tgt gets an eos
+ *                             appended unless it ends with one; src is used as given.
+ *       opts: optimizer ("adamw"|"adafactor"), lr, weight_decay, schedule ("constant"|"linear"),
+ *             warmup, epochs, max_steps, batch_size, grad_accum, max_src_len, max_tgt_len,
+ *             clip, seed, dropout (bool), valid (examples), patience, eval_every, min_delta,
+ *             progress = function(step, total, loss, elapsed) (return true to stop)
+ *       -> {steps=, epochs=, examples=, first_loss=, final_loss=, best_valid_loss= (nil without
+ *           valid), best_step=, stopped_early=, cancelled=, wall=}
+ *   m:predict(srcs, {max_len=, beams=, length_penalty=, batch_size=, max_src_len=})
+ *       -> array of id arrays (final eos dropped)
+ *   m:eval_loss(examples [, {batch_size=, max_src_len=, max_tgt_len=}]) -> mean token loss
+ *   m:copy()                  independent model with the same parameters (and tokenizer)
+ *   mto.sweep{...}, mto.table{...}, mto.plot{...}, mto.fewshot(...)   (lua/mto/NAME.lua)
+ *   mto._append_line(path, line), mto._write_file(path, text), mto._isatty(fd),
+ *   mto._mkdir(path), mto._clock(), mto._permutation(n, seed)    small helpers for those modules
+ *
+ * A NaN/Inf loss raises "train: step N ...: ... nan" (the sweep records it as a failed point).
+ * Buffers live in Lua userdata, so a Lua error never leaks them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lmto.h"
+#include "mto/host.h"
+#include "mto/train.h"
+
+#include "lua/mto_lua_modules.h" /* generated from lua/mto/NAME.lua by core/train.am */
+
+#define MODEL_MT "mto.model"
+
+/* Same layout as l_model.c's userdata: the model pointer first, the tokenizer as user value 1. */
+typedef struct lmodel { mto_t5 *m; } lmodel;
+
+static mto_t5 *check_model(lua_State *L, int idx)
+{
+    lmodel *u = luaL_checkudata(L, idx, MODEL_MT);
+    if (!u->m) luaL_error(L, "model has been freed");
+    return u->m;
+}
+
+/* ---- reading examples ------------------------------------------------------ */
+
+/* Push the id array of field f ("src"/"tgt") of the example at the top of the stack;
+ * predict (tgt not needed) also takes a bare id array as the source. */
+static void push_ids_field(lua_State *L, const char *what, size_t i, int f, int need_tgt)
+{
+    static const char *const field[2] = {"src", "tgt"};
+    if (!lua_istable(L, -1)) luaL_error(L, "%s[%d] is not a table", what, (int)i);
+    if (lua_getfield(L, -1, field[f]) == LUA_TNIL && f == 0 && !need_tgt) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+    }
+    if (!lua_istable(L, -1)) luaL_error(L, "%s[%d].%s is not an array of token ids", what, (int)i, field[f]);
+}
+
+/* Examples and their ids in one userdata (pushed). need_tgt: read tgt and end it with eos.
+ * Ids are checked against the vocabulary here, since the engine indexes with them. */
+static mto_example *check_examples(lua_State *L, int idx, const char *what, int need_tgt, int vocab, size_t *n_out)
+{
+    idx = lua_absindex(L, idx);
+    luaL_argexpected(L, lua_istable(L, idx), idx, "array of examples");
+    size_t n = lua_rawlen(L, idx), total = 0;
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, (lua_Integer)i);
+        for (int f = 0; f < 1 + need_tgt; f++) {
+            push_ids_field(L, what, i, f, need_tgt);
+            total += lua_rawlen(L, -1) + 1;
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    mto_example *ex = lua_newuserdatauv(L, (n ? n : 1) * sizeof *ex + (total ? total : 1) * sizeof(int32_t), 0);
+    int32_t *ids = (int32_t *)(ex + (n ? n : 1));
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, (lua_Integer)i);
+        ex[i - 1] = (mto_example){NULL, NULL, 0, 0};
+        for (int f = 0; f < 1 + need_tgt; f++) {
+            push_ids_field(L, what, i, f, need_tgt);
+            int len = (int)lua_rawlen(L, -1);
+            int32_t *start = ids;
+            for (int j = 1; j <= len; j++) {
+                lua_rawgeti(L, -1, j);
+                int isnum;
+                lua_Integer v = lua_tointegerx(L, -1, &isnum);
+                lua_pop(L, 1);
+                if (!isnum || v < 0 || v >= vocab)
+                    luaL_error(L, "%s[%d].%s[%d] is not a token id in [0, %d)", what, (int)i, f ? "tgt" : "src", j, vocab);
+                *ids++ = (int32_t)v;
+            }
+            if (f == 1 && (len == 0 || start[len - 1] != MTO_T5_EOS)) *ids++ = MTO_T5_EOS, len++;
+            if (len == 0) luaL_error(L, "%s[%d].src is empty", what, (int)i);
+            if (f == 0) ex[i - 1].src = start, ex[i - 1].src_len = len;
+            else ex[i - 1].tgt = start, ex[i - 1].tgt_len = len;
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    *n_out = n;
+    return ex;
+}
+
+/* ---- options ----------------------------------------------------------------- */
+
+static int field_type(lua_State *L, int opts, const char *k)
+{
+    return lua_istable(L, opts) ? lua_getfield(L, opts, k) : (lua_pushnil(L), LUA_TNIL);
+}
+
+static lua_Integer opt_integer(lua_State *L, int opts, const char *k, lua_Integer dflt)
+{
+    if (field_type(L, opts, k) == LUA_TNIL) { lua_pop(L, 1); return dflt; }
+    int isnum;
+    lua_Integer v = lua_tointegerx(L, -1, &isnum);
+    if (!isnum) luaL_error(L, "option %s: expected an integer, got %s", k, lua_tostring(L, -1) ? lua_tostring(L, -1) : luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return v;
+}
+
+static double opt_number(lua_State *L, int opts, const char *k, double dflt)
+{
+    if (field_type(L, opts, k) == LUA_TNIL) { lua_pop(L, 1); return dflt; }
+    int isnum;
+    double v = lua_tonumberx(L, -1, &isnum);
+    if (!isnum) luaL_error(L, "option %s: expected a number", k);
+    lua_pop(L, 1);
+    return v;
+}
+
+static const char *opt_string(lua_State *L, int opts, const char *k, const char *dflt)
+{
+    if (field_type(L, opts, k) == LUA_TNIL) { lua_pop(L, 1); return dflt; }
+    const char *s = lua_tostring(L, -1);
+    if (!s) luaL_error(L, "option %s: expected a string", k);
+    lua_pop(L, 1); /* the options table keeps the string alive */
+    return s;
+}
+
+static int opt_bool(lua_State *L, int opts, const char *k, int dflt)
+{
+    if (field_type(L, opts, k) == LUA_TNIL) { lua_pop(L, 1); return dflt; }
+    int v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* Options every training run understands (anything else is a typo worth reporting). */
+static const char *const train_keys[] = {
+    "optimizer", "lr", "weight_decay", "schedule", "warmup", "epochs", "max_steps", "batch_size",
+    "grad_accum", "max_src_len", "max_tgt_len", "clip", "seed", "dropout", "valid", "patience",
+    "eval_every", "min_delta", "progress", NULL};
+
+static void check_keys(lua_State *L, int opts)
+{
+    if (!lua_istable(L, opts)) return;
+    lua_pushnil(L);
+    while (lua_next(L, opts)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        int known = 0;
+        for (int i = 0; k && train_keys[i]; i++) known |= strcmp(k, train_keys[i]) == 0;
+        if (!known) luaL_error(L, "train: unknown option '%s'", k ? k : "(non-string key)");
+        lua_pop(L, 1);
+    }
+}
+
+/* ---- m:train ------------------------------------------------------------------ */
+
+typedef struct progress_ctx {
+    lua_State *L;
+    int fn;                 /* stack index of the Lua progress function, 0 = none */
+    volatile int cancel;
+    int failed;             /* the Lua callback raised: its message is in the registry slot */
+} progress_ctx;
+
+static void on_progress(void *ud, long step, long total, float loss, double elapsed)
+{
+    progress_ctx *c = ud;
+    if (!c->fn || c->failed) return;
+    lua_State *L = c->L;
+    lua_pushvalue(L, c->fn);
+    lua_pushinteger(L, step);
+    lua_pushinteger(L, total);
+    lua_pushnumber(L, loss);
+    lua_pushnumber(L, elapsed);
+    if (lua_pcall(L, 4, 1, 0) != LUA_OK) {
+        c->failed = 1; /* the message stays on the stack until mto_train returns */
+        c->cancel = 1;
+        return;
+    }
+    if (lua_toboolean(L, -1)) c->cancel = 1;
+    lua_pop(L, 1);
+}
+
+static void set_field_num(lua_State *L, const char *k, double v) { lua_pushnumber(L, v); lua_setfield(L, -2, k); }
+static void set_field_int(lua_State *L, const char *k, lua_Integer v) { lua_pushinteger(L, v); lua_setfield(L, -2, k); }
+static void set_field_bool(lua_State *L, const char *k, int v) { lua_pushboolean(L, v); lua_setfield(L, -2, k); }
+
+static int l_train(lua_State *L)
+{
+    mto_t5 *m = check_model(L, 1);
+    int opts = 3;
+    lua_settop(L, 3);
+    check_keys(L, opts);
+    size_t n, nv = 0;
+    mto_example *ex = check_examples(L, 2, "examples", 1, m->cfg.vocab_size, &n);
+    mto_train_opts o;
+    mto_train_opts_default(&o);
+    const char *optim = opt_string(L, opts, "optimizer", "adamw");
+    if (strcmp(optim, "adamw") == 0) mto_optim_config_default(&o.optim, MTO_OPT_ADAMW);
+    else if (strcmp(optim, "adafactor") == 0) mto_optim_config_default(&o.optim, MTO_OPT_ADAFACTOR);
+    else return luaL_error(L, "train: unknown optimizer '%s' (adamw, adafactor)", optim);
+    o.optim.weight_decay = (float)opt_number(L, opts, "weight_decay", o.optim.weight_decay);
+    o.lr = (float)opt_number(L, opts, "lr", o.lr);
+    o.optim.lr = o.lr;
+    const char *sched = opt_string(L, opts, "schedule", "constant");
+    if (strcmp(sched, "constant") == 0) o.schedule = MTO_LR_CONSTANT;
+    else if (strcmp(sched, "linear") == 0) o.schedule = MTO_LR_LINEAR;
+    else return luaL_error(L, "train: unknown schedule '%s' (constant, linear)", sched);
+    o.warmup_steps = (long)opt_integer(L, opts, "warmup", 0);
+    o.epochs = (int)opt_integer(L, opts, "epochs", o.epochs);
+    o.max_steps = (long)opt_integer(L, opts, "max_steps", 0);
+    o.batch_size = (int)opt_integer(L, opts, "batch_size", o.batch_size);
+    o.grad_accum = (int)opt_integer(L, opts, "grad_accum", 1);
+    o.max_src_len = (int)opt_integer(L, opts, "max_src_len", 0);
+    o.max_tgt_len = (int)opt_integer(L, opts, "max_tgt_len", 0);
+    o.clip = (float)opt_number(L, opts, "clip", o.clip);
+    o.seed = (uint64_t)opt_integer(L, opts, "seed", 0);
+    o.dropout = opt_bool(L, opts, "dropout", 1);
+    o.patience = (int)opt_integer(L, opts, "patience", o.patience);
+    o.eval_every = (long)opt_integer(L, opts, "eval_every", 0);
+    o.min_delta = (float)opt_number(L, opts, "min_delta", 0);
+    if (field_type(L, opts, "valid") != LUA_TNIL) {
+        o.valid = check_examples(L, -1, "valid", 1, m->cfg.vocab_size, &nv);
+        o.nvalid = nv;
+    } /* the valid table and its userdata stay on the stack */
+    progress_ctx pc = {L, 0, 0, 0};
+    if (field_type(L, opts, "progress") != LUA_TNIL) {
+        luaL_argexpected(L, lua_isfunction(L, -1), opts, "progress function");
+        pc.fn = lua_gettop(L);
+    }
+    o.progress = on_progress;
+    o.progress_ud = &pc;
+    o.cancel = &pc.cancel;
+    lua_checkstack(L, 8);
+    mto_train_result r;
+    mto_error e;
+    int rc = mto_train(m, ex, n, &o, &r, &e);
+    if (pc.failed) return lua_error(L); /* the callback's error is on top */
+    if (rc) return mto_lua_error(L, &e);
+    lua_createtable(L, 0, 10);
+    set_field_int(L, "steps", r.steps);
+    set_field_int(L, "epochs", r.epochs);
+    set_field_int(L, "examples", r.examples);
+    set_field_num(L, "first_loss", r.first_loss);
+    set_field_num(L, "final_loss", r.final_loss);
+    if (r.best_valid_loss >= 0) set_field_num(L, "best_valid_loss", r.best_valid_loss);
+    set_field_int(L, "best_step", r.best_step);
+    set_field_bool(L, "stopped_early", r.stopped_early);
+    set_field_bool(L, "cancelled", r.cancelled);
+    set_field_num(L, "wall", r.wall);
+    return 1;
+}
+
+/* ---- m:predict, m:eval_loss, m:copy ------------------------------------------ */
+
+static int l_predict(lua_State *L)
+{
+    mto_t5 *m = check_model(L, 1);
+    lua_settop(L, 3);
+    size_t n;
+    mto_example *ex = check_examples(L, 2, "srcs", 0, m->cfg.vocab_size, &n);
+    mto_t5_gen_opts g = {(int)opt_integer(L, 3, "max_len", 64), (int)opt_integer(L, 3, "beams", 1),
+                         (float)opt_number(L, 3, "length_penalty", 1.0), 1};
+    int bs = (int)opt_integer(L, 3, "batch_size", 32), msl = (int)opt_integer(L, 3, "max_src_len", 0);
+    if (g.max_len < 1 || g.max_len > 100000 || g.beams < 1 || g.beams > 1000)
+        return luaL_error(L, "predict: max_len %d / beams %d out of range", g.max_len, g.beams);
+    int *len = lua_newuserdatauv(L, (n ? n : 1) * (sizeof(int) + (size_t)g.max_len * sizeof(int32_t)), 0);
+    int32_t *out = (int32_t *)(len + (n ? n : 1));
+    mto_error e;
+    if (mto_predict(m, ex, n, bs, msl, &g, out, len, &e)) return mto_lua_error(L, &e);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        int k = len[i];
+        const int32_t *p = out + i * (size_t)g.max_len;
+        if (k > 0 && p[k - 1] == MTO_T5_EOS) k--;
+        mto_lua_push_ids(L, p, (size_t)k);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+static int l_eval_loss(lua_State *L)
+{
+    mto_t5 *m = check_model(L, 1);
+    lua_settop(L, 3);
+    size_t n;
+    mto_example *ex = check_examples(L, 2, "examples", 1, m->cfg.vocab_size, &n);
+    double loss;
+    mto_error e;
+    if (mto_eval_loss(m, ex, n, (int)opt_integer(L, 3, "batch_size", 32), (int)opt_integer(L, 3, "max_src_len", 0),
+                      (int)opt_integer(L, 3, "max_tgt_len", 0), &loss, &e))
+        return mto_lua_error(L, &e);
+    lua_pushnumber(L, loss);
+    return 1;
+}
+
+static int l_copy(lua_State *L)
+{
+    mto_t5 *m = check_model(L, 1);
+    lmodel *u = lua_newuserdatauv(L, sizeof *u, 1);
+    u->m = NULL;
+    luaL_setmetatable(L, MODEL_MT); /* __gc frees whatever u->m holds */
+    mto_error e;
+    if (!(u->m = mto_train_clone_model(m, &e))) return mto_lua_error(L, &e);
+    lua_getiuservalue(L, 1, 1);
+    lua_setiuservalue(L, -2, 1);
+    return 1;
+}
+
+/* ---- helpers for the pure-Lua modules -------------------------------------- */
+
+/* mto._append_line(path, line): one write(2) of line.."\n" with O_APPEND, then fsync,
+ * so a killed process leaves either the whole line or nothing. */
+static int l_append_line(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    size_t n;
+    const char *s = luaL_checklstring(L, 2, &n);
+    if (memchr(s, '\n', n)) return luaL_error(L, "_append_line: %s: the line contains a newline", path);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, s, n);
+    luaL_addchar(&b, '\n');
+    luaL_pushresult(&b);
+    size_t len;
+    const char *line = lua_tolstring(L, -1, &len);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return luaL_error(L, "%s: cannot open for appending: %s", path, strerror(errno));
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, line + done, len - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) { int en = errno; close(fd); return luaL_error(L, "%s: write failed: %s", path, strerror(en)); }
+        done += (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) return luaL_error(L, "%s: cannot sync: %s", path, strerror(errno));
+    return 0;
+}
+
+/* mto._write_file(path, text): temp file + fsync + rename: readers never see a partial file. */
+static int l_write_file(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    size_t len;
+    const char *s = luaL_checklstring(L, 2, &len);
+    lua_pushfstring(L, "%s.tmp.%d", path, (int)getpid());
+    const char *tmp = lua_tostring(L, -1);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return luaL_error(L, "%s: cannot create: %s", tmp, strerror(errno));
+    int bad = fwrite(s, 1, len, f) != len;
+    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        return luaL_error(L, "%s: cannot write: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+/* mto._mkdir(path): mkdir -p (existing directories are fine). */
+static int l_mkdir(lua_State *L)
+{
+    size_t n;
+    const char *path = luaL_checklstring(L, 1, &n);
+    char *p = lua_newuserdatauv(L, n + 1, 0);
+    memcpy(p, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (p[i] != '/' && p[i] != 0) continue;
+        char c = p[i];
+        p[i] = 0;
+        struct stat st;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) return luaL_error(L, "%s: cannot create directory: %s", p, strerror(errno));
+        if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) return luaL_error(L, "%s: exists and is not a directory", p);
+        p[i] = c;
+    }
+    return 0;
+}
+
+static int l_isatty(lua_State *L)
+{
+    lua_pushboolean(L, isatty((int)luaL_optinteger(L, 1, 2)));
+    return 1;
+}
+
+static int l_clock(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
+    return 1;
+}
+
+/* mto._permutation(n, seed): a seeded permutation of 1..n (the same on every machine). */
+static int l_permutation(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 1);
+    lua_Integer seed = luaL_checkinteger(L, 2);
+    if (n < 0 || n > 100000000) return luaL_error(L, "_permutation: n = %d out of range", (int)n);
+    lua_Integer *p = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *p, 0);
+    for (lua_Integer i = 0; i < n; i++) p[i] = i + 1;
+    mto_rng r;
+    mto_rng_seed(&r, (uint64_t)seed);
+    for (lua_Integer i = n; i > 1; i--) {
+        lua_Integer j = (lua_Integer)mto_rng_below(&r, (uint64_t)i), t = p[i - 1];
+        p[i - 1] = p[j];
+        p[j] = t;
+    }
+    lua_createtable(L, (int)n, 0);
+    for (lua_Integer i = 0; i < n; i++) {
+        lua_pushinteger(L, p[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+/* ---- the embedded Lua modules ------------------------------------------------ */
+
+static int load_embedded(lua_State *L)
+{
+    const mto_lua_module *mod = lua_touserdata(L, lua_upvalueindex(1));
+    char chunk[128];
+    snprintf(chunk, sizeof chunk, "@%s", mod->file);
+    if (luaL_loadbuffer(L, (const char *)mod->text, mod->len, chunk) != LUA_OK) return lua_error(L);
+    lua_pushstring(L, mod->name);
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+/* mto.sweep etc.: require the module, call its entry function with our arguments. */
+static int call_module(lua_State *L)
+{
+    int nargs = lua_gettop(L);
+    lua_getglobal(L, "require");
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, lua_tostring(L, lua_upvalueindex(2)));
+    if (!lua_isfunction(L, -1))
+        return luaL_error(L, "%s has no function %s", lua_tostring(L, lua_upvalueindex(1)), lua_tostring(L, lua_upvalueindex(2)));
+    lua_insert(L, 1);
+    lua_pop(L, 1); /* the module table */
+    lua_call(L, nargs, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+void mto_lua_open_train(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"train", l_train}, {"predict", l_predict}, {"eval_loss", l_eval_loss}, {"copy", l_copy}, {NULL, NULL}};
+    /* add methods to the model metatable's method table (l_model.c builds it first) */
+    int top = lua_gettop(L);
+    if (luaL_getmetatable(L, MODEL_MT) == LUA_TTABLE && lua_getfield(L, -1, "methods") == LUA_TTABLE)
+        luaL_setfuncs(L, methods, 0);
+    lua_settop(L, top);
+    static const luaL_Reg helpers[] = {
+        {"_append_line", l_append_line}, {"_write_file", l_write_file}, {"_mkdir", l_mkdir}, {"_isatty", l_isatty},
+        {"_clock", l_clock}, {"_permutation", l_permutation}, {NULL, NULL}};
+    luaL_setfuncs(L, helpers, 0);
+    /* package.preload["mto.sweep"] = loader, ... */
+    if (lua_getglobal(L, "package") == LUA_TTABLE && lua_getfield(L, -1, "preload") == LUA_TTABLE) {
+        for (size_t i = 0; i < sizeof mto_lua_modules / sizeof mto_lua_modules[0]; i++) {
+            lua_pushlightuserdata(L, (void *)&mto_lua_modules[i]);
+            lua_pushcclosure(L, load_embedded, 1);
+            lua_setfield(L, -2, mto_lua_modules[i].name);
+        }
+    }
+    lua_settop(L, top);
+    static const char *const entry[][3] = {
+        {"sweep", "mto.sweep", "new"}, {"table", "mto.table", "make"},
+        {"plot", "mto.plot", "plot"}, {"fewshot", "mto.fewshot", "sample"}};
+    for (size_t i = 0; i < sizeof entry / sizeof entry[0]; i++) {
+        lua_pushstring(L, entry[i][1]);
+        lua_pushstring(L, entry[i][2]);
+        lua_pushcclosure(L, call_module, 2);
+        lua_setfield(L, -2, entry[i][0]);
+    }
+}

@@ -1,0 +1,430 @@
+-- mto.sweep — a grid of experiments: tasks x models x templates x shots x seeds x
+-- methods x any training option, each point trained, decoded, scored and written
+-- as one CSV row (plus a predictions TSV). Rerunning skips finished points.
+--
+--   local sw = mto.sweep{
+--     tasks = {xIntent = {reader = "atomic", train = "train.tsv", test = "test.tsv",
+--                         valid = "validation.tsv", opts = {}, max_test_heads = 50}},
+--     models = {tiny = {config = {...}, seed = 1}},   -- or {path = "ckpt/"}, a model, a function
+--     tokenizer = "spiece.model",                     -- when a model brings none
+--     templates = {"mapping", "masked_mapping"},      -- or {name = {template =, opts =}}
+--     shots = {30, "full"}, seeds = {1, 2, 3}, methods = {"finetune"},
+--     train = {optimizer = "adamw", lr = 1e-3, epochs = 10, batch_size = 8},
+--     full = {epochs = 3, patience = 2},              -- overrides for shots = "full"
+--     axes = {lr = {1e-3, 1e-4}},                     -- any training option as an axis
+--     eval = {max_len = 32, beams = 1, batch_size = 32},
+--     fewshot = {tails = 3},
+--   }
+--   for _, p in ipairs(sw:points()) do print(p.key) end   -- preview, nothing runs
+--   local summary = sw:run{results = "out/", quiet = false, plot = true}
+--
+-- Methods are functions in sweep.methods (finetune built in; prompt_tune is the
+-- extension point for soft prompts): method(ctx) -> training result table.
+local mto = require "mto"
+local fewshot = require "mto.fewshot"
+local results = require "mto.results"
+local progress = require "mto.progress"
+
+local M = {}
+M.methods = {}
+
+function M.methods.finetune(ctx)
+  return ctx.model:train(ctx.train, ctx.opts)
+end
+
+function M.methods.prompt_tune(ctx)
+  local impl = mto.prompt_tune
+  if type(impl) ~= "function" then
+    error("method prompt_tune: soft-prompt training is not available in this build " ..
+          "(it needs mto.prompt_tune(ctx))", 0)
+  end
+  return impl(ctx)
+end
+
+local TRAIN_DEFAULTS = {optimizer = "adamw", lr = 1e-3, epochs = 10, batch_size = 8,
+                        max_src_len = 128, max_tgt_len = 64}
+local EVAL_DEFAULTS = {max_len = 32, beams = 1, batch_size = 32}
+local FIXED = {"task", "model", "template", "shots", "seed", "method"}
+local METRICS = {"status", "rouge_l", "bleu", "corpus_bleu", "exact_match", "accuracy", "unique",
+                 "n_train", "n_test", "steps", "epochs_run", "first_loss", "final_loss", "best_valid_loss",
+                 "train_wall", "wall", "predictions", "finished", "error"}
+M.metric_columns = METRICS
+
+-- ---- helpers -------------------------------------------------------------------
+
+local function sorted_keys(t)
+  local k = {}
+  for name in pairs(t) do k[#k + 1] = name end
+  table.sort(k, function(a, b) return tostring(a) < tostring(b) end)
+  return k
+end
+
+local function canon(v)
+  if type(v) == "number" then
+    if math.type(v) == "integer" then return tostring(v) end
+    return string.format("%.14g", v)
+  end
+  if type(v) == "boolean" then return v and "true" or "false" end
+  return tostring(v)
+end
+M.canon = canon
+
+-- Named entries from an array ({"a", {name = "b", ...}}) or a map ({a = {...}}), in a stable order.
+local function named(spec, what)
+  if spec == nil then error("sweep: '" .. what .. "' is required", 3) end
+  local out = {}
+  if type(spec) ~= "table" then spec = {spec} end
+  if #spec > 0 then
+    for i, v in ipairs(spec) do
+      if type(v) == "string" then out[#out + 1] = {name = v, value = v}
+      elseif type(v) == "table" and v.name then out[#out + 1] = {name = v.name, value = v}
+      else error(string.format("sweep: %s[%d] needs a name", what, i), 3) end
+    end
+  else
+    for _, k in ipairs(sorted_keys(spec)) do out[#out + 1] = {name = k, value = spec[k]} end
+  end
+  if #out == 0 then error("sweep: '" .. what .. "' is empty", 3) end
+  return out
+end
+
+local function list(v, dflt)
+  if v == nil then return dflt end
+  if type(v) ~= "table" then return {v} end
+  return v
+end
+
+-- ---- the sweep object ----------------------------------------------------------
+
+local Sweep = {}
+Sweep.__index = Sweep
+
+function M.new(spec)
+  if type(spec) ~= "table" then error("mto.sweep: expected a table", 2) end
+  local self = setmetatable({spec = spec}, Sweep)
+  self.tasks = named(spec.tasks, "tasks")
+  self.models = named(spec.models, "models")
+  self.templates = named(spec.templates, "templates")
+  self.shots = list(spec.shots, {30})
+  self.seeds = list(spec.seeds, {1})
+  self.methods = list(spec.methods, {"finetune"})
+  for _, s in ipairs(self.shots) do
+    if s ~= "full" and (math.type(s) ~= "integer" or s < 1) then
+      error("mto.sweep: shots must be positive integers or \"full\", got " .. tostring(s), 2)
+    end
+  end
+  for _, s in ipairs(self.seeds) do
+    if math.type(s) ~= "integer" then error("mto.sweep: seeds must be integers, got " .. tostring(s), 2) end
+  end
+  for _, m in ipairs(self.methods) do
+    if not M.methods[m] then error("mto.sweep: unknown method '" .. tostring(m) .. "'", 2) end
+  end
+  -- training options: defaults < spec.train < axes; every one becomes a column
+  self.train = {}
+  for k, v in pairs(TRAIN_DEFAULTS) do self.train[k] = v end
+  for k, v in pairs(spec.train or {}) do
+    if k == "valid" or k == "progress" or k == "seed" then
+      error("mto.sweep: train." .. k .. " is set by the sweep itself", 2)
+    end
+    self.train[k] = v
+  end
+  self.axes = {}
+  for _, k in ipairs(sorted_keys(spec.axes or {})) do
+    local vals = list(spec.axes[k])
+    if #vals == 0 then error("mto.sweep: axis '" .. k .. "' has no values", 2) end
+    for _, f in ipairs(FIXED) do
+      if k == f then error("mto.sweep: '" .. k .. "' is a fixed axis; set it at the top level", 2) end
+    end
+    self.axes[#self.axes + 1] = {name = k, values = vals}
+    if self.train[k] == nil then self.train[k] = vals[1] end
+  end
+  self.eval = {}
+  for k, v in pairs(EVAL_DEFAULTS) do self.eval[k] = v end
+  for k, v in pairs(spec.eval or {}) do self.eval[k] = v end
+  self.tails = (spec.fewshot or {}).tails or 3
+  -- columns: key, fixed axes, training options, eval options, metrics
+  self.option_names = sorted_keys(self.train)
+  self.columns = {"key"}
+  for _, c in ipairs(FIXED) do self.columns[#self.columns + 1] = c end
+  self.columns[#self.columns + 1] = "tails"
+  for _, c in ipairs(self.option_names) do self.columns[#self.columns + 1] = c end
+  for _, k in ipairs(sorted_keys(self.eval)) do self.columns[#self.columns + 1] = "eval_" .. k end
+  for _, c in ipairs(METRICS) do self.columns[#self.columns + 1] = c end
+  return self
+end
+
+-- Every point, in a stable order, each with its configuration and a stable key.
+function Sweep:points()
+  local pts = {}
+  local function emit(base)
+    local p = {}
+    for k, v in pairs(base) do p[k] = v end
+    p.tails = self.tails
+    local parts = {}
+    for _, c in ipairs(FIXED) do parts[#parts + 1] = c .. "=" .. canon(p[c]) end
+    parts[#parts + 1] = "tails=" .. canon(p.tails)
+    for _, k in ipairs(self.option_names) do
+      if p[k] == nil then p[k] = self.train[k] end
+      parts[#parts + 1] = k .. "=" .. canon(p[k])
+    end
+    for _, k in ipairs(sorted_keys(self.eval)) do
+      p["eval_" .. k] = self.eval[k]
+      parts[#parts + 1] = "eval_" .. k .. "=" .. canon(self.eval[k])
+    end
+    p.key = table.concat(parts, ";")
+    pts[#pts + 1] = p
+  end
+  local function axes(i, base)
+    if i > #self.axes then return emit(base) end
+    for _, v in ipairs(self.axes[i].values) do
+      base[self.axes[i].name] = v
+      axes(i + 1, base)
+    end
+    base[self.axes[i].name] = nil
+  end
+  for _, t in ipairs(self.tasks) do
+    for _, m in ipairs(self.models) do
+      for _, tp in ipairs(self.templates) do
+        for _, s in ipairs(self.shots) do
+          for _, seed in ipairs(self.seeds) do
+            for _, meth in ipairs(self.methods) do
+              axes(1, {task = t.name, model = m.name, template = tp.name, shots = s, seed = seed, method = meth})
+            end
+          end
+        end
+      end
+    end
+  end
+  return pts
+end
+
+-- ---- resources, loaded once per run ---------------------------------------------
+
+local function find(entries, name)
+  for _, e in ipairs(entries) do if e.name == name then return e.value end end
+end
+
+local function read_split(task, which)
+  local v = task[which .. "_records"]
+  if v then return v end
+  if not task[which] then return nil end
+  return (mto.read(task.reader or "atomic", task[which], task.opts))
+end
+
+function Sweep:_task(name)
+  self.cache.tasks = self.cache.tasks or {}
+  local c = self.cache.tasks[name]
+  if c then return c end
+  local t = find(self.tasks, name)
+  if type(t) ~= "table" then error("sweep: task '" .. name .. "' must be a table", 0) end
+  c = {train = read_split(t, "train"), valid = read_split(t, "valid"), test_records = read_split(t, "test")}
+  if not c.train or #c.train == 0 then error("sweep: task '" .. name .. "' has no training records", 0) end
+  if not c.test_records or #c.test_records == 0 then error("sweep: task '" .. name .. "' has no test records", 0) end
+  c.qa = c.test_records[1].nchoices ~= nil
+  if c.qa then
+    c.test = {}
+    for _, r in ipairs(c.test_records) do c.test[#c.test + 1] = {relation = "qa", head = r.question, records = {r}, refs = {}} end
+    if t.max_test_heads then
+      local keep = {}
+      for i = 1, math.min(t.max_test_heads, #c.test) do keep[i] = c.test[i] end
+      c.test = keep
+    end
+  else
+    c.test = fewshot.test(c.test_records, {max_heads = t.max_test_heads, seed = t.test_seed or 0})
+  end
+  self.cache.tasks[name] = c
+  return c
+end
+
+function Sweep:_model(name)
+  self.cache.models = self.cache.models or {}
+  local c = self.cache.models[name]
+  if c then return c end
+  local v = find(self.models, name)
+  local m
+  if type(v) == "userdata" then m = v
+  elseif type(v) == "function" then m = v()
+  elseif type(v) == "table" and v.path then m = assert(mto.load(v.path))
+  elseif type(v) == "table" and v.config then m = mto.new(v.config, v.seed or 0)
+  else error("sweep: model '" .. name .. "' needs config=, path=, a model or a function", 0) end
+  local tok = m.tokenizer or (type(v) == "table" and v.tokenizer) or self.spec.tokenizer
+  if type(tok) == "string" then tok = mto.tokenizer(tok) end
+  if not tok then error("sweep: model '" .. name .. "' has no tokenizer; set tokenizer=", 0) end
+  if tok.vocab_size > m.config.vocab_size then
+    error(string.format("sweep: model '%s' has vocab_size %d but its tokenizer has %d pieces", name,
+                        m.config.vocab_size, tok.vocab_size), 0)
+  end
+  c = {model = m, tok = tok}
+  self.cache.models[name] = c
+  return c
+end
+
+function Sweep:_template(name)
+  self.cache.templates = self.cache.templates or {}
+  local c = self.cache.templates[name]
+  if c then return c end
+  local v = find(self.templates, name)
+  if type(v) == "string" then c = mto.template(v)
+  elseif type(v) == "table" then c = mto.template(v.template or v.name, v.opts)
+  else c = v end
+  self.cache.templates[name] = c
+  return c
+end
+
+local EOS = 1
+
+local function encode_src(tok, text)
+  local ids = tok:encode(text)
+  ids[#ids + 1] = EOS
+  return ids
+end
+
+local function examples(tok, tpl, records)
+  local ex = {}
+  for i, r in ipairs(records) do
+    local input, target = tpl:render(r)
+    ex[i] = {src = encode_src(tok, input), tgt = tok:encode(target)}
+  end
+  return ex
+end
+
+-- A prediction as text: sentinels and surrounding space removed.
+local function clean(s)
+  return (s:gsub("<extra_id_%d+>", " "):gsub("%s+", " "):gsub("^ ", ""):gsub(" $", ""))
+end
+M.clean = clean
+
+local function tsv(s) return (tostring(s or ""):gsub("[\t\r\n]", " ")) end
+
+-- A file name for the predictions of a point: readable prefix + hash of the key.
+local function pred_name(p)
+  local h = fewshot.hash(p.key) & 0xffffffff
+  local base = string.format("%s-%s-%s-%s-s%s", p.task, p.model, p.template, p.shots, p.seed)
+  return (base:gsub("[^%w%._%-]", "_")) .. string.format("-%08x.tsv", h)
+end
+
+-- ---- one point -------------------------------------------------------------------
+
+function Sweep:_run_point(p, dir, prog, label)
+  local t0 = mto._clock()
+  local task, mc, tpl = self:_task(p.task), self:_model(p.model), self:_template(p.template)
+  local tok = mc.tok
+  local recs = fewshot.sample(task.train, {shots = p.shots, tails = p.tails, seed = p.seed})
+  local opts = {}
+  for _, k in ipairs(self.option_names) do opts[k] = p[k] end
+  if p.shots == "full" then
+    for k, v in pairs(self.spec.full or {}) do opts[k] = v end
+    if task.valid and #task.valid > 0 then
+      opts.valid = examples(tok, tpl, task.valid)
+      opts.patience = opts.patience or 3
+    end
+  end
+  opts.seed = p.seed
+  opts.progress = prog:start(label)
+  local ctx = {point = p, model = mc.model:copy(), tokenizer = tok, template = tpl,
+               train = examples(tok, tpl, recs), opts = opts, records = recs}
+  local row = {n_train = #ctx.train, n_test = #task.test, status = "ok"}
+  local ok, res = pcall(M.methods[p.method], ctx)
+  if not ok then
+    -- the reason without the Lua position of the call (it names sweep.lua, not the cause)
+    row.status, row.error = "failed", (tostring(res):gsub("^[^:%s]+%.lua:%d+: ", ""))
+    row.wall = mto._clock() - t0
+    return row
+  end
+  if res.cancelled then error("sweep: point cancelled by its progress function", 0) end
+  row.steps, row.epochs_run, row.first_loss, row.final_loss = res.steps, res.epochs, res.first_loss, res.final_loss
+  row.best_valid_loss, row.train_wall = res.best_valid_loss, res.wall
+  -- decode the test heads
+  local srcs, inputs = {}, {}
+  for i, g in ipairs(task.test) do
+    inputs[i] = tpl:render(g.records[1])
+    srcs[i] = encode_src(tok, inputs[i])
+  end
+  local out = ctx.model:predict(srcs, {max_len = self.eval.max_len, beams = self.eval.beams,
+                                       batch_size = self.eval.batch_size, max_src_len = opts.max_src_len})
+  local preds, lines = {}, {"relation\thead\tinput\tprediction\tscore\treferences"}
+  local scores, bleus, ems, groups = {}, {}, {}, {}
+  for i, g in ipairs(task.test) do
+    preds[i] = clean(tok:decode(out[i]))
+    if task.qa then
+      local r = g.records[1]
+      local choices = {}
+      for c = 1, r.nchoices do choices[c] = r["choice" .. c] or "" end
+      local pick, gold = mto.mc_pick(preds[i], choices), tonumber((r.answer or ""):match("(%d+)$"))
+      scores[i] = (pick and pick == gold) and 1 or 0
+      g.refs = {r[r.answer] or ""}
+    else
+      scores[i] = mto.rouge_l(preds[i], g.refs)
+      bleus[i] = mto.bleu(preds[i], g.refs)
+      ems[i] = mto.exact_match(preds[i], g.refs) and 1 or 0
+    end
+    groups[i] = g.relation
+    lines[#lines + 1] = table.concat({tsv(g.relation), tsv(g.head), tsv(inputs[i]), tsv(preds[i]),
+                                      string.format("%.4f", scores[i]), tsv(table.concat(g.refs, " | "))}, "\t")
+  end
+  if task.qa then
+    row.accuracy = mto.mean_by_group(scores, groups)
+  else
+    row.rouge_l = mto.mean_by_group(scores, groups)
+    row.bleu = mto.mean_by_group(bleus, groups)
+    row.exact_match = mto.mean_by_group(ems, groups)
+    local refs = {}
+    for i, g in ipairs(task.test) do refs[i] = g.refs end
+    row.corpus_bleu = mto.corpus_bleu(preds, refs)
+  end
+  row.unique = mto.unique_count(preds)
+  row.predictions = "predictions/" .. pred_name(p)
+  mto._write_file(dir .. "/" .. row.predictions, table.concat(lines, "\n") .. "\n")
+  row.wall = mto._clock() - t0
+  return row
+end
+
+-- ---- running -------------------------------------------------------------------
+
+-- Run every unfinished point; returns {ran=, skipped=, failed=, rows=, path=, table=}.
+function Sweep:run(opts)
+  opts = opts or {}
+  local dir = opts.results or error("sweep:run: results = DIR is required", 2)
+  mto._mkdir(dir)
+  mto._mkdir(dir .. "/predictions")
+  local path = dir .. "/results.csv"
+  local store = results.open(path, self.columns)
+  local prog = progress.new{quiet = opts.quiet, tty = opts.tty}
+  self.cache = {}
+  local pts = self:points()
+  local todo = {}
+  for _, p in ipairs(pts) do
+    local old = store.done[p.key]
+    if not old or (opts.retry_failed and old.status == "failed") then todo[#todo + 1] = p end
+  end
+  local summary = {ran = 0, skipped = #pts - #todo, failed = 0, path = path, points = #pts}
+  if summary.skipped > 0 then
+    prog:note(string.format("sweep: %d of %d points already in %s, skipped", summary.skipped, #pts, path))
+  end
+  for i, p in ipairs(todo) do
+    local label = string.format("[%d/%d] %s %s %s shots=%s seed=%s", i, #todo, p.task, p.model, p.template,
+                                p.shots, p.seed)
+    local row = self:_run_point(p, dir, prog, label)
+    for k, v in pairs(p) do row[k] = v end
+    row.finished = os.date("!%Y-%m-%dT%H:%M:%SZ")
+    store:append(row)
+    summary.ran = summary.ran + 1
+    if row.status == "failed" then
+      summary.failed = summary.failed + 1
+      prog:finish("FAILED: " .. row.error)
+    else
+      local metric = row.rouge_l and string.format("rouge_l %.4f", row.rouge_l)
+                     or string.format("accuracy %.4f", row.accuracy or 0)
+      prog:finish(string.format("%s, %d steps, loss %.4f, %.2f s", metric, row.steps, row.final_loss, row.wall))
+    end
+  end
+  self.cache = nil
+  summary.rows = store:rows()
+  if opts.plot then
+    local value = opts.value or "rouge_l"
+    summary.plot = require("mto.plot").plot{results = summary.rows, value = value,
+                                            out = dir .. "/plot-" .. value .. ".png", quiet = opts.quiet}
+  end
+  return summary
+end
+
+return M

@@ -1,0 +1,191 @@
+-- mto.table — pivot sweep results: rows x cols, mean ± std over everything else
+-- (normally the seeds), best cell of each row marked; markdown, CSV or LaTeX.
+--
+--   print(mto.table{results = "out/", rows = "template", cols = "shots", value = "rouge_l",
+--                   where = {method = "finetune"}, by = {"model"}, format = "markdown",
+--                   digits = 3, scale = 1, lower_is_better = false})
+-- Returns the text and the data ({{key=, rows=, cols=, cells=[r][c] = {mean,std,n,best}}, ...}).
+-- Failed runs (status ~= "ok") are left out and counted in a note.
+local results = require "mto.results"
+
+local M = {}
+
+local function mean_std(v)
+  local n, s = #v, 0
+  for _, x in ipairs(v) do s = s + x end
+  local mean = s / n
+  if n < 2 then return mean, 0, n end
+  local q = 0
+  for _, x in ipairs(v) do q = q + (x - mean) ^ 2 end
+  return mean, math.sqrt(q / (n - 1)), n -- sample std, as the paper's tables
+end
+M.mean_std = mean_std
+
+local function as_list(v)
+  if v == nil then return {} end
+  if type(v) == "table" then return v end
+  return {v}
+end
+
+local function label(row, names)
+  local parts = {}
+  for i, c in ipairs(names) do parts[i] = tostring(row[c] or "") end
+  return table.concat(parts, " / ")
+end
+
+local function matches(row, where)
+  for k, v in pairs(where or {}) do
+    if type(v) == "table" then
+      local any = false
+      for _, x in ipairs(v) do any = any or tostring(row[k]) == tostring(x) end
+      if not any then return false end
+    elseif tostring(row[k]) ~= tostring(v) then return false end
+  end
+  return true
+end
+
+-- Build the pivot data for one group of rows.
+local function pivot(rows, spec)
+  local rn, cn = as_list(spec.rows), as_list(spec.cols)
+  local rlab, clab, rseen, cseen, vals = {}, {}, {}, {}, {}
+  for _, r in ipairs(rows) do
+    local x = tonumber(r[spec.value])
+    if x then
+      local a, b = label(r, rn), #cn > 0 and label(r, cn) or spec.value
+      if not rseen[a] then rseen[a] = true; rlab[#rlab + 1] = a end
+      if not cseen[b] then cseen[b] = true; clab[#clab + 1] = b end
+      vals[a] = vals[a] or {}
+      vals[a][b] = vals[a][b] or {}
+      table.insert(vals[a][b], x * (spec.scale or 1))
+    end
+  end
+  local cells = {}
+  for i, a in ipairs(rlab) do
+    cells[i] = {}
+    local best
+    for j, b in ipairs(clab) do
+      local v = vals[a][b]
+      if v then
+        local mean, std, n = mean_std(v)
+        cells[i][j] = {mean = mean, std = std, n = n}
+        if not best or (spec.lower_is_better and mean < best or not spec.lower_is_better and mean > best) then
+          best = mean
+        end
+      end
+    end
+    for j = 1, #clab do
+      local c = cells[i][j]
+      if c and #clab > 1 and c.mean == best then c.best = true end
+    end
+  end
+  return {rows = rlab, cols = clab, cells = cells, row_name = table.concat(rn, " / ")}
+end
+
+local function fmt(c, d)
+  return string.format("%." .. d .. "f ± %." .. d .. "f", c.mean, c.std)
+end
+
+local function markdown(t, spec, title)
+  local d = spec.digits or 3
+  local out = {}
+  if title then out[#out + 1] = "### " .. title; out[#out + 1] = "" end
+  local head = {t.row_name ~= "" and t.row_name or spec.value}
+  for _, c in ipairs(t.cols) do head[#head + 1] = c end
+  out[#out + 1] = "| " .. table.concat(head, " | ") .. " |"
+  out[#out + 1] = "|" .. string.rep("---|", #head)
+  for i, r in ipairs(t.rows) do
+    local line = {r}
+    for j = 1, #t.cols do
+      local c = t.cells[i][j]
+      line[#line + 1] = not c and "–" or c.best and "**" .. fmt(c, d) .. "**" or fmt(c, d)
+    end
+    out[#out + 1] = "| " .. table.concat(line, " | ") .. " |"
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+local function latex_escape(s) return (tostring(s):gsub("([_%%&#$])", "\\%1")) end
+
+local function latex(t, spec, title)
+  local d = spec.digits or 3
+  local out = {}
+  if title then out[#out + 1] = "% " .. title end
+  out[#out + 1] = "\\begin{tabular}{l" .. string.rep("r", #t.cols) .. "}"
+  out[#out + 1] = "\\hline"
+  local head = {latex_escape(t.row_name ~= "" and t.row_name or spec.value)}
+  for _, c in ipairs(t.cols) do head[#head + 1] = latex_escape(c) end
+  out[#out + 1] = table.concat(head, " & ") .. " \\\\"
+  out[#out + 1] = "\\hline"
+  for i, r in ipairs(t.rows) do
+    local line = {latex_escape(r)}
+    for j = 1, #t.cols do
+      local c = t.cells[i][j]
+      local s = c and string.format("%." .. d .. "f $\\pm$ %." .. d .. "f", c.mean, c.std) or "--"
+      line[#line + 1] = c and c.best and "\\textbf{" .. s .. "}" or s
+    end
+    out[#out + 1] = table.concat(line, " & ") .. " \\\\"
+  end
+  out[#out + 1] = "\\hline"
+  out[#out + 1] = "\\end{tabular}"
+  return table.concat(out, "\n") .. "\n"
+end
+
+-- Long CSV: one line per cell, so the numbers stay machine-readable.
+local function csv(t, spec, title, first)
+  local out = {}
+  if first then out[1] = results.csv_line{"table", t.row_name ~= "" and t.row_name or "row", "col", "mean", "std", "n", "best"} end
+  local d = (spec.digits or 3) + 3
+  for i, r in ipairs(t.rows) do
+    for j, c in ipairs(t.cols) do
+      local cell = t.cells[i][j]
+      if cell then
+        out[#out + 1] = results.csv_line{title or "", r, c, string.format("%." .. d .. "f", cell.mean),
+                                         string.format("%." .. d .. "f", cell.std), cell.n, cell.best and 1 or 0}
+      end
+    end
+  end
+  return table.concat(out, "\n") .. (#out > 0 and "\n" or "")
+end
+
+function M.make(spec)
+  if type(spec) ~= "table" then error("mto.table: expected a table", 2) end
+  if not spec.value then error("mto.table: value = COLUMN is required", 2) end
+  if not spec.rows then error("mto.table: rows = COLUMN is required", 2) end
+  local all = results.load(spec.results or error("mto.table: results = is required", 2))
+  local rows, failed = {}, 0
+  for _, r in ipairs(all) do
+    if matches(r, spec.where) then
+      if r.status and r.status ~= "ok" then failed = failed + 1 else rows[#rows + 1] = r end
+    end
+  end
+  -- one table per distinct value of the `by` columns
+  local by, groups, order = as_list(spec.by), {}, {}
+  for _, r in ipairs(rows) do
+    local k = #by > 0 and label(r, by) or ""
+    if not groups[k] then groups[k] = {}; order[#order + 1] = k end
+    table.insert(groups[k], r)
+  end
+  local format = spec.format or "markdown"
+  local render = ({markdown = markdown, latex = latex, csv = csv})[format]
+  if not render then error("mto.table: unknown format '" .. tostring(format) .. "' (markdown, csv, latex)", 2) end
+  local text, data = {}, {}
+  for i, k in ipairs(order) do
+    local t = pivot(groups[k], spec)
+    t.key = k
+    data[#data + 1] = t
+    local title = #by > 0 and (table.concat(by, " / ") .. " = " .. k) or spec.title
+    text[#text + 1] = render(t, spec, title, i == 1)
+  end
+  local sep = format == "csv" and "" or "\n"
+  local s = table.concat(text, sep)
+  if format == "markdown" then
+    s = s .. string.format("\n%s: mean ± std over seeds%s; best in row in bold.\n", spec.value,
+                           failed > 0 and string.format(" (%d failed runs left out)", failed) or "")
+  elseif failed > 0 and format == "latex" then
+    s = s .. string.format("%% %d failed runs left out\n", failed)
+  end
+  if #order == 0 then s = string.format("(no results for %s)\n", spec.value) end
+  return s, data
+end
+
+return M
