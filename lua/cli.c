@@ -18,6 +18,10 @@ static const char usage_text[] =
     "commands:\n"
     "  run SCRIPT.lua [ARGS...]   run a Lua experiment script (mto is preloaded;\n"
     "                             script arguments are in the global `arg`)\n"
+    "  match --model DIR --task [NAME=]READER:PATH [...]\n"
+    "                             score templates zero-shot and recommend, per task,\n"
+    "                             the objective family and template (mto match --help)\n"
+    "  info CHECKPOINT            tensors, dtypes, metadata and T5 configuration\n"
     "  plugins                    list loaded plugins: name, kind, version, file\n"
     "  help                       show this message\n"
     "\n"
@@ -156,6 +160,38 @@ static int cmd_run(int argc, char **argv)
     return status == LUA_OK ? 0 : 1;
 }
 
+/* mto match ARGS: the matching report, written in Lua (lua/mto/match_cli.lua);
+ * its main(args) returns the exit status (0 ok, 1 failure, 2 usage). */
+static int cmd_match(int argc, char **argv)
+{
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        fprintf(stderr, "mto: cannot create Lua state (out of memory)\n");
+        return 1;
+    }
+    luaL_openlibs(L);
+    lua_pushcfunction(L, msghandler);
+    luaL_requiref(L, "mto", luaopen_mto, 0);
+    lua_getfield(L, -1, "match_cli");
+    lua_remove(L, -2);
+    lua_createtable(L, argc - 1, 0);
+    for (int i = 1; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_seti(L, -2, i);
+    }
+    int code = 1;
+    if (lua_pcall(L, 1, 1, 1) != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        fprintf(stderr, "mto match: %s\n", msg ? msg : "(error object is not a string)");
+    } else if (lua_isinteger(L, -1)) {
+        code = (int)lua_tointeger(L, -1);
+    } else {
+        code = 0;
+    }
+    lua_close(L);
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return usage(stderr, 2);
@@ -168,6 +204,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "plugins")) return cmd_plugins(argc - 1, argv + 1);
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(cmd, "match")) return cmd_match(argc - 1, argv + 1);
     if (cmd[0] == '-') fprintf(stderr, "mto: unknown option '%s'\n", cmd);
     else fprintf(stderr, "mto: unknown command '%s'\n", cmd);
     return usage(stderr, 2);

@@ -218,6 +218,25 @@ typedef int (*mto_plugin_init_fn)(const mto_host *host, mto_registrar *reg, mto_
 #define MTO_PLUGIN_EXPORT
 #endif
 
+/* ---- matchers (appended; ABI 1) ------------------------------------------ */
+
+/* A matcher decides, for one task, which objective family suits it:
+ * "filling" (masked templates, denoising-style) or "mapping" (plain seq2seq).
+ * The task arrives as a summary record of strings: "task", "relation" (the
+ * most frequent one) and, when the caller measured them, "mi", "ppl.TEMPLATE",
+ * "ll.TEMPLATE", "rank.TEMPLATE", "best_template" (see lua/mto/match.lua).
+ * decide() appends the family to `family` and a one-line reason to `why`;
+ * leaving `family` empty means "no opinion", and the caller asks the next
+ * matcher. Both built-in matchers (rules, scoring) live in plugins/matchers/. */
+typedef struct mto_matcher_ops {
+    uint32_t struct_size;
+    /* Make state from options (a rules table path, a threshold, ...). *state may stay NULL. */
+    int (*create)(const mto_host *host, const mto_options *opts, void **state, mto_error *err);
+    int (*decide)(void *state, const mto_record *task_summary, mto_text *family, mto_text *why,
+                  mto_error *err);
+    void (*destroy)(void *state);
+} mto_matcher_ops;
+
 #ifdef __cplusplus
 }
 #endif
