@@ -1,0 +1,97 @@
+-- tests/experiments.lua — smoke test of the default experiment's building
+-- blocks on a tiny world (60 synsets, a few steps): world invariants, the
+-- salient spans, base-model training + cache reuse, the probe, matching, and a
+-- tiny study through the sweep API. Prints TAP.
+local mto = require "mto"
+local src = os.getenv("MTO_SRCDIR") or "."
+package.path = src .. "/experiments/lib/?.lua;" .. package.path
+local world = require "world"
+local B = require "basemodels"
+local S = require "study"
+
+local n = 0
+local function ok(c, msg) n = n + 1; print((c and "ok " or "not ok ") .. n .. " - " .. msg); return c end
+
+local tmp = os.getenv("TMPDIR") or "/tmp"
+local dir = string.format("%s/mto-exp-test-%d", tmp, math.floor(mto._clock() * 1000) % 1000000)
+mto._mkdir(dir)
+
+-- world
+local w = world.build{dir = dir .. "/world", synsets = 60, seed = 3, vocab_size = 800}
+ok(w.stats.synsets == 60, "60 synsets chosen")
+ok(w.stats.unknown_tokens == 0, "no unknown tokens in the world's text")
+ok(w.stats.span_mismatch == 0, "every salient span located")
+local heads, dup = {}, false
+for _, c in ipairs(w.synsets) do
+  if heads[c.head] then dup = true end
+  heads[c.head] = c.split
+end
+ok(not dup, "heads are unique")
+local leak = false
+for _, rel in ipairs(world.STUDY) do
+  for _, f in ipairs(w.tasks[rel].train) do leak = leak or heads[f.head] ~= "train" end
+  for _, f in ipairs(w.tasks[rel].test) do leak = leak or heads[f.head] ~= "test" end
+end
+ok(not leak, "train and test facts come from disjoint heads")
+local badhard = false
+for _, f in ipairs(w.facts) do badhard = badhard or (f.hard == 1) ~= world.is_hard(f.head, f.tail) end
+ok(world.is_hard("cocktail sauce", "condiment") and not world.is_hard("cocktail sauce", "sauce") and not badhard,
+   "hard = the tail shares no word with the head")
+-- every test fact is in the pre-training text (in its canonical form)
+local text = {}
+for _, s in ipairs(w.sentences) do text[s.text] = true end
+local missing = 0
+for _, rel in ipairs(world.STUDY) do
+  for _, f in ipairs(w.tasks[rel].test) do
+    if not text[world.FORMS[rel][1]:gsub("{head}", f.head):gsub("{tail}", f.tail)] then missing = missing + 1 end
+  end
+end
+ok(missing == 0, "test facts are in the pre-training text (" .. missing .. " missing)")
+-- a salient span decodes to the fact's tail
+local spans_ok, checked = true, 0
+for _, s in ipairs(w.sentences) do
+  if s.kind == "fact" and checked < 50 then
+    checked = checked + 1
+    local piece = {table.unpack(s.ids, s.span[1], s.span[2])}
+    spans_ok = spans_ok and w.tok:decode(piece) == s.tail
+  end
+end
+ok(spans_ok and checked > 0, "salient spans decode to the tails")
+local q = w.tasks.mcqa.test[1]
+ok(q and q[q.answer] == q.answer_text and q.nchoices == 5, "multiple-choice records in the wordnet_mcqa shape")
+-- second build reuses the tokenizer and gives the same world
+local w2 = world.build{dir = dir .. "/world", synsets = 60, seed = 3, vocab_size = 800}
+ok(w2.stats.tokens == w.stats.tokens and #w2.facts == #w.facts, "rebuilding is deterministic")
+
+-- base models: a few steps each, then cached
+local t0 = mto._clock()
+local models, log = B.ensure(w, {dir = dir .. "/models", stage1 = 20, stage2 = 10, batch_size = 16, copies = 1,
+                                 quiet = true, config = {d_model = 32, d_ff = 64, d_kv = 8, num_heads = 2,
+                                 num_layers = 1, num_decoder_layers = 1, feed_forward_proj = "gated-gelu",
+                                 tie_word_embeddings = false, dropout_rate = 0.0}})
+ok(models.v1_1 and models.lm_adapt and models.t5, "three base models trained")
+ok(log.stage1.steps == 20 and log.t5.steps == 10, "requested steps taken")
+local _, log2 = B.ensure(w, {dir = dir .. "/models", quiet = true})
+ok(log2.v1_1.cached and log2.t5.cached, "second call loads the cached models")
+local p = B.probe(models.v1_1, w)
+ok(p.n > 0 and p.masked >= 0 and p.masked <= 1 and p.continuation >= 0, "probe runs on " .. p.n .. " heads")
+local bl = B.baselines(w)
+ok(bl.copy_head_hard == 0, "copy-from-head scores 0 on the hard subset")
+local tl = S.tail_loglik(models.v1_1, w.tok, mto.template("masked_prompting"), {w.tasks.hypernym.test[1]})
+ok(tl < 0, "tail-token log-likelihood is negative")
+
+-- a tiny study: one base model, two templates, a few shots, one seed
+local rows = S.run({v1_1 = models.v1_1}, w, {results = dir .. "/results", seeds = {1}, shots = 3, more_shots = 5,
+                                             lr = 1e-4, epochs = 1, full_epochs = 1, methods = {"finetune"},
+                                             quiet = true, skip_more = true})
+local okrows, failed = 0, 0
+for _, r in ipairs(rows) do
+  if r.status == "ok" then okrows = okrows + 1 else failed = failed + 1 end
+end
+ok(okrows == 3 * 4 + 5 and failed == 0, string.format("study rows: %d ok, %d failed", okrows, failed))
+local tbl = S.table(rows, S.baseline_rows(w), {shots = 3, metric = "rouge_l"})
+ok(tbl:find("v1_1 / masked_prompting", 1, true) and tbl:find("baseline (copy head's last word)", 1, true),
+   "table carries templates and baselines")
+io.stderr:write(string.format("# smoke test took %.1f s\n", mto._clock() - t0))
+os.execute("rm -rf '" .. dir .. "'")
+print("1.." .. n)
