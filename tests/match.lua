@@ -77,6 +77,22 @@ if fh then fh:close() end
 os.remove(tmp .. ".csv")
 os.remove(tmp .. ".md")
 os.remove(tmp)
+-- template = "auto" in a sweep: each model gets the template the matcher recommends
+local rdir = os.tmpname()
+os.remove(rdir)
+local facts = L.facts()
+local sw = mto.sweep{tasks = {facts = {train_records = facts, test_records = facts}},
+                     models = {masked = masked_model, plain = plain_model}, tokenizer = tok,
+                     templates = {"auto"}, shots = {4}, seeds = {1}, train = {epochs = 1, lr = 1e-4},
+                     eval = {max_len = 4}, match = {n = 16, seed = 3, candidates = 4, n_sentinels = L.NSENT}}
+ok(#sw:points() == 2 and sw:points()[1].template == "auto", "sweep preview: template auto, one point per model")
+local sum = sw:run{results = rdir, quiet = true}
+local used = {}
+for _, r in ipairs(sum.rows) do used[r.model] = r.template_used end
+ok(used.masked == "masked_prompting" and used.plain == "prompting",
+   "sweep template auto: masked_prompting for the mask-trained model, prompting for the other (got "
+   .. tostring(used.masked) .. ", " .. tostring(used.plain) .. ")")
+os.execute("rm -rf '" .. rdir .. "'")
 ok(L.raises("tasks = ", mto.match, {model = masked_model, tokenizer = tok}), "missing tasks named")
 print(string.format("# %.1f s CPU", os.clock() - t0))
 L.done()

@@ -45,7 +45,7 @@ local TRAIN_DEFAULTS = {optimizer = "adamw", lr = 1e-3, epochs = 10, batch_size 
                         max_src_len = 128, max_tgt_len = 64}
 local EVAL_DEFAULTS = {max_len = 32, beams = 1, batch_size = 32}
 local FIXED = {"task", "model", "template", "shots", "seed", "method"}
-local METRICS = {"status", "rouge_l", "bleu", "corpus_bleu", "exact_match", "accuracy", "unique",
+local METRICS = {"status", "template_used", "rouge_l", "bleu", "corpus_bleu", "exact_match", "accuracy", "unique",
                  "n_train", "n_test", "steps", "epochs_run", "first_loss", "final_loss", "best_valid_loss",
                  "train_wall", "wall", "predictions", "finished", "error"}
 M.metric_columns = METRICS
@@ -262,7 +262,7 @@ function Sweep:_template(name)
   self.cache.templates = self.cache.templates or {}
   local c = self.cache.templates[name]
   if c then return c end
-  local v = find(self.templates, name)
+  local v = find(self.templates, name) or name  -- "auto" resolves to a template not in the list
   if type(v) == "string" then c = mto.template(v)
   elseif type(v) == "table" then c = mto.template(v.template or v.name, v.opts)
   else c = v end
@@ -304,9 +304,31 @@ end
 
 -- ---- one point -------------------------------------------------------------------
 
+-- template = "auto": the template mto.match recommends for this task with this
+-- model (zero-shot scoring on the task's training records), decided once per
+-- (task, model) and recorded in the row's template_used column. spec.match holds
+-- mto.match options (templates, n, seed, matcher, ...).
+function Sweep:_auto_template(task_name, model_name)
+  self.cache.auto = self.cache.auto or {}
+  local k = task_name .. "\0" .. model_name
+  if self.cache.auto[k] then return self.cache.auto[k] end
+  local task, mc = self:_task(task_name), self:_model(model_name)
+  local o = {}
+  for key, v in pairs(self.spec.match or {}) do o[key] = v end
+  o.model, o.tokenizer, o.by_relation = mc.model, mc.tok, false
+  o.tasks = {[task_name] = {records = task.train}}
+  local r = mto.match(o)
+  local rec = r.tasks[task_name]
+  if not rec or not rec.template then error("sweep: template \"auto\": no recommendation for task '" .. task_name .. "'", 0) end
+  self.cache.auto[k] = rec.template
+  return rec.template
+end
+
 function Sweep:_run_point(p, dir, prog, label)
   local t0 = mto._clock()
-  local task, mc, tpl = self:_task(p.task), self:_model(p.model), self:_template(p.template)
+  local tname = p.template
+  if find(self.templates, tname) == "auto" then tname = self:_auto_template(p.task, p.model) end
+  local task, mc, tpl = self:_task(p.task), self:_model(p.model), self:_template(tname)
   local tok = mc.tok
   local recs = fewshot.sample(task.train, {shots = p.shots, tails = p.tails, seed = p.seed})
   local opts = {}
@@ -322,7 +344,7 @@ function Sweep:_run_point(p, dir, prog, label)
   opts.progress = prog:start(label)
   local ctx = {point = p, model = mc.model:copy(), tokenizer = tok, template = tpl,
                train = examples(tok, tpl, recs), opts = opts, records = recs}
-  local row = {n_train = #ctx.train, n_test = #task.test, status = "ok"}
+  local row = {n_train = #ctx.train, n_test = #task.test, status = "ok", template_used = tname}
   local ok, res = pcall(M.methods[p.method], ctx)
   if not ok then
     -- the reason without the Lua position of the call (it names sweep.lua, not the cause)
