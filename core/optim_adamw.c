@@ -14,13 +14,14 @@ size_t mto_adamw_state_floats(const mto_optim_config *c, const mto_param_view *v
     return 2 * v->rows * v->cols; /* m, v */
 }
 
+/* Built with $(VEC_CFLAGS) (core/numerics.am) so that this loop vectorises. */
 void mto_adamw_update(const mto_optim_config *c, const mto_param_view *pv, float *state,
                       long step, float lr)
 {
     size_t n = pv->rows * pv->cols;
-    float *p = pv->param;
-    const float *g = pv->grad;
-    float *m = state, *v = state + n;
+    float *restrict p = pv->param;
+    const float *restrict g = pv->grad;
+    float *restrict m = state, *restrict v = state + n;
     const double b1 = c->beta1, b2 = c->beta2;
     const float decay = (float)(1.0 - (double)lr * c->weight_decay);
     const float b1f = (float)b1, omb1 = (float)(1.0 - b1);
