@@ -76,10 +76,14 @@ static void ff_sublayer(mto_t5 *m, const mto_t5_ff_w *w, t5_ff_acts *f, const fl
     t5_add(m, res_out, res_in, A->tmp, (size_t)N * D);
 }
 
+/* Negative ids are soft-prompt slots (-1 is row 0 of m->soft_emb; t5_check_batch bounds them). */
 static void embed(const mto_t5 *m, float *out, const int32_t *ids, int N)
 {
     int D = m->cfg.d_model;
-    for (int i = 0; i < N; i++) memcpy(out + (size_t)i * D, m->w.shared + (size_t)ids[i] * D, D * sizeof(float));
+    for (int i = 0; i < N; i++) {
+        const float *row = ids[i] < 0 ? m->soft_emb + (size_t)(-ids[i] - 1) * D : m->w.shared + (size_t)ids[i] * D;
+        memcpy(out + (size_t)i * D, row, D * sizeof(float));
+    }
 }
 
 /* Encoder stack over A->src; leaves A->enc_out (after final norm + dropout). */
@@ -139,9 +143,9 @@ int t5_check_batch(const mto_t5 *m, const mto_t5_batch *b, mto_error *err)
     if (b->B <= 0 || b->Ts <= 0 || b->Tt <= 0)
         return mto_error_set(err, MTO_EINVAL, "t5: empty batch (%d x %d, %d)", b->B, b->Ts, b->Tt);
     for (size_t i = 0; i < (size_t)b->B * b->Ts; i++)
-        if (b->src[i] < 0 || b->src[i] >= m->cfg.vocab_size)
-            return mto_error_set(err, MTO_EINVAL, "t5: source id %d at %zu outside vocab %d", b->src[i], i,
-                                 m->cfg.vocab_size);
+        if (b->src[i] < -m->soft_k || b->src[i] >= m->cfg.vocab_size)
+            return mto_error_set(err, MTO_EINVAL, "t5: source id %d at %zu outside vocab %d (soft prompt slots %d)",
+                                 b->src[i], i, m->cfg.vocab_size, m->soft_k);
     if (b->labels)
         for (size_t i = 0; i < (size_t)b->B * b->Tt; i++)
             if (b->labels[i] != MTO_T5_IGNORE && (b->labels[i] < 0 || b->labels[i] >= m->cfg.vocab_size))

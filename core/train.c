@@ -79,7 +79,7 @@ static void scale_grads(const mto_param_view *v, size_t n, float s)
         for (size_t j = 0, k = v[i].rows * v[i].cols; j < k; j++) v[i].grad[j] *= s;
 }
 
-static int check_opts(const mto_train_opts *o, size_t n, mto_error *err)
+static int check_opts(const mto_t5 *m, const mto_train_opts *o, size_t n, mto_error *err)
 {
     if (n == 0) return mto_error_set(err, MTO_EINVAL, "train: no examples");
     if (o->batch_size < 1) return mto_error_set(err, MTO_EINVAL, "train: batch_size %d < 1", o->batch_size);
@@ -91,6 +91,8 @@ static int check_opts(const mto_train_opts *o, size_t n, mto_error *err)
     if (o->max_src_len < 0 || o->max_tgt_len < 0 || o->warmup_steps < 0 || o->patience < 0 || o->eval_every < 0)
         return mto_error_set(err, MTO_EINVAL, "train: negative length, warmup, patience or eval_every");
     if (o->params && o->nparams == 0) return mto_error_set(err, MTO_EINVAL, "train: empty trainable-parameter list");
+    if (m->frozen && !o->params)
+        return mto_error_set(err, MTO_EINVAL, "train: the model is frozen (prompt tuning); give the trainable views");
     return 0;
 }
 
@@ -137,11 +139,12 @@ int mto_train(mto_t5 *m, const mto_example *ex, size_t n, const mto_train_opts *
     memset(res, 0, sizeof *res);
     res->best_valid_loss = -1;
     res->best_step = -1;
-    int rc = check_opts(o, n, err);
+    int rc = check_opts(m, o, n, err);
     if (rc) return rc;
     loop l;
     memset(&l, 0, sizeof l);
-    if ((rc = mto_t5_zero_grad(m, err))) return rc;
+    /* a frozen model's backward never touches the gradient arena: no need to allocate or clear it */
+    if (!m->frozen && (rc = mto_t5_zero_grad(m, err))) return rc;
     const mto_param_view *v = o->params;
     size_t nv = o->nparams;
     if (!v && !(v = l.own_views = mto_train_views(m, &nv, err))) return err ? err->code : MTO_ENOMEM;
@@ -172,7 +175,7 @@ int mto_train(mto_t5 *m, const mto_example *ex, size_t n, const mto_train_opts *
         epoch_steps = 0;
         for (size_t b = 0; b < nb && !stop; b += acc) {
             if (o->cancel && *o->cancel) { res->cancelled = 1; stop = 1; break; }
-            if ((rc = mto_t5_zero_grad(m, err))) goto out;
+            if (!m->frozen && (rc = mto_t5_zero_grad(m, err))) goto out;
             if (o->params) scale_grads(v, nv, 0.0f); /* external views (soft prompts) */
             double loss = 0;
             size_t k = 0;

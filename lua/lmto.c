@@ -14,13 +14,14 @@ WEAK void mto_lua_open_readers(lua_State *L);
 WEAK void mto_lua_open_metrics(lua_State *L);
 WEAK void mto_lua_open_train(lua_State *L);
 WEAK void mto_lua_open_score(lua_State *L);
+WEAK void mto_lua_open_prompt(lua_State *L);
 
 int luaopen_mto(lua_State *L)
 {
     void (*areas[])(lua_State *) = {
         mto_lua_open_core,     mto_lua_open_model, mto_lua_open_tokenizer,
         mto_lua_open_data,     mto_lua_open_readers, mto_lua_open_metrics,
-        mto_lua_open_train,    mto_lua_open_score,
+        mto_lua_open_train,    mto_lua_open_score,  mto_lua_open_prompt, /* after model: adds m:prompt */
     };
     lua_newtable(L);
     for (size_t i = 0; i < sizeof areas / sizeof areas[0]; i++)

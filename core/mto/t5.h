@@ -80,6 +80,14 @@ typedef struct mto_t5 {
     float loss;             /* mean cross-entropy over non-ignored labels */
     int ntok;               /* number of non-ignored labels */
     uint64_t seed, step;    /* dropout stream: mask = hash(seed, step, site, index) */
+    /* Soft prompt (mto/prompt.h sets these): source ids -1..-soft_k read rows of
+     * soft_emb (soft_k x d_model) instead of shared; backward adds their gradient
+     * into soft_grad. frozen = 1: backward computes only what flows to the source
+     * embeddings (dX through every layer, no weight-gradient products, no norm or
+     * relative-bias gradients) and never allocates or touches grads. */
+    const float *soft_emb;
+    float *soft_grad;
+    int soft_k, frozen;
 } mto_t5;
 
 /* A padded batch: src (B x Ts, pad 0 marks padding), labels (B x Tt, -100 ignored).

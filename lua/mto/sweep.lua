@@ -38,7 +38,11 @@ function M.methods.prompt_tune(ctx)
     error("method prompt_tune: soft-prompt training is not available in this build " ..
           "(it needs mto.prompt_tune(ctx))", 0)
   end
-  return impl(ctx)
+  local res = impl(ctx)
+  -- the test decoding below calls ctx.model:predict: the trained prompt (over the
+  -- frozen model) answers it with its soft tokens inserted
+  if type(res) == "table" and res.prompt then ctx.model = res.prompt end
+  return res
 end
 
 local TRAIN_DEFAULTS = {optimizer = "adamw", lr = 1e-3, epochs = 10, batch_size = 8,
