@@ -144,10 +144,6 @@ local function hard_metrics(row, dir, hard)
   if n > 0 then row.rouge_l_hard, row.exact_match_hard, row.n_hard = rl / n, em / n, n end
 end
 
--- Workaround (remove when lua/mto/sweep.lua is fixed): Store:append turns the
--- row's fields into strings ("" for nil), after which the sweep's progress line
--- formats a multiple-choice row's empty rouge_l with %.4f and raises. Give the
--- row its values back after each append.
 -- Run everything; returns the rows of both result directories, with hard-subset metrics.
 function M.run(models, w, o)
   local dir = assert(o.results, "study.run: results = DIR is required")
