@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mto/alloc.h"
 #include "mto/host.h"
 #include "mto/train.h"
 
@@ -45,10 +46,10 @@ int mto_batch_plan_make(mto_batch_plan *p, const mto_example *ex, size_t n, int 
     if (batch_size < 1) return mto_error_set(err, MTO_EINVAL, "batch plan: batch_size %d < 1", batch_size);
     if (n == 0) return mto_error_set(err, MTO_EINVAL, "batch plan: no examples");
     size_t bs = (size_t)batch_size, nb = (n + bs - 1) / bs;
-    p->order = malloc(n * sizeof *p->order);
-    p->start = malloc((nb + 1) * sizeof *p->start);
-    keyed *k = malloc(n * sizeof *k);
-    size_t *border = malloc(nb * sizeof *border), *tmp = malloc(n * sizeof *tmp);
+    p->order = mto_malloc(n * sizeof *p->order);
+    p->start = mto_malloc((nb + 1) * sizeof *p->start);
+    keyed *k = mto_malloc(n * sizeof *k);
+    size_t *border = mto_malloc(nb * sizeof *border), *tmp = mto_malloc(n * sizeof *tmp);
     if (!p->order || !p->start || !k || !border || !tmp) {
         free(k); free(border); free(tmp);
         mto_batch_plan_free(p);
@@ -101,7 +102,7 @@ static void put(int32_t *dst, const int32_t *src, int full, int len, int pad, in
 static int grow(int32_t **p, size_t *cap, size_t need)
 {
     if (need <= *cap) return 0;
-    int32_t *q = realloc(*p, need * sizeof *q);
+    int32_t *q = mto_realloc(*p, need * sizeof *q);
     if (!q) return -1;
     *p = q;
     *cap = need;

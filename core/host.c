@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mto/alloc.h"
 #include "mto/host.h"
 
 /* ---- ids and text -------------------------------------------------------- */
@@ -18,7 +19,7 @@ static int grow(void **data, size_t *cap, size_t need, size_t elem)
         if (cap2 > ((size_t)-1) / 2 / elem) return MTO_ENOMEM;
         cap2 *= 2;
     }
-    void *p = realloc(*data, cap2 * elem);
+    void *p = mto_realloc(*data, cap2 * elem);
     if (!p) return MTO_ENOMEM;
     *data = p;
     *cap = cap2;
@@ -55,7 +56,7 @@ struct mto_record {
     size_t len, cap;
 };
 
-mto_record *mto_record_new(void) { return calloc(1, sizeof(mto_record)); }
+mto_record *mto_record_new(void) { return mto_calloc(1, sizeof(mto_record)); }
 
 void mto_record_free(mto_record *r)
 {
@@ -71,7 +72,7 @@ void mto_record_free(mto_record *r)
 
 static char *dup_n(const char *s, size_t n)
 {
-    char *d = malloc(n + 1);
+    char *d = mto_malloc(n + 1);
     if (!d) return NULL;
     memcpy(d, s, n);
     d[n] = '\0';
@@ -93,10 +94,10 @@ int mto_record_set(mto_record *r, const char *field, const char *value, size_t n
     size_t cap = r->cap;
     if (r->len == cap) {
         size_t c2 = cap ? cap * 2 : 8;
-        char **k = realloc(r->keys, c2 * sizeof *k);
+        char **k = mto_realloc(r->keys, c2 * sizeof *k);
         if (!k) { free(v); return MTO_ENOMEM; }
         r->keys = k;
-        char **vv = realloc(r->vals, c2 * sizeof *vv);
+        char **vv = mto_realloc(r->vals, c2 * sizeof *vv);
         if (!vv) { free(v); return MTO_ENOMEM; }
         r->vals = vv;
         r->cap = c2;
@@ -173,7 +174,7 @@ static void sink_count(mto_record_sink *s, const char *what, long n)
             s->counts[i].n += n;
             return;
         }
-    void *p = realloc(s->counts, (s->ncounts + 1) * sizeof *s->counts);
+    void *p = mto_realloc(s->counts, (s->ncounts + 1) * sizeof *s->counts);
     if (!p) return;
     s->counts = p;
     char *w = dup_n(what, strlen(what));

@@ -8,6 +8,7 @@
  *        lengths (ties -> shorter), c = sum of hypothesis lengths
  *   BLEU = BP * exp(sum_n .25 * log p_n)
  * Tokens as in metrics.h. */
+#include "mto/alloc.h"
 #include "metrics_impl.h"
 #include "mto/metrics.h"
 
@@ -92,8 +93,8 @@ static double finish(const bleu_counts *bc, int smoothing)
 /* Encode one example and add it; 0 or -1 when out of memory. */
 static int add_text(bleu_counts *bc, const char *pred, const char *const *refs, size_t n)
 {
-    const char **texts = malloc((n + 1) * sizeof *texts);
-    mto_idseq *seq = malloc((n + 1) * sizeof *seq);
+    const char **texts = mto_malloc((n + 1) * sizeof *texts);
+    mto_idseq *seq = mto_malloc((n + 1) * sizeof *seq);
     int *ids = NULL;
     if (texts && seq) {
         texts[0] = pred;

@@ -1,6 +1,7 @@
 /* metrics_match.c — exact match, distinct predictions, multiple choice.
  * "Normal form" = the metric tokens joined by single spaces (metrics.h), so
  * case, punctuation and spacing never decide a match; articles are kept. */
+#include "mto/alloc.h"
 #include "mto/metrics.h"
 
 #include <math.h>
@@ -28,7 +29,7 @@ static int cmp_str(const void *a, const void *b)
 long mto_unique_count(const char *const *preds, size_t n)
 {
     if (n == 0) return 0;
-    char **v = calloc(n, sizeof *v);
+    char **v = mto_calloc(n, sizeof *v);
     long distinct = -1;
     size_t i = 0;
     if (v) {

@@ -1,6 +1,7 @@
 /* metrics_rouge.c — ROUGE-L F1 (LCS over tokens), best-of-references per head,
  * and the per-relation-then-over-relations average the paper's tables use.
  * Same numbers as Google's rouge_score (rougeL, no stemming). */
+#include "mto/alloc.h"
 #include "metrics_impl.h"
 #include "mto/metrics.h"
 
@@ -11,7 +12,7 @@
 /* Length of the longest common subsequence; two DP rows over b. -1 if out of memory. */
 static long lcs(const mto_idseq *a, const mto_idseq *b)
 {
-    size_t *prev = calloc(b->n + 1, sizeof *prev), *cur = calloc(b->n + 1, sizeof *cur);
+    size_t *prev = mto_calloc(b->n + 1, sizeof *prev), *cur = mto_calloc(b->n + 1, sizeof *cur);
     if (!prev || !cur) {
         free(prev);
         free(cur);
@@ -49,8 +50,8 @@ double mto_rouge_l_f1(const char *pred, const char *ref)
 double mto_rouge_l_best(const char *pred, const char *const *refs, size_t n)
 {
     if (n == 0) return 0.0;
-    const char **texts = malloc((n + 1) * sizeof *texts);
-    mto_idseq *seq = malloc((n + 1) * sizeof *seq);
+    const char **texts = mto_malloc((n + 1) * sizeof *texts);
+    mto_idseq *seq = mto_malloc((n + 1) * sizeof *seq);
     int *ids = NULL;
     double best = NAN;
     if (texts && seq) {
@@ -82,7 +83,7 @@ static int cmp_group(const void *a, const void *b)
 double mto_mean_by_group(const double *scores, const char *const *groups, size_t n)
 {
     if (n == 0) return NAN;
-    grouped *v = malloc(n * sizeof *v);
+    grouped *v = mto_malloc(n * sizeof *v);
     if (!v) return NAN;
     for (size_t i = 0; i < n; i++) v[i] = (grouped){groups && groups[i] ? groups[i] : "", scores[i]};
     qsort(v, n, sizeof *v, cmp_group);

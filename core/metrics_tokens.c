@@ -1,5 +1,6 @@
 /* metrics_tokens.c — the one tokenizer every text metric uses (see metrics.h):
  * lowercase ASCII, anything outside [a-z0-9] separates tokens. */
+#include "mto/alloc.h"
 #include "metrics_impl.h"
 #include "mto/metrics.h"
 
@@ -20,7 +21,7 @@ char **mto_metric_tokenize(const char *s, size_t *n)
         }
     }
     /* one block: count+1 pointers, then each token with its NUL */
-    char **v = malloc((count + 1) * sizeof(char *) + chars + count);
+    char **v = mto_malloc((count + 1) * sizeof(char *) + chars + count);
     if (!v) return NULL;
     char *w = (char *)(v + count + 1);
     size_t k = 0;
@@ -43,7 +44,7 @@ char *mto_metric_normalize(const char *s)
     if (!t) return NULL;
     size_t len = 1;
     for (size_t i = 0; i < n; i++) len += strlen(t[i]) + 1;
-    char *out = malloc(len), *w = out;
+    char *out = mto_malloc(len), *w = out;
     if (out) {
         for (size_t i = 0; i < n; i++) {
             if (i) *w++ = ' ';
@@ -66,7 +67,7 @@ static int cmp_tok(const void *a, const void *b)
 
 int *mto_metric_encode(const char *const *texts, size_t k, mto_idseq *out)
 {
-    char ***toks = calloc(k ? k : 1, sizeof *toks);
+    char ***toks = mto_calloc(k ? k : 1, sizeof *toks);
     if (!toks) return NULL;
     size_t total = 0, ok = 1;
     for (size_t i = 0; i < k && ok; i++) {
@@ -74,8 +75,8 @@ int *mto_metric_encode(const char *const *texts, size_t k, mto_idseq *out)
         ok = toks[i] != NULL;
         if (ok) total += out[i].n;
     }
-    int *ids = ok ? malloc((total ? total : 1) * sizeof(int)) : NULL;
-    tok_ref *refs = ids ? malloc((total ? total : 1) * sizeof *refs) : NULL;
+    int *ids = ok ? mto_malloc((total ? total : 1) * sizeof(int)) : NULL;
+    tok_ref *refs = ids ? mto_malloc((total ? total : 1) * sizeof *refs) : NULL;
     if (refs) {
         /* sort every token occurrence by text, then number the distinct ones */
         size_t at = 0;

@@ -1,5 +1,6 @@
 /* optim.c — the optimizer object: a copied parameter table, one state arena,
  * a step counter, and dispatch to the algorithm files. */
+#include "mto/alloc.h"
 #include "optim_impl.h"
 
 #include <math.h>
@@ -91,16 +92,16 @@ mto_optim *mto_optim_new(const mto_optim_config *c, const mto_param_view *params
         total += k;
         if (v->cols > maxcols) maxcols = v->cols;
     }
-    mto_optim *o = calloc(1, sizeof *o);
+    mto_optim *o = mto_calloc(1, sizeof *o);
     if (o) {
-        o->params = malloc((n ? n : 1) * sizeof *o->params);
-        o->off = malloc((n ? n : 1) * sizeof *o->off);
-        o->state = calloc(total ? total : 1, sizeof(float)); /* all moments start at zero */
-        o->scratch = malloc(maxcols * (sizeof(double) + 2 * sizeof(float)));
+        o->params = mto_malloc((n ? n : 1) * sizeof *o->params);
+        o->off = mto_malloc((n ? n : 1) * sizeof *o->off);
+        o->state = mto_calloc(total ? total : 1, sizeof(float)); /* all moments start at zero */
+        o->scratch = mto_malloc(maxcols * (sizeof(double) + 2 * sizeof(float)));
     }
     if (!o || !o->params || !o->off || !o->state || !o->scratch) {
         mto_optim_free(o);
-        mto_error_set(err, MTO_ENOMEM, "optimizer: cannot allocate %zu floats of state", total);
+        mto_error_set(err, MTO_ENOMEM, "optimizer: out of memory for %zu floats of state", total);
         return NULL;
     }
     o->cfg = *c;

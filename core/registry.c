@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mto/alloc.h"
 #include "mto/host.h"
 
 #ifndef MTO_PKGLIBDIR
@@ -34,6 +35,7 @@ static struct {
     loaded_file *files;
     size_t nfiles;
     int loaded_all;
+    int oom; /* an allocation failed while loading: mto_plugins_load_all reports it */
     char search_path[4096];
 } R;
 
@@ -62,11 +64,12 @@ static void add_problem(const char *fmt, const char *file, const char *msg)
 {
     char buf[MTO_ERROR_MSG_MAX + PATH_MAX + 16];
     snprintf(buf, sizeof buf, fmt, file, msg);
-    char **p = realloc(R.problems, (R.nproblems + 1) * sizeof *p);
-    if (!p) return;
+    char **p = mto_realloc(R.problems, (R.nproblems + 1) * sizeof *p);
+    if (!p) { R.oom = 1; return; }
     R.problems = p;
-    R.problems[R.nproblems] = strdup(buf);
+    R.problems[R.nproblems] = mto_strdup(buf);
     if (R.problems[R.nproblems]) R.nproblems++;
+    else R.oom = 1;
 }
 
 const mto_plugin_desc *mto_plugin_find(int kind, const char *name)
@@ -87,7 +90,7 @@ static const char *find_file_of(int kind, const char *name)
 
 const mto_plugin_desc *mto_plugin_require(int kind, const char *name, mto_error *err)
 {
-    mto_plugins_load_all(NULL);
+    if (mto_plugins_load_all(err)) return NULL;
     const mto_plugin_desc *d = name ? mto_plugin_find(kind, name) : NULL;
     if (d) return d;
     char avail[1024] = "";
@@ -226,21 +229,23 @@ int mto_plugin_load_file(const char *path, mto_error *err)
         return mto_error_set(err, MTO_EPLUGIN, "%s", R.problems[R.nproblems - 1]);
     }
 
-    loaded_file *f = realloc(R.files, (R.nfiles + 1) * sizeof *f);
-    if (!f) { dlclose(h); return mto_error_set(err, MTO_ENOMEM, "%s: out of memory", real); }
-    R.files = f;
-    R.files[R.nfiles].path = strdup(real);
-    R.files[R.nfiles].handle = h;
-    const char *kept = R.files[R.nfiles].path;
-    R.nfiles++;
+    /* Take every allocation before registering anything, so that running out
+     * of memory leaves the file unloaded (and a later retry loads it). */
     if (R.len + reg.npending > R.cap) {
         size_t c2 = R.cap ? R.cap * 2 : 32;
         while (c2 < R.len + reg.npending) c2 *= 2;
-        mto_plugin_info *it = realloc(R.items, c2 * sizeof *it);
-        if (!it) return mto_error_set(err, MTO_ENOMEM, "%s: out of memory", real);
+        mto_plugin_info *it = mto_realloc(R.items, c2 * sizeof *it);
+        if (!it) { dlclose(h); R.oom = 1; return mto_error_set(err, MTO_ENOMEM, "%s: out of memory", real); }
         R.items = it;
         R.cap = c2;
     }
+    loaded_file *f = mto_realloc(R.files, (R.nfiles + 1) * sizeof *f);
+    char *kept = f ? mto_strdup(real) : NULL;
+    if (f) R.files = f;
+    if (!kept) { dlclose(h); R.oom = 1; return mto_error_set(err, MTO_ENOMEM, "%s: out of memory", real); }
+    R.files[R.nfiles].path = kept;
+    R.files[R.nfiles].handle = h;
+    R.nfiles++;
     for (size_t i = 0; i < reg.npending; i++) {
         R.items[R.len].desc = reg.pending[i];
         R.items[R.len].file = kept;
@@ -273,11 +278,12 @@ static void load_dir(const char *dir, int recurse)
     struct dirent *e;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.' && strcmp(e->d_name, ".libs") != 0) continue;
-        char **p = realloc(names, (n + 1) * sizeof *p);
-        if (!p) break;
+        char **p = mto_realloc(names, (n + 1) * sizeof *p);
+        if (!p) { R.oom = 1; break; }
         names = p;
-        names[n] = strdup(e->d_name);
+        names[n] = mto_strdup(e->d_name);
         if (names[n]) n++;
+        else { R.oom = 1; break; }
     }
     closedir(d);
     if (n) qsort(names, n, sizeof *names, cmp_str);
@@ -290,7 +296,10 @@ static void load_dir(const char *dir, int recurse)
             /* examples are built for the out-of-tree test, not loaded by default */
             if (recurse && strcmp(names[i], "examples") != 0) load_dir(full, 1);
         } else if (ends_with(names[i], ".so") && (!recurse || ends_with(dir, "/.libs"))) {
-            mto_plugin_load_file(full, NULL);
+            mto_error e;
+            mto_error_clear(&e);
+            /* a plugin whose init ran out of memory says so in its message */
+            if (mto_plugin_load_file(full, &e) == MTO_ENOMEM || strstr(e.msg, "out of memory")) R.oom = 1;
         }
     }
     for (size_t i = 0; i < n; i++) free(names[i]);
@@ -312,18 +321,22 @@ static int running_uninstalled(void)
 static void append_search(const char *dir)
 {
     size_t used = strlen(R.search_path);
-    snprintf(R.search_path + used, sizeof R.search_path - used, "%s%s", used ? ":" : "", dir);
+    /* for diagnostics only: a truncated list is acceptable */
+    if (snprintf(R.search_path + used, sizeof R.search_path - used, "%s%s", used ? ":" : "", dir) < 0)
+        R.search_path[used] = '\0';
 }
 
 int mto_plugins_load_all(mto_error *err)
 {
-    (void)err;
     if (R.loaded_all) return 0;
     R.loaded_all = 1;
+    R.oom = 0;
+    size_t problems_before = R.nproblems;
     R.search_path[0] = '\0';
     const char *env = getenv("MTO_PLUGIN_PATH");
     if (env && *env) {
-        char *copy = strdup(env);
+        char *copy = mto_strdup(env);
+        if (!copy) R.oom = 1;
         for (char *save = NULL, *tok = copy ? strtok_r(copy, ":", &save) : NULL; tok;
              tok = strtok_r(NULL, ":", &save)) {
             struct stat st;
@@ -342,6 +355,13 @@ int mto_plugins_load_all(mto_error *err)
     } else {
         append_search(MTO_PKGLIBDIR);
         load_dir(MTO_PKGLIBDIR, 0);
+    }
+    if (R.oom) {
+        /* Not a plugin's fault: forget the problems this pass recorded and let
+         * the next call retry the files that did not load. */
+        while (R.nproblems > problems_before) free(R.problems[--R.nproblems]);
+        R.loaded_all = 0;
+        return mto_error_set(err, MTO_ENOMEM, "loading plugins from %s: out of memory", R.search_path);
     }
     return 0;
 }

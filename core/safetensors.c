@@ -5,6 +5,7 @@
  * numel * dtype size, no overlap, no gap, nothing left over) before the caller
  * sees anything. Afterwards every access is in bounds by construction. */
 #define _POSIX_C_SOURCE 200809L
+#include "mto/alloc.h"
 #include "mto/safetensors.h"
 #include "mto/half.h"
 
@@ -116,7 +117,7 @@ void mto_st_close(mto_st_file *f)
 static char *dupstr(const char *s)
 {
     size_t n = strlen(s) + 1;
-    char *p = malloc(n);
+    char *p = mto_malloc(n);
     if (p) memcpy(p, s, n);
     return p;
 }
@@ -203,8 +204,8 @@ static int parse_meta(mto_st_file *f, json_t *m, mto_error *err)
         return mto_error_set(err, MTO_EFORMAT, "%.200s: \"__metadata__\" is not an object",
                              f->name);
     size_t cap = json_object_size(m);
-    f->meta_k = calloc(cap ? cap : 1, sizeof *f->meta_k);
-    f->meta_v = calloc(cap ? cap : 1, sizeof *f->meta_v);
+    f->meta_k = mto_calloc(cap ? cap : 1, sizeof *f->meta_k);
+    f->meta_v = mto_calloc(cap ? cap : 1, sizeof *f->meta_v);
     if (!f->meta_k || !f->meta_v) return mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory", f->name);
     const char *k;
     json_t *v;
@@ -283,8 +284,10 @@ static int parse_header(mto_st_file *f, const char *hdr, size_t hlen, mto_error 
                                  "%.200s: duplicate key '%s' in header (file byte %d)",
                                  f->name, key, je.position + 8);
         }
-        return mto_error_set(err, json_error_code(&je) == json_error_out_of_memory ? MTO_ENOMEM
-                                                                                  : MTO_EFORMAT,
+        /* jansson leaves the text empty when its lexer cannot even allocate */
+        if (json_error_code(&je) == json_error_out_of_memory || !je.text[0])
+            return mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory parsing the header", f->name);
+        return mto_error_set(err, MTO_EFORMAT,
                              "%.200s: header is not valid JSON: %s (header byte %d)", f->name,
                              je.text, je.position);
     }
@@ -294,7 +297,7 @@ static int parse_header(mto_st_file *f, const char *hdr, size_t hlen, mto_error 
         goto done;
     }
     size_t cap = json_object_size(root);
-    f->t = calloc(cap ? cap : 1, sizeof *f->t);
+    f->t = mto_calloc(cap ? cap : 1, sizeof *f->t);
     if (!f->t) { rc = mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory", f->name); goto done; }
     const char *k;
     json_t *v;
@@ -313,8 +316,8 @@ static int parse_header(mto_st_file *f, const char *hdr, size_t hlen, mto_error 
     }
     qsort(f->t, f->n, sizeof *f->t, by_offset);
     if ((rc = check_layout(f, err)) < 0) goto done;
-    name_ix *ix = malloc((f->n ? f->n : 1) * sizeof *ix);
-    f->by_name = malloc((f->n ? f->n : 1) * sizeof *f->by_name);
+    name_ix *ix = mto_malloc((f->n ? f->n : 1) * sizeof *ix);
+    f->by_name = mto_malloc((f->n ? f->n : 1) * sizeof *f->by_name);
     if (!ix || !f->by_name) {
         free(ix);
         rc = mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory", f->name);
@@ -333,7 +336,7 @@ int mto_st_parse_buffer(const unsigned char *buf, size_t len, mto_st_file **out,
                         const char *name_for_errors, mto_error *err)
 {
     *out = NULL;
-    mto_st_file *f = calloc(1, sizeof *f);
+    mto_st_file *f = mto_calloc(1, sizeof *f);
     if (!f || !(f->name = dupstr(name_for_errors ? name_for_errors : "(buffer)"))) {
         free(f);
         return mto_error_set(err, MTO_ENOMEM, "out of memory opening safetensors");

@@ -2,6 +2,7 @@
  * leaves either the old file or the complete new one: write a temp file in
  * the same directory, fsync it, rename it over the target, fsync the dir. */
 #define _POSIX_C_SOURCE 200809L
+#include "mto/alloc.h"
 #include "mto/safetensors.h"
 
 #include <errno.h>
@@ -18,6 +19,24 @@
 /* Data order: larger elements first, then the caller's order, so every tensor
  * starts at a multiple of its element size (header length is a multiple of 8). */
 typedef struct { size_t es, i; } order_ix;
+
+/* Strict UTF-8 (what jansson accepts): tells a bad name from jansson running out of memory. */
+static int utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+        if (n < 0 || (n == 1 && *p < 0xc2) || (n == 3 && *p > 0xf4)) return 0;
+        unsigned long c = *p++ & (0x7f >> n);
+        for (int k = 0; k < n; k++, p++) {
+            if ((*p & 0xc0) != 0x80) return 0;
+            c = (c << 6) | (*p & 0x3f);
+        }
+        if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (n == 3 && (c < 0x10000 || c > 0x10ffff)))
+            return 0;
+    }
+    return 1;
+}
 static int order_cmp(const void *a, const void *b)
 {
     const order_ix *x = a, *y = b;
@@ -57,7 +76,7 @@ static int check_inputs(const char *path, const mto_st_out *t, size_t n, uint64_
             return mto_error_set(err, MTO_EINVAL, "%.200s: tensor '" NAME_FMT "': no data", path, nm);
     }
     if (n < 2) return 0;
-    const char **names = malloc(n * sizeof *names);
+    const char **names = mto_malloc(n * sizeof *names);
     if (!names) return mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory", path);
     for (size_t i = 0; i < n; i++) names[i] = t[i].name;
     qsort(names, n, sizeof *names, name_cmp);
@@ -94,6 +113,7 @@ static int build_header(const char *path, const mto_st_out *t, const order_ix *o
             }
             json_t *v = json_string(kv[i + 1]);
             if (!v || json_object_set_new(m, kv[i], v) < 0) {
+                if (utf8_ok(kv[i]) && utf8_ok(kv[i + 1])) goto oom; /* jansson ran out of memory */
                 rc = mto_error_set(err, MTO_EINVAL,
                               "%.200s: metadata key '" NAME_FMT "' or its value is not UTF-8", path,
                               kv[i]);
@@ -119,6 +139,7 @@ static int build_header(const char *path, const mto_st_out *t, const order_ix *o
         bad |= json_array_append_new(of, json_integer((json_int_t)(off + nb))) < 0;
         if (bad) { json_decref(e); goto oom; }
         if (json_object_set_new(root, o->name, e) < 0) {
+            if (utf8_ok(o->name)) goto oom;
             rc = mto_error_set(err, MTO_EINVAL, "%.200s: tensor name '" NAME_FMT "' is not UTF-8", path,
                           o->name);
             goto fail;
@@ -154,7 +175,7 @@ static int write_all(int fd, const void *buf, uint64_t len)
 static void sync_dir(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    char *dir = slash ? mto_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : mto_strdup(".");
     if (!dir) return;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
@@ -172,8 +193,8 @@ int mto_st_write(const char *path, const mto_st_out *tensors, size_t n,
     int rc = 0, fd = -1;
     char *hdr = NULL, *tmp = NULL;
     json_t *root = NULL;
-    uint64_t *nbytes = calloc(n ? n : 1, sizeof *nbytes);
-    order_ix *ord = calloc(n ? n : 1, sizeof *ord);
+    uint64_t *nbytes = mto_calloc(n ? n : 1, sizeof *nbytes);
+    order_ix *ord = mto_calloc(n ? n : 1, sizeof *ord);
     if (!nbytes || !ord) { rc = mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory", path); goto out; }
     if ((rc = check_inputs(path, tensors, n, nbytes, err)) < 0) goto out;
     for (size_t i = 0; i < n; i++) ord[i] = (order_ix){mto_st_dtype_size(tensors[i].dtype), i};
@@ -182,7 +203,7 @@ int mto_st_write(const char *path, const mto_st_out *tensors, size_t n,
     char *js = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!js) { rc = mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory", path); goto out; }
     size_t jl = strlen(js), hl = (jl + 7) / 8 * 8; /* pad with spaces (the spec's choice) */
-    hdr = malloc(8 + hl);
+    hdr = mto_malloc(8 + hl);
     if (!hdr) { free(js); rc = mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory", path); goto out; }
     for (int i = 0; i < 8; i++) hdr[i] = (char)(((uint64_t)hl >> (8 * i)) & 0xff);
     memcpy(hdr + 8, js, jl);
@@ -190,7 +211,7 @@ int mto_st_write(const char *path, const mto_st_out *tensors, size_t n,
     free(js);
 
     size_t pl = strlen(path);
-    tmp = malloc(pl + sizeof ".tmp-XXXXXX");
+    tmp = mto_malloc(pl + sizeof ".tmp-XXXXXX");
     if (!tmp) { rc = mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory", path); goto out; }
     memcpy(tmp, path, pl);
     memcpy(tmp + pl, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mto/alloc.h"
 #include "t5_internal.h"
 
 /* Bump allocator over floats: with base NULL it only counts. Sizes are rounded
@@ -116,9 +117,9 @@ static int t5_acts_threads(mto_t5 *m, mto_error *err)
     size_t need = (size_t)(n - 1) * per + (size_t)n * scr;
     if (need > A->tcap) {
         free(A->part);
-        A->part = malloc(need * sizeof(float));
+        A->part = mto_malloc(need * sizeof(float));
         A->tcap = A->part ? need : 0;
-        if (!A->part) return mto_error_set(err, MTO_ENOMEM, "t5: cannot allocate per-thread buffers");
+        if (!A->part) return mto_error_set(err, MTO_ENOMEM, "t5: out of memory for per-thread buffers");
     }
     A->tscratch = A->part + (size_t)(n - 1) * per;
     return 0;
@@ -128,10 +129,10 @@ int t5_acts_prepare(mto_t5 *m, int B, int Ts, int Tt, mto_error *err)
 {
     struct mto_t5_acts *A = m->acts;
     if (!A) {
-        A = m->acts = calloc(1, sizeof *A);
+        A = m->acts = mto_calloc(1, sizeof *A);
         if (A) {
-            A->enc = calloc((size_t)m->cfg.num_layers + 1, sizeof *A->enc);
-            A->dec = calloc((size_t)m->cfg.num_decoder_layers + 1, sizeof *A->dec);
+            A->enc = mto_calloc((size_t)m->cfg.num_layers + 1, sizeof *A->enc);
+            A->dec = mto_calloc((size_t)m->cfg.num_decoder_layers + 1, sizeof *A->dec);
         }
         if (!A || !A->enc || !A->dec) { t5_acts_free(m); goto oom; }
     }
@@ -141,14 +142,14 @@ int t5_acts_prepare(mto_t5 *m, int B, int Ts, int Tt, mto_error *err)
     size_t need = layout_fwd(m, A, NULL);
     if (need > A->fcap) {
         free(A->arena);
-        A->arena = aligned_alloc(64, ((need * sizeof(float)) + 63) & ~(size_t)63);
+        A->arena = mto_aligned_alloc(64, ((need * sizeof(float)) + 63) & ~(size_t)63);
         A->fcap = A->arena ? need : 0;
         if (!A->arena) { A->B = 0; goto oom; }
     }
     layout_fwd(m, A, A->arena);
     return t5_acts_threads(m, err);
 oom:
-    return mto_error_set(err, MTO_ENOMEM, "t5: cannot allocate activations for batch %d x (%d, %d)", B, Ts, Tt);
+    return mto_error_set(err, MTO_ENOMEM, "t5: out of memory for activations of batch %d x (%d, %d)", B, Ts, Tt);
 }
 
 int t5_acts_prepare_bwd(mto_t5 *m, mto_error *err)
@@ -157,9 +158,9 @@ int t5_acts_prepare_bwd(mto_t5 *m, mto_error *err)
     size_t need = layout_bwd(m, A, NULL);
     if (need > A->bcap) {
         free(A->barena);
-        A->barena = aligned_alloc(64, ((need * sizeof(float)) + 63) & ~(size_t)63);
+        A->barena = mto_aligned_alloc(64, ((need * sizeof(float)) + 63) & ~(size_t)63);
         A->bcap = A->barena ? need : 0;
-        if (!A->barena) return mto_error_set(err, MTO_ENOMEM, "t5: cannot allocate backward buffers");
+        if (!A->barena) return mto_error_set(err, MTO_ENOMEM, "t5: out of memory for backward buffers");
     }
     layout_bwd(m, A, A->barena);
     return 0;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mto/alloc.h"
 #include "mto/safetensors.h"
 #include "t5_internal.h"
 
@@ -18,8 +19,10 @@ static char *slurp(const char *path, mto_error *err)
     char *buf = NULL;
     long n = -1;
     if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1L << 24) && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+        (buf = mto_malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
         buf[n] = 0;
+    } else if (n >= 0 && n < (1L << 24) && !buf) {
+        mto_error_set(err, MTO_ENOMEM, "%s: out of memory for %ld bytes", path, n + 1);
     } else {
         free(buf);
         buf = NULL;
@@ -60,8 +63,9 @@ mto_t5 *mto_t5_load(const char *path, mto_error *err)
     const char *where = cfgpath;
     const char *meta = mto_st_meta(f, "config");
     if (!dir && meta) {
-        cfgtext = strdup(meta);
+        cfgtext = mto_strdup(meta);
         snprintf(cfgpath, sizeof cfgpath, "%s: __metadata__.config", stpath);
+        if (!cfgtext) mto_error_set(err, MTO_ENOMEM, "%s: out of memory", cfgpath);
     } else {
         /* a directory, or a bare file next to its config.json */
         if (dir) snprintf(cfgpath, sizeof cfgpath, "%s/config.json", path);
@@ -136,8 +140,8 @@ int mto_t5_save(const mto_t5 *m, const char *path, const char *const *extra_meta
     char *cfg = mto_t5_config_json(&m->cfg);
     size_t nextra = 0;
     while (extra_meta && extra_meta[nextra]) nextra++;
-    const char **meta = calloc(nextra + 8, sizeof *meta);
-    mto_st_out *outs = calloc(m->nparams, sizeof *outs);
+    const char **meta = mto_calloc(nextra + 8, sizeof *meta);
+    mto_st_out *outs = mto_calloc(m->nparams, sizeof *outs);
     int rc;
     if (!cfg || !meta || !outs) { rc = mto_error_set(err, MTO_ENOMEM, "t5 save: out of memory"); goto out; }
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)m->seed);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mto/alloc.h"
 #include "t5_internal.h"
 
 typedef struct dec_state {
@@ -38,28 +39,28 @@ static int dec_init(dec_state *s, mto_t5 *m, const int32_t *src, int B, int Ts, 
     s->use_cache = use_cache; s->src = src;
     size_t R = (size_t)s->R, Di = (size_t)c->num_heads * c->d_kv, D = c->d_model, F = c->d_ff;
     size_t Ld = (size_t)c->num_decoder_layers, Ns = (size_t)B * Ts, T = (size_t)(max_len > Ts ? max_len : Ts);
-    s->logp = malloc(R * c->vocab_size * sizeof(float));
+    s->logp = mto_malloc(R * c->vocab_size * sizeof(float));
     if (!s->logp) goto oom;
     if (!use_cache) {
-        s->bsrc = malloc(R * Ts * sizeof *s->bsrc);
-        s->blab = malloc(R * (max_len + 1) * sizeof *s->blab);
+        s->bsrc = mto_malloc(R * Ts * sizeof *s->bsrc);
+        s->blab = mto_malloc(R * (max_len + 1) * sizeof *s->blab);
         if (!s->bsrc || !s->blab) goto oom;
         for (size_t r = 0; r < R; r++) memcpy(s->bsrc + r * Ts, src + (r / beams) * Ts, Ts * sizeof *src);
         return 0;
     }
-    s->ck = malloc(Ld * Ns * Di * sizeof(float));
-    s->cv = malloc(Ld * Ns * Di * sizeof(float));
-    s->sk = malloc(Ld * R * max_len * Di * sizeof(float));
-    s->sv = malloc(Ld * R * max_len * Di * sizeof(float));
-    s->gather = malloc(R * max_len * Di * sizeof(float));
-    s->x = malloc(R * D * sizeof(float)); s->ln = malloc(R * D * sizeof(float)); s->tmp = malloc(R * D * sizeof(float));
-    s->rstd = malloc(R * sizeof(float));
-    s->q = malloc(R * Di * sizeof(float)); s->kn = malloc(R * Di * sizeof(float));
-    s->vn = malloc(R * Di * sizeof(float)); s->ctx = malloc(R * Di * sizeof(float));
-    s->h = malloc(R * F * sizeof(float)); s->h1 = malloc(R * F * sizeof(float));
-    s->P = malloc(R * c->num_heads * T * sizeof(float));
-    s->scratch = malloc(t5_attn_scratch(1, (int)T, c->num_heads, (int)T) * sizeof(float));
-    s->mask = malloc(Ns);
+    s->ck = mto_malloc(Ld * Ns * Di * sizeof(float));
+    s->cv = mto_malloc(Ld * Ns * Di * sizeof(float));
+    s->sk = mto_malloc(Ld * R * max_len * Di * sizeof(float));
+    s->sv = mto_malloc(Ld * R * max_len * Di * sizeof(float));
+    s->gather = mto_malloc(R * max_len * Di * sizeof(float));
+    s->x = mto_malloc(R * D * sizeof(float)); s->ln = mto_malloc(R * D * sizeof(float)); s->tmp = mto_malloc(R * D * sizeof(float));
+    s->rstd = mto_malloc(R * sizeof(float));
+    s->q = mto_malloc(R * Di * sizeof(float)); s->kn = mto_malloc(R * Di * sizeof(float));
+    s->vn = mto_malloc(R * Di * sizeof(float)); s->ctx = mto_malloc(R * Di * sizeof(float));
+    s->h = mto_malloc(R * F * sizeof(float)); s->h1 = mto_malloc(R * F * sizeof(float));
+    s->P = mto_malloc(R * c->num_heads * T * sizeof(float));
+    s->scratch = mto_malloc(t5_attn_scratch(1, (int)T, c->num_heads, (int)T) * sizeof(float));
+    s->mask = mto_malloc(Ns);
     if (!s->ck || !s->cv || !s->sk || !s->sv || !s->gather || !s->x || !s->ln || !s->tmp || !s->rstd || !s->q ||
         !s->kn || !s->vn || !s->ctx || !s->h || !s->h1 || !s->P || !s->scratch || !s->mask)
         goto oom;
@@ -173,8 +174,8 @@ static int greedy(mto_t5 *m, const int32_t *src, int B, int Ts, const mto_t5_gen
 {
     dec_state s;
     int T = o->max_len, V = m->cfg.vocab_size, rc;
-    int32_t *tok = calloc((size_t)B, sizeof *tok);
-    char *done = calloc((size_t)B, 1);
+    int32_t *tok = mto_calloc((size_t)B, sizeof *tok);
+    char *done = mto_calloc((size_t)B, 1);
     if (!tok || !done) { free(tok); free(done); return mto_error_set(err, MTO_ENOMEM, "t5 greedy: out of memory"); }
     if ((rc = dec_init(&s, m, src, B, Ts, 1, T, o->use_cache, err))) goto out;
     memset(out, 0, (size_t)B * T * sizeof *out);
@@ -217,16 +218,16 @@ int t5_beam_search(mto_t5 *m, const int32_t *src, int B, int Ts, const mto_t5_ge
 {
     int K = o->beams, T = o->max_len, V = m->cfg.vocab_size, R = B * K, rc;
     dec_state s;
-    int32_t *hist = calloc((size_t)R * T, sizeof *hist), *nhist = calloc((size_t)R * T, sizeof *nhist);
-    int32_t *tok = calloc((size_t)R, sizeof *tok);
-    double *score = calloc((size_t)R, sizeof *score), *nscore = calloc((size_t)R, sizeof *nscore);
-    int *parent = calloc((size_t)R, sizeof *parent), *ntok = calloc((size_t)R, sizeof *ntok);
-    cand *cands = malloc((size_t)K * V * sizeof *cands);
+    int32_t *hist = mto_calloc((size_t)R * T, sizeof *hist), *nhist = mto_calloc((size_t)R * T, sizeof *nhist);
+    int32_t *tok = mto_calloc((size_t)R, sizeof *tok);
+    double *score = mto_calloc((size_t)R, sizeof *score), *nscore = mto_calloc((size_t)R, sizeof *nscore);
+    int *parent = mto_calloc((size_t)R, sizeof *parent), *ntok = mto_calloc((size_t)R, sizeof *ntok);
+    cand *cands = mto_malloc((size_t)K * V * sizeof *cands);
     /* finished: per source up to K (tokens, len, score, normalised) */
-    int32_t *fin = calloc((size_t)R * T, sizeof *fin);
-    int *flen = calloc((size_t)R, sizeof *flen), *nfin = calloc((size_t)B, sizeof *nfin);
-    double *fsc = calloc((size_t)R, sizeof *fsc), *fnorm = calloc((size_t)R, sizeof *fnorm);
-    char *done = calloc((size_t)B, 1);
+    int32_t *fin = mto_calloc((size_t)R * T, sizeof *fin);
+    int *flen = mto_calloc((size_t)R, sizeof *flen), *nfin = mto_calloc((size_t)B, sizeof *nfin);
+    double *fsc = mto_calloc((size_t)R, sizeof *fsc), *fnorm = mto_calloc((size_t)R, sizeof *fnorm);
+    char *done = mto_calloc((size_t)B, 1);
     if (!hist || !nhist || !tok || !score || !nscore || !parent || !ntok || !cands || !fin || !flen || !nfin || !fsc ||
         !fnorm || !done) {
         rc = mto_error_set(err, MTO_ENOMEM, "t5 beam search: out of memory");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mto/alloc.h"
 #include "mto/host.h"
 #include "mto/t5.h"
 #include "t5_internal.h"
@@ -108,8 +109,8 @@ void t5_bind(const mto_t5 *m, float *base, mto_t5_weights *w)
 
 static int alloc_views(const mto_t5_config *c, mto_t5_weights *w)
 {
-    w->enc = calloc((size_t)c->num_layers + 1, sizeof *w->enc);
-    w->dec = calloc((size_t)c->num_decoder_layers + 1, sizeof *w->dec);
+    w->enc = mto_calloc((size_t)c->num_layers + 1, sizeof *w->enc);
+    w->dec = mto_calloc((size_t)c->num_decoder_layers + 1, sizeof *w->dec);
     return w->enc && w->dec ? 0 : -1;
 }
 
@@ -117,7 +118,7 @@ static int alloc_views(const mto_t5_config *c, mto_t5_weights *w)
 mto_t5 *t5_alloc(const mto_t5_config *c, mto_error *err)
 {
     if (mto_t5_config_check(c, err)) return NULL;
-    mto_t5 *m = calloc(1, sizeof *m);
+    mto_t5 *m = mto_calloc(1, sizeof *m);
     if (!m) goto oom;
     m->cfg = *c;
     mto_t5_weights tmp = {0};
@@ -125,14 +126,14 @@ mto_t5 *t5_alloc(const mto_t5_config *c, mto_error *err)
     m->numel = walk(c, NULL, NULL, &tmp, &m->nparams);
     free(tmp.enc);
     free(tmp.dec);
-    m->table = calloc(m->nparams, sizeof *m->table);
-    m->params = malloc(m->numel * sizeof(float));
+    m->table = mto_calloc(m->nparams, sizeof *m->table);
+    m->params = mto_malloc(m->numel * sizeof(float));
     if (!m->table || !m->params || alloc_views(c, &m->w) || alloc_views(c, &m->g)) goto oom;
     walk(c, m->table, m->params, &m->w, NULL);
     return m;
 oom:
     mto_t5_free(m);
-    mto_error_set(err, MTO_ENOMEM, "t5: cannot allocate parameters");
+    mto_error_set(err, MTO_ENOMEM, "t5: out of memory for parameters");
     return NULL;
 }
 
@@ -192,8 +193,8 @@ const mto_t5_param *mto_t5_find(const mto_t5 *m, const char *name)
 int mto_t5_zero_grad(mto_t5 *m, mto_error *err)
 {
     if (!m->grads) {
-        m->grads = calloc(m->numel, sizeof(float));
-        if (!m->grads) return mto_error_set(err, MTO_ENOMEM, "t5: cannot allocate gradients");
+        m->grads = mto_calloc(m->numel, sizeof(float));
+        if (!m->grads) return mto_error_set(err, MTO_ENOMEM, "t5: out of memory for gradients");
         t5_bind(m, m->grads, &m->g);
         return 0;
     }

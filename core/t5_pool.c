@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "mto/alloc.h"
 #include "t5_internal.h"
 
 #ifdef HAVE_OPENBLAS_SET_NUM_THREADS
@@ -64,9 +65,9 @@ int t5_threads_wanted(void)
 t5_pool *t5_pool_new(int n)
 {
     if (n <= 1) return NULL;
-    t5_pool *p = calloc(1, sizeof *p);
+    t5_pool *p = mto_calloc(1, sizeof *p);
     if (!p) return NULL;
-    p->th = calloc((size_t)n, sizeof *p->th);
+    p->th = mto_calloc((size_t)n, sizeof *p->th);
     if (!p->th) { free(p); return NULL; }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->go, NULL);
@@ -74,7 +75,7 @@ t5_pool *t5_pool_new(int n)
     p->n = 1;
     p->pid = getpid();
     for (int i = 1; i < n; i++) {
-        worker_arg *a = malloc(sizeof *a);
+        worker_arg *a = mto_malloc(sizeof *a);
         if (!a) break;
         a->p = p; a->part = i;
         if (pthread_create(&p->th[i], NULL, worker, a)) { free(a); break; }

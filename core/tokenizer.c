@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mto/alloc.h"
 #include "mto/host.h"
 #include "mto/tokenizer.h"
 
@@ -37,8 +38,8 @@ int mto_tokenizer_open_with(const char *plugin, const char *path, mto_tokenizer 
     if (!path) return mto_error_set(err, MTO_EINVAL, "tokenizer: no model path");
     const mto_tokenizer_ops *ops = find_ops(plugin ? plugin : DEFAULT_TOKENIZER, err);
     if (!ops) return err && err->code ? err->code : MTO_ENOTFOUND;
-    mto_tokenizer *t = calloc(1, sizeof *t);
-    char *p = t ? malloc(strlen(path) + 1) : NULL;
+    mto_tokenizer *t = mto_calloc(1, sizeof *t);
+    char *p = t ? mto_malloc(strlen(path) + 1) : NULL;
     if (!p) {
         free(t);
         return mto_error_set(err, MTO_ENOMEM, "%s: out of memory", path);

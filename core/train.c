@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mto/alloc.h"
 #include "mto/train.h"
 
 void mto_train_opts_default(mto_train_opts *o)
@@ -33,7 +34,7 @@ static double now(void)
 mto_param_view *mto_train_views(mto_t5 *m, size_t *n, mto_error *err)
 {
     if (!m->grads && mto_t5_zero_grad(m, err)) return NULL;
-    mto_param_view *v = calloc(m->nparams ? m->nparams : 1, sizeof *v);
+    mto_param_view *v = mto_calloc(m->nparams ? m->nparams : 1, sizeof *v);
     if (!v) { mto_error_set(err, MTO_ENOMEM, "parameter views: out of memory"); return NULL; }
     for (size_t i = 0; i < m->nparams; i++) {
         const mto_t5_param *p = &m->table[i];
@@ -152,7 +153,7 @@ int mto_train(mto_t5 *m, const mto_example *ex, size_t n, const mto_train_opts *
     if (!oc.kind) mto_optim_config_default(&oc, MTO_OPT_ADAMW);
     if (!(l.opt = mto_optim_new(&oc, v, nv, err))) { loop_free(&l); return err ? err->code : MTO_ENOMEM; }
     int has_valid = o->valid && o->nvalid > 0;
-    if (has_valid && !(l.best = malloc(views_numel(v, nv) * sizeof *l.best))) {
+    if (has_valid && !(l.best = mto_malloc(views_numel(v, nv) * sizeof *l.best))) {
         loop_free(&l);
         return mto_error_set(err, MTO_ENOMEM, "train: no memory for the best-parameter copy");
     }
@@ -253,8 +254,8 @@ static int cmp_len(const void *a, const void *b)
 /* Indices of ex sorted by source length (so batches pad little); malloc'ed. */
 static size_t *sorted_by_src(const mto_example *ex, size_t n)
 {
-    bylen *k = malloc((n ? n : 1) * sizeof *k);
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    bylen *k = mto_malloc((n ? n : 1) * sizeof *k);
+    size_t *idx = mto_malloc((n ? n : 1) * sizeof *idx);
     if (!k || !idx) { free(k); free(idx); return NULL; }
     for (size_t i = 0; i < n; i++) k[i] = (bylen){i, ex[i].src_len};
     qsort(k, n, sizeof *k, cmp_len);
@@ -298,8 +299,8 @@ int mto_predict(mto_t5 *m, const mto_example *ex, size_t n, int batch_size, int 
     if (!gen || gen->max_len < 1) return mto_error_set(err, MTO_EINVAL, "predict: max_len must be >= 1");
     size_t bs = batch_size > 0 ? (size_t)batch_size : 16, L = (size_t)gen->max_len;
     size_t *idx = sorted_by_src(ex, n);
-    int32_t *tmp = malloc(bs * L * sizeof *tmp), *src = NULL;
-    int *len = malloc(bs * sizeof *len);
+    int32_t *tmp = mto_malloc(bs * L * sizeof *tmp), *src = NULL;
+    int *len = mto_malloc(bs * sizeof *len);
     if (!idx || !tmp || !len) {
         free(idx); free(tmp); free(len);
         return mto_error_set(err, MTO_ENOMEM, "predict: out of memory");
@@ -317,7 +318,7 @@ int mto_predict(mto_t5 *m, const mto_example *ex, size_t n, int batch_size, int 
         }
         if (rc) break;
         if (k * (size_t)Ts > cap) {
-            int32_t *p = realloc(src, k * (size_t)Ts * sizeof *p);
+            int32_t *p = mto_realloc(src, k * (size_t)Ts * sizeof *p);
             if (!p) { rc = mto_error_set(err, MTO_ENOMEM, "predict: out of memory"); break; }
             src = p;
             cap = k * (size_t)Ts;

@@ -1,4 +1,4 @@
-/* fuzz-sources: core/error.c core/host.c core/registry.c core/rng.c plugins/templates/tmpl.c plugins/templates/phrases.c */
+/* fuzz-sources: core/error.c core/alloc.c core/host.c core/registry.c core/rng.c plugins/templates/tmpl.c plugins/templates/phrases.c */
 /* fuzz_templates.c — libFuzzer target for the template engine: every template
  * family (triples, prompt tuning, QA) with fuzzed options and records.
  *

@@ -16,8 +16,9 @@
 #   /* fuzz-libs: -ljansson */                             (optional)
 #   /* fuzz-pkgs: sentencepiece */                         (optional, pkg-config names)
 #   /* fuzz-cflags: -DFOO */                               (optional)
-# Seeds are read from tests/fuzz/corpus/NAME/ (never written: new inputs go to
-# $FUZZ_OUT/corpus-NAME); tests/fuzz/NAME.dict is used when present.
+# Seeds are read from tests/fuzz/corpus/NAME/ and tests/fuzz/regressions/NAME/
+# (never written: new inputs go to $FUZZ_OUT/corpus-NAME); tests/fuzz/NAME.dict
+# is used when present.
 # Exit status is non-zero if any target failed to build or found a crash,
 # leak, timeout or out-of-memory.
 set -u
@@ -98,6 +99,9 @@ $name: build failed"
     mkdir -p "$work"
     seeds="$here/corpus/$name"
     [ -d "$seeds" ] || seeds=""
+    # Past findings (tests/fuzz/regressions/NAME/) are replayed first, read-only
+    # like the seeds: libFuzzer writes new inputs only to the first directory.
+    [ -d "$here/regressions/$name" ] && seeds="$seeds $here/regressions/$name"
     dict=""
     [ -f "$here/$name.dict" ] && dict="-dict=$here/$name.dict"
     runs=""
