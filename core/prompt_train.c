@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mto/alloc.h"
 #include "mto/prompt.h"
 
 int mto_prompt_examples(const mto_prompt *p, const mto_example *ex, size_t n, int max_src_len, mto_example **out,
@@ -12,8 +13,8 @@ int mto_prompt_examples(const mto_prompt *p, const mto_example *ex, size_t n, in
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) total += (size_t)(ex[i].src_len > 0 ? ex[i].src_len : 0) + (size_t)p->k;
-    *out = malloc((n ? n : 1) * sizeof **out);
-    *ids = malloc((total ? total : 1) * sizeof **ids);
+    *out = mto_malloc((n ? n : 1) * sizeof **out);
+    *ids = mto_malloc((total ? total : 1) * sizeof **ids);
     if (!*out || !*ids) {
         free(*out); free(*ids);
         *out = NULL; *ids = NULL;

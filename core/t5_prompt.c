@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mto/alloc.h"
 #include "mto/host.h"
 #include "mto/prompt.h"
 #include "mto/safetensors.h"
@@ -18,9 +19,9 @@ mto_prompt *mto_prompt_new(int k, int d_model, int placement, mto_error *err)
                       PROMPT_MAX_K, d_model, placement);
         return NULL;
     }
-    mto_prompt *p = calloc(1, sizeof *p);
+    mto_prompt *p = mto_calloc(1, sizeof *p);
     size_t n = (size_t)k * d_model;
-    if (!p || !(p->emb = calloc(n, sizeof(float))) || !(p->grad = calloc(n, sizeof(float)))) {
+    if (!p || !(p->emb = mto_calloc(n, sizeof(float))) || !(p->grad = mto_calloc(n, sizeof(float)))) {
         mto_prompt_free(p);
         mto_error_set(err, MTO_ENOMEM, "prompt: out of memory (%d x %d)", k, d_model);
         return NULL;

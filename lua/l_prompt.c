@@ -11,9 +11,10 @@
  *   p:predict(items, {max_len=, beams=, length_penalty=, batch_size=, max_src_len=}) -> id arrays
  *   p:eval_loss(items [, {batch_size=, max_src_len=, max_tgt_len=}])  -> mean token loss
  *   p:score(items)             -> array of sum log-probs of each target
- *   p:generate(src [, opts])   -> ids, log-prob (one source)
+ *   p:generate(src [, opts])   -> ids (one source; opts as p:predict)
  *   p:save(path)               prompt-only .safetensors (k, placement, d_model, init, template)
- *   m:load_prompt(path [, {tokenizer=, template=}])  -> prompt bound to m
+ *   m:load_prompt(path [, {tokenizer=, template=}])  -> prompt bound to m (template: the
+ *                              one named in the file by default, when that plugin is loaded)
  *   p:embedding()              -> k arrays of d_model numbers
  *   p.k, p.d_model, p.placement, p.masked, p.mask_id, p.init, p.template, p.model, p.tokenizer
  *   mto.prompt_tune(ctx)       the sweep method (lua/mto/prompt.lua)
@@ -387,6 +388,14 @@ static int l_load_prompt(lua_State *L)
     if (p->d_model != m->cfg.d_model)
         return luaL_error(L, "%s: prompt d_model %d does not match the model's %d", path, p->d_model, m->cfg.d_model);
     set_tok_tpl(L, pu, 1, 3);
+    if (!has(L, 3, "template") && p->template_name[0]) { /* the file's template, if it can be made */
+        lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+        lua_getfield(L, -1, "mto");
+        lua_getfield(L, -1, "template");
+        lua_pushstring(L, p->template_name);
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK && luaL_testudata(L, -1, "mto.template")) lua_setiuservalue(L, pu, 3);
+        lua_settop(L, pu);
+    }
     return 1;
 }
 

@@ -115,6 +115,11 @@ ok(pr.placement == "post" and pr.masked and pr.mask_id == tok:sentinel(0) and pr
 local r = pr:train(few, {max_steps = 3, batch_size = 4})
 ok(r.steps == 3 and r.first_loss > 0, "p:train on records rendered by the template")
 ok(#pr:predict({"PersonX eats <extra_id_0>"}, {max_len = 5}) == 1, "p:predict on text")
+pr:save(tmp .. ".pr.safetensors")
+local pr2 = mt:load_prompt(tmp .. ".pr.safetensors")
+os.remove(tmp .. ".pr.safetensors")
+ok(pr2.masked and pr2.mask_id == pr.mask_id and same(pr2:score(few), pr:score(few)),
+   "loaded prompt: mask slot kept, records rendered by the template named in the file")
 local ctx = {model = mt, tokenizer = tok, template = mto.template("post_pt"), records = few, point = {seed = 2},
              train = {{src = tok:encode("PersonX eats") , tgt = tok:encode("food")}},
              opts = {optimizer = "adamw", lr = 1e-3, max_steps = 2, batch_size = 1}, prompt = {init = "phrase", k = 5}}
