@@ -80,6 +80,20 @@ static void scale_grads(const mto_param_view *v, size_t n, float s)
         for (size_t j = 0, k = v[i].rows * v[i].cols; j < k; j++) v[i].grad[j] *= s;
 }
 
+/* Data parallelism: the target tokens of a whole micro-batch ex[idx[0..k)) as the
+ * engine counts them (labels not ignored, after truncation). Every process computes
+ * it from the common plan, so no message is needed before the backward. */
+static long batch_tokens(const mto_example *ex, const size_t *idx, size_t k, int max_tgt_len)
+{
+    long t = 0;
+    for (size_t i = 0; i < k; i++) {
+        const mto_example *e = &ex[idx[i]];
+        int len = max_tgt_len > 0 && e->tgt_len > max_tgt_len ? max_tgt_len : e->tgt_len;
+        for (int j = 0; j < len; j++) t += e->tgt[j] != MTO_T5_IGNORE;
+    }
+    return t;
+}
+
 static int check_opts(const mto_t5 *m, const mto_train_opts *o, size_t n, mto_error *err)
 {
     if (n == 0) return mto_error_set(err, MTO_EINVAL, "train: no examples");
@@ -92,6 +106,8 @@ static int check_opts(const mto_t5 *m, const mto_train_opts *o, size_t n, mto_er
     if (o->max_src_len < 0 || o->max_tgt_len < 0 || o->warmup_steps < 0 || o->patience < 0 || o->eval_every < 0)
         return mto_error_set(err, MTO_EINVAL, "train: negative length, warmup, patience or eval_every");
     if (o->params && o->nparams == 0) return mto_error_set(err, MTO_EINVAL, "train: empty trainable-parameter list");
+    if (o->reduce && (o->dp_size < 1 || o->dp_rank < 0 || o->dp_rank >= o->dp_size))
+        return mto_error_set(err, MTO_EINVAL, "train: data-parallel rank %d of %d", o->dp_rank, o->dp_size);
     if (m->frozen && !o->params)
         return mto_error_set(err, MTO_EINVAL, "train: the model is frozen (prompt tuning); give the trainable views");
     return 0;
@@ -182,9 +198,21 @@ int mto_train(mto_t5 *m, const mto_example *ex, size_t n, const mto_train_opts *
             size_t k = 0;
             for (; k < acc && b + k < nb; k++) {
                 const size_t *idx = l.plan.order + l.plan.start[b + k];
-                size_t cnt = l.plan.start[b + k + 1] - l.plan.start[b + k];
+                size_t cnt = l.plan.start[b + k + 1] - l.plan.start[b + k], all = cnt;
+                if (o->reduce) { /* this process's contiguous slice of the micro-batch */
+                    size_t lo = all * (size_t)o->dp_rank / (size_t)o->dp_size;
+                    cnt = all * (size_t)(o->dp_rank + 1) / (size_t)o->dp_size - lo;
+                    if (cnt == 0) { res->examples += (long)all; continue; }
+                    idx += lo;
+                }
                 if ((rc = mto_batch_fill(&l.buf, ex, idx, cnt, o->max_src_len, o->max_tgt_len, err))) goto out;
                 if ((rc = mto_t5_forward(m, &l.buf.b, o->dropout, err))) {
+                    if (rc == MTO_ENUMERIC && o->reduce) { /* every rank must reach the reduce: fail together after it */
+                        rc = 0;
+                        loss = NAN;
+                        res->examples += (long)all;
+                        continue;
+                    }
                     if (rc == MTO_ENUMERIC && err) { /* the engine's own NaN check: add where it happened */
                         char why[MTO_ERROR_MSG_MAX];
                         memcpy(why, err->msg, sizeof why);
@@ -198,9 +226,25 @@ int mto_train(mto_t5 *m, const mto_example *ex, size_t n, const mto_train_opts *
                                        isnan(m->loss) ? "NaN" : "Inf", step + 1, epoch + 1, b + k + 1);
                     goto out;
                 }
+                double w = 1;
+                if (o->reduce) { /* the backward seeds 1/ntok: use the whole batch's count */
+                    long ntok = batch_tokens(ex, l.plan.order + l.plan.start[b + k], all, o->max_tgt_len);
+                    w = ntok > 0 ? (double)m->ntok / (double)ntok : 0;
+                    m->ntok = (int)ntok;
+                }
                 if ((rc = mto_t5_backward(m, err))) goto out;
-                loss += m->loss;
-                res->examples += (long)cnt;
+                loss += m->loss * w;
+                res->examples += (long)all;
+            }
+            if (o->reduce) { /* sum the slices' gradients and losses over the processes */
+                double sc[1] = {loss};
+                if ((rc = o->reduce(o->reduce_ud, v, nv, sc, 1, err))) goto out;
+                loss = sc[0];
+                if (!isfinite(loss)) {
+                    rc = mto_error_set(err, MTO_ENUMERIC, "train: loss is %s at step %ld (epoch %ld, data parallel)",
+                                       isnan(loss) ? "NaN" : "Inf", step + 1, epoch + 1);
+                    goto out;
+                }
             }
             if (k > 1) scale_grads(v, nv, 1.0f / (float)k);
             float norm = o->clip > 0 ? mto_grad_clip(v, nv, o->clip) : mto_grad_global_norm(v, nv);

@@ -7,6 +7,7 @@
 #include <lualib.h>
 
 #include "config.h"
+#include "l_mpi.h"
 #include "lmto.h"
 #include "mto/host.h"
 #include "mto/safetensors.h"
@@ -21,6 +22,8 @@ static const char usage_text[] =
     "  match --model DIR --task [NAME=]READER:PATH [...]\n"
     "                             score templates zero-shot and recommend, per task,\n"
     "                             the objective family and template (mto match --help)\n"
+    "  slurm SWEEP.lua [OPTIONS]  write a Slurm batch script running a sweep on a\n"
+    "                             cluster: a job array or one MPI job (mto slurm --help)\n"
     "  info CHECKPOINT            tensors, dtypes, metadata and T5 configuration\n"
     "  plugins                    list loaded plugins: name, kind, version, file\n"
     "  help                       show this message\n"
@@ -155,9 +158,38 @@ static int cmd_run(int argc, char **argv)
     if (status != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         fprintf(stderr, "mto: %s\n", msg ? msg : "(error object is not a string)");
+        mto_lua_mpi_abort_on_error(1); /* other MPI ranks would wait for this one forever */
     }
     lua_close(L);
     return status == LUA_OK ? 0 : 1;
+}
+
+/* mto slurm ARGS: a Slurm batch script for a sweep (lua/mto/slurm.lua; its
+ * main(args) returns the exit status: 0 ok, 1 failure, 2 usage). */
+static int cmd_slurm(int argc, char **argv)
+{
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        fprintf(stderr, "mto: cannot create Lua state (out of memory)\n");
+        return 1;
+    }
+    luaL_openlibs(L);
+    luaL_requiref(L, "mto", luaopen_mto, 0);
+    lua_pop(L, 1);
+    lua_pushcfunction(L, msghandler);
+    int code = 1;
+    if (luaL_loadstring(L, "return require('mto.slurm').main(...)") == LUA_OK) {
+        lua_createtable(L, argc - 1, 0);
+        for (int i = 1; i < argc; i++) {
+            lua_pushstring(L, argv[i]);
+            lua_seti(L, -2, i);
+        }
+        if (lua_pcall(L, 1, 1, 1) == LUA_OK) code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+    }
+    if (code == 1 && lua_isstring(L, -1) && !lua_isinteger(L, -1))
+        fprintf(stderr, "mto slurm: %s\n", lua_tostring(L, -1));
+    lua_close(L);
+    return code;
 }
 
 /* mto match ARGS: the matching report, written in Lua (lua/mto/match_cli.lua);
@@ -205,6 +237,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "match")) return cmd_match(argc - 1, argv + 1);
+    if (!strcmp(cmd, "slurm")) return cmd_slurm(argc - 1, argv + 1);
     if (cmd[0] == '-') fprintf(stderr, "mto: unknown option '%s'\n", cmd);
     else fprintf(stderr, "mto: unknown command '%s'\n", cmd);
     return usage(stderr, 2);

@@ -5,7 +5,8 @@
  *       opts: optimizer ("adamw"|"adafactor"), lr, weight_decay, schedule ("constant"|"linear"),
  *             warmup, epochs, max_steps, batch_size, grad_accum, max_src_len, max_tgt_len,
  *             clip, seed, dropout (bool), valid (examples), patience, eval_every, min_delta,
- *             progress = function(step, total, loss, elapsed) (return true to stop)
+ *             progress = function(step, total, loss, elapsed) (return true to stop),
+ *             data_parallel (bool: under mpirun, every rank trains on its slice of each batch)
  *       -> {steps=, epochs=, examples=, first_loss=, final_loss=, best_valid_loss= (nil without
  *           valid), best_step=, stopped_early=, cancelled=, wall=}
  *   m:predict(srcs, {max_len=, beams=, length_penalty=, batch_size=, max_src_len=})
@@ -28,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "l_mpi.h"
 #include "lmto.h"
 #include "mto/host.h"
 #include "mto/train.h"
@@ -155,7 +157,7 @@ static int opt_bool(lua_State *L, int opts, const char *k, int dflt)
 static const char *const train_keys[] = {
     "optimizer", "lr", "weight_decay", "schedule", "warmup", "epochs", "max_steps", "batch_size",
     "grad_accum", "max_src_len", "max_tgt_len", "clip", "seed", "dropout", "valid", "patience",
-    "eval_every", "min_delta", "progress", NULL};
+    "eval_every", "min_delta", "progress", "data_parallel", NULL};
 
 static void check_keys(lua_State *L, int opts)
 {
@@ -245,6 +247,8 @@ static int l_train(lua_State *L)
         luaL_argexpected(L, lua_isfunction(L, -1), opts, "progress function");
         pc.fn = lua_gettop(L);
     }
+    /* data_parallel = true under mpirun: each rank trains on its slice of every batch (l_mpi.c) */
+    if (opt_bool(L, opts, "data_parallel", 0)) mto_lua_mpi_data_parallel(L, m, ex, n, &o);
     o.progress = on_progress;
     o.progress_ud = &pc;
     o.cancel = &pc.cancel;

@@ -32,6 +32,12 @@ typedef struct mto_example {
  * steps (early stopping may end sooner); elapsed in seconds. */
 typedef void (*mto_train_progress_fn)(void *ud, long step, long total, float loss, double elapsed);
 
+/* Data parallelism: sum, elementwise over every cooperating process, the views'
+ * gradients and scalars[0..ns) in place (e.g. MPI_Allreduce with MPI_SUM); 0 or an
+ * MTO_E* code. Kept as a callback so libmto itself never links MPI. */
+typedef int (*mto_train_reduce_fn)(void *ud, const mto_param_view *v, size_t nv, double *scalars, size_t ns,
+                                   mto_error *err);
+
 typedef struct mto_train_opts {
     mto_optim_config optim;   /* kind + hyper-parameters (mto_optim_config_default) */
     float lr;                 /* base learning rate of the schedule */
@@ -61,6 +67,15 @@ typedef struct mto_train_opts {
     mto_train_progress_fn progress;
     void *progress_ud;
     const volatile int *cancel; /* checked before every step; nonzero -> stop (result.cancelled) */
+    /* Data parallelism (reduce == NULL: none). Every process calls mto_train with the
+     * same examples, options and parameters; each micro-batch of the common plan is
+     * cut into dp_size contiguous slices and this process (dp_rank) runs only its
+     * slice, with its loss scaled by the whole batch's token count, so the reduced
+     * gradient and loss equal single-process training on the whole batch (up to
+     * float rounding; dropout masks differ, so compare with dropout off). */
+    mto_train_reduce_fn reduce;
+    void *reduce_ud;
+    int dp_rank, dp_size;
 } mto_train_opts;
 
 typedef struct mto_train_result {

@@ -6,7 +6,7 @@
 --   local store = R.open(path, columns)   -- creates the file with its header, or reads it
 --   store.done[key] -> row;  store:append(row);  store:rows() -> rows (last row per key)
 --   R.load(src) -> rows   (src: a CSV path, a results directory, a sweep run summary or rows)
---   R.csv_line(values), R.parse(text)
+--   R.csv_line(values), R.parse(text), R.read(path) -> header, rows, complete
 local mto = require "mto"
 
 local M = {}
@@ -88,6 +88,14 @@ local function to_rows(path, text)
     rows[#rows + 1] = row
   end
   return header, rows, complete
+end
+
+-- header, rows (every whole row in file order, not deduplicated), complete; nil when
+-- the file cannot be read (mto.cluster merges per-rank files with it).
+function M.read(path)
+  local text = read_all(path)
+  if not text then return nil end
+  return to_rows(path, text)
 end
 
 local function dedupe(rows)

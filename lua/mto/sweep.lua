@@ -345,6 +345,7 @@ function Sweep:_run_point(p, dir, prog, label)
     end
   end
   opts.seed = p.seed
+  if self.data_parallel then opts.data_parallel = true end -- run{data_parallel = true} under mpirun
   opts.progress = prog:start(label)
   local ctx = {point = p, model = mc.model:copy(), tokenizer = tok, template = tpl,
                train = examples(tok, tpl, recs), opts = opts, records = recs}
@@ -407,28 +408,38 @@ end
 -- ---- running -------------------------------------------------------------------
 
 -- Run every unfinished point; returns {ran=, skipped=, failed=, rows=, path=, table=}.
+-- Under `mpirun -np N` (or with MTO_SHARD=I/N) each process runs its share of the
+-- points (mto.cluster); rows then holds the whole sweep once results.csv is merged.
+-- run{data_parallel = true} under mpirun: all ranks train each point together instead.
 function Sweep:run(opts)
   opts = opts or {}
   local dir = opts.results or error("sweep:run: results = DIR is required", 2)
   mto._mkdir(dir)
   mto._mkdir(dir .. "/predictions")
   local path = dir .. "/results.csv"
-  local store = results.open(path, self.columns)
-  local prog = progress.new{quiet = opts.quiet, tty = opts.tty}
-  self.cache = {}
   local pts = self:points()
+  -- under mpirun (or MTO_SHARD=I/N) this process runs its share and writes its own part
+  local shard = require("mto.cluster").open(dir, self.columns, pts, opts)
+  local store = shard.store
+  self.data_parallel = shard.mode == "dp"
+  local prog = progress.new{quiet = opts.quiet or (self.data_parallel and shard.rank > 0), tty = opts.tty}
+  self.cache = {}
   local todo = {}
   for _, p in ipairs(pts) do
-    local old = store.done[p.key]
+    local old = shard.done[p.key]
     if not old or (opts.retry_failed and old.status == "failed") then todo[#todo + 1] = p end
   end
-  local summary = {ran = 0, skipped = #pts - #todo, failed = 0, path = path, points = #pts}
+  local summary = {ran = 0, skipped = #pts - #todo, failed = 0, path = path, points = #pts,
+                   shard = {mode = shard.mode, rank = shard.rank, size = shard.size}}
+  todo = shard:select(todo)
+  summary.shard.assigned = #todo
   if summary.skipped > 0 then
     prog:note(string.format("sweep: %d of %d points already in %s, skipped", summary.skipped, #pts, path))
   end
   for i, p in ipairs(todo) do
     local label = string.format("[%d/%d] %s %s %s shots=%s seed=%s", i, #todo, p.task, p.model, p.template,
                                 p.shots, p.seed)
+    if shard.size > 1 then label = string.format("(%s %d/%d) ", shard.mode, shard.rank, shard.size) .. label end
     local row = self:_run_point(p, dir, prog, label)
     for k, v in pairs(p) do row[k] = v end
     row.finished = os.date("!%Y-%m-%dT%H:%M:%SZ")
@@ -444,8 +455,8 @@ function Sweep:run(opts)
     end
   end
   self.cache = nil
-  summary.rows = store:rows()
-  if opts.plot then
+  summary.rows, summary.merged = shard:finish()
+  if opts.plot and summary.merged and (shard.mode == "array" or shard.rank == 0) then
     local value = opts.value or "rouge_l"
     summary.plot = require("mto.plot").plot{results = summary.rows, value = value,
                                             out = dir .. "/plot-" .. value .. ".png", quiet = opts.quiet}

@@ -1,0 +1,62 @@
+#!/bin/sh
+# mpi_basic.sh — mto.mpi under `mpirun -np 2`: ranks, allreduce, bcast, barrier;
+# a plain `mto run` never starts MPI; a script error on one rank ends the whole
+# job with a failure instead of leaving the other rank waiting; MTO_SHARD and
+# mpirun together are refused. TAP.
+set -u
+. "${MTO_SRCDIR:-.}/tests/mpi_lib.sh"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mto-mpibasic.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+echo "1..6"
+
+cat >"$tmp/basic.lua" <<'LUA'
+local mpi = require("mto").mpi
+local launched = mpi.launched()
+local active0 = mpi.active()
+local rank, size = mpi.rank(), mpi.size()
+local s = mpi.allreduce({rank + 1, 10}, "sum")
+local mx = mpi.allreduce({rank}, "max")
+local b = mpi.bcast(rank == 0 and "from rank 0" or "not this")
+mpi.barrier()
+print(string.format("launched=%s active_before=%s active=%s rank=%d size=%d sum=%g,%g max=%g bcast=%s",
+  tostring(launched), tostring(active0), tostring(mpi.active()), rank, size, s[1], s[2], mx[1], b))
+LUA
+"$MTO" run "$tmp/basic.lua" >"$tmp/o1" 2>&1
+grep -q '^launched=false active_before=false active=false rank=0 size=1 sum=1,10 max=0 bcast=from rank 0$' "$tmp/o1"
+[ $? = 0 ] && echo "ok 1 - plain mto run: not launched, MPI never started, one process" ||
+    { echo "not ok 1 - plain mto run: not launched, MPI never started, one process"; sed 's/^/# /' "$tmp/o1"; }
+
+run_mpi 2 "$MTO" run "$tmp/basic.lua" >"$tmp/o2" 2>&1
+rc=$?
+c=$(grep -c '^launched=true active_before=false active=true rank=[01] size=2 sum=3,20 max=1 bcast=from rank 0$' "$tmp/o2")
+[ $rc = 0 ] && [ "$c" = 2 ] && echo "ok 2 - mpirun -np 2: ranks 0 and 1, allreduce sum/max, bcast from rank 0" ||
+    { echo "not ok 2 - mpirun -np 2: ranks 0 and 1, allreduce sum/max, bcast from rank 0 (exit $rc)"; sed 's/^/# /' "$tmp/o2"; }
+grep -q 'rank=0 ' "$tmp/o2" && grep -q 'rank=1 ' "$tmp/o2" && echo "ok 3 - both ranks reported" || echo "not ok 3 - both ranks reported"
+
+# rank 1 fails while rank 0 waits at a barrier: the job must end, and fail
+cat >"$tmp/fail.lua" <<'LUA'
+local mpi = require("mto").mpi
+if mpi.rank() == 1 then error("deliberate failure on rank 1") end
+mpi.barrier()
+print("rank 0 passed the barrier")
+LUA
+start=$(date +%s)
+run_mpi 2 "$MTO" run "$tmp/fail.lua" >"$tmp/o3" 2>&1
+rc=$?
+took=$(( $(date +%s) - start ))
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q 'deliberate failure on rank 1' "$tmp/o3" && ! grep -q 'passed the barrier' "$tmp/o3"
+[ $? = 0 ] && echo "ok 4 - an error on one rank aborts the job: exit $rc after ${took}s, message shown" ||
+    { echo "not ok 4 - an error on one rank aborts the job (exit $rc after ${took}s)"; sed 's/^/# /' "$tmp/o3"; }
+
+cat >"$tmp/shard.lua" <<'LUA'
+local ok, err = pcall(require("mto.cluster").world)
+print(ok and "accepted" or err)
+LUA
+MTO_SHARD=0/2 run_mpi 2 "$MTO" run "$tmp/shard.lua" >"$tmp/o4" 2>&1
+[ "$(grep -c 'MTO_SHARD=0/2 is set while running as 2 MPI ranks' "$tmp/o4")" = 2 ] &&
+    echo "ok 5 - MTO_SHARD under mpirun is refused on every rank" ||
+    { echo "not ok 5 - MTO_SHARD under mpirun is refused on every rank"; sed 's/^/# /' "$tmp/o4"; }
+MTO_SHARD=2/2 "$MTO" run "$tmp/shard.lua" >"$tmp/o5" 2>&1
+grep -q "MTO_SHARD must be I/N with 0 <= I < N, got '2/2'" "$tmp/o5" &&
+    echo "ok 6 - a malformed MTO_SHARD is named" ||
+    { echo "not ok 6 - a malformed MTO_SHARD is named"; sed 's/^/# /' "$tmp/o5"; }
