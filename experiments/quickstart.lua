@@ -5,8 +5,15 @@
 --
 --   --cache DIR     where the world and base models are kept ($MTO_CACHE, else ./mto-cache)
 --   --results DIR   where the study writes its CSV / predictions (default: CACHE/results-<world>)
---   --synsets N     world size (default 300)      --seeds N   few-shot seeds (default 5)
---   --stage1 N --stage2 N   pre-training steps    --quick     a few-minute smoke version
+--   --synsets N     world size (default 300)      --stage1 N --stage2 N   pre-training steps
+--   --shots N (30) --seeds N (5)                 the few-shot phase
+--   --more-shots N (60) --more-seeds N (1)       the larger shot count
+--   --full-seeds N (1) --full-epochs N (5) --full-patience N (1)   full data
+--   --pt-seeds N (2) --pt-epochs N (10)          prompt tuning
+--   --epochs N (10)  fine-tuning epochs
+--   --mcqa-test N (30) --mcqa-epochs N (5) --mcqa-full-epochs N (3)   the multiple-choice task
+--                   (its inputs are ~5x longer than a fact's: fewer questions and epochs)
+--   --quick         a few-minute smoke version
 --   --no-study      stop after the knowledge probe and the matching table
 --   --quiet         no progress lines
 --
@@ -32,18 +39,26 @@ local B = require "basemodels"
 local S = require "study"
 
 -- ---- options ----------------------------------------------------------------------
-local o = {cache = os.getenv("MTO_CACHE") or "mto-cache", synsets = 300, seeds = 5, world_seed = 1,
-           stage1 = nil, stage2 = nil, quick = false, study = true, quiet = false}
+local o = {cache = os.getenv("MTO_CACHE") or "mto-cache", synsets = 300, world_seed = 1,
+           stage1 = nil, stage2 = nil, quick = false, study = true, quiet = false,
+           shots = 30, seeds = 5, epochs = 10, more_shots = 60, more_seeds = 1, full_seeds = 1, full_epochs = 5,
+           full_patience = 1, pt_seeds = 2, pt_epochs = 10, mcqa_test = 30, mcqa_epochs = 5, mcqa_full_epochs = 3}
+local NUMERIC = {["--synsets"] = "synsets", ["--seeds"] = "seeds", ["--stage1"] = "stage1", ["--stage2"] = "stage2",
+                 ["--shots"] = "shots", ["--epochs"] = "epochs", ["--more-shots"] = "more_shots",
+                 ["--more-seeds"] = "more_seeds", ["--full-seeds"] = "full_seeds", ["--full-epochs"] = "full_epochs",
+                 ["--full-patience"] = "full_patience", ["--pt-seeds"] = "pt_seeds", ["--pt-epochs"] = "pt_epochs",
+                 ["--mcqa-test"] = "mcqa_test", ["--mcqa-epochs"] = "mcqa_epochs",
+                 ["--mcqa-full-epochs"] = "mcqa_full_epochs"}
 local i = 1
 while arg[i] do
   local a = arg[i]
   local function val() i = i + 1; return arg[i] or error("quickstart: " .. a .. " needs a value", 0) end
   if a == "--cache" then o.cache = val()
   elseif a == "--results" then o.results = val()
-  elseif a == "--synsets" then o.synsets = math.tointeger(tonumber(val()))
-  elseif a == "--seeds" then o.seeds = math.tointeger(tonumber(val()))
-  elseif a == "--stage1" then o.stage1 = math.tointeger(tonumber(val()))
-  elseif a == "--stage2" then o.stage2 = math.tointeger(tonumber(val()))
+  elseif NUMERIC[a] then
+    local v = math.tointeger(tonumber(val()))
+    if not v or v < 0 then error("quickstart: " .. a .. " needs a non-negative integer", 0) end
+    o[NUMERIC[a]] = v
   elseif a == "--quick" then o.quick = true
   elseif a == "--no-study" then o.study = false
   elseif a == "--quiet" then o.quiet = true
@@ -52,6 +67,8 @@ while arg[i] do
 end
 if o.quick then
   o.stage1, o.stage2, o.seeds = o.stage1 or 300, o.stage2 or 100, math.min(o.seeds, 2)
+  o.more_shots, o.pt_seeds, o.full_epochs, o.mcqa_test = math.min(o.more_shots, 40), 1, 2, math.min(o.mcqa_test, 20)
+  o.mcqa_epochs, o.mcqa_full_epochs = math.min(o.mcqa_epochs, 3), math.min(o.mcqa_full_epochs, 2)
 end
 
 local t_start = mto._clock()
@@ -90,6 +107,7 @@ local names = {"v1_1", "lm_adapt", "t5", "random"}
 
 -- ---- 3. the knowledge probe ---------------------------------------------------------------
 say("\n## 3. Knowledge probe (%s): zero-shot exact match filling held-out facts\n", elapsed())
+local t_probe = mto._clock()
 local groups = B.probe_set(w)
 local bl = B.baselines(w, groups)
 say("%d test heads of %s; the canonical pre-training sentence with the tail masked", #groups,
@@ -118,6 +136,7 @@ end
 
 -- ---- 4. matching ------------------------------------------------------------------------
 say("\n## 4. Matching (%s): zero-shot, tail tokens only (sentinels excluded)", elapsed())
+local t_match = mto._clock()
 local mtext, recommend = S.matching(models, {"v1_1", "lm_adapt", "t5"}, w)
 say("%s", mtext)
 
@@ -129,28 +148,51 @@ end
 -- ---- 5. the study -------------------------------------------------------------------------
 local results = o.results or (o.cache .. "/results-" .. wname .. (o.quick and "-quick" or ""))
 say("\n## 5. Study (%s): results in %s/", elapsed(), results)
-local seeds = {}
-for s = 1, o.seeds do seeds[s] = s end
-local methods = {"finetune"}
-if type(mto.prompt_tune) == "function" then methods[2] = "prompt_tune"
+local function seq(n) local t = {} for s = 1, n do t[s] = s end return t end
+local prompt = false
+if type(mto.prompt_tune) == "function" then
+  prompt = {seeds = seq(o.pt_seeds), epochs = o.pt_epochs, lr = 0.3, optimizer = "adafactor", random = true}
 else say("prompt tuning: not available in this build (mto.prompt_tune is missing); fine-tuning only") end
 local study_models = {}
 for _, n in ipairs(names) do study_models[n] = models[n] end
-local rows = S.run(study_models, w, {results = results, seeds = seeds, shots = 30, more_shots = o.quick and 10 or 60,
-                                     lr = 1e-4, epochs = 10, full_epochs = 10, methods = methods,
-                                     quiet = o.quiet, skip_more = false, random_name = "random"})
+say("fine-tuning: AdamW lr 1e-4, %d epochs, batch 8 (settings that keep the base model's knowledge); " ..
+    "%d-shot with %d seeds, %d-shot with %d, full data with %d (<= %d epochs, patience %d), prompt tuning with %d;",
+    o.epochs, o.shots, o.seeds, o.more_shots, o.more_seeds, o.full_seeds, o.full_epochs, o.full_patience, o.pt_seeds)
+say("the random-init model: %d-shot and full data, seed 1; multiple choice: %d test questions, %d epochs " ..
+    "(full data %d), no larger-shot point.", o.shots, o.mcqa_test, o.mcqa_epochs, o.mcqa_full_epochs)
+local t_study = mto._clock()
+local rows, times = S.run(study_models, w, {
+  results = results, seeds = seq(o.seeds), shots = o.shots, lr = 1e-4, epochs = o.epochs,
+  more = {shots = o.more_shots, seeds = seq(o.more_seeds)},
+  full = {seeds = seq(o.full_seeds), epochs = o.full_epochs, patience = o.full_patience},
+  prompt = prompt, random = {seeds = {1}}, random_name = "random",
+  mcqa = {max_test = o.mcqa_test, epochs = o.mcqa_epochs, full_epochs = o.mcqa_full_epochs, larger = false},
+  quiet = o.quiet,
+  on_phase = function(t)
+    say("  %-9s %-13s %4d points (%d run now, %d failed) %6.1f s", t.group, t.phase, t.points, t.ran, t.failed, t.wall)
+  end})
+local study_wall = mto._clock() - t_study
 local base_rows = S.baseline_rows(w)
 local report = {}
-for _, shots in ipairs{30, o.quick and 10 or 60, "full"} do
-  local title = shots == "full" and "full data" or shots .. "-shot"
-  for _, m in ipairs(methods) do
-    for _, v in ipairs{{"rouge_l", "ROUGE-L", true}, {"rouge_l_hard", "hard subset, ROUGE-L", true},
-                       {"exact_match", "exact match", false}} do
-      local text = S.table(rows, base_rows, {shots = shots, metric = v[1], method = m, hard = v[1]:match("hard")})
-      report[#report + 1] = string.format("### %s, %s: %s (mcqa: accuracy)\n\n%s\n", title, m, v[2], text)
-      if v[3] then say("\n### %s, %s: %s (mcqa: accuracy)\n\n%s", title, m, v[2], text) end
-    end
+local function show(title, text, print_it)
+  report[#report + 1] = string.format("### %s\n\n%s\n", title, text)
+  if print_it then say("\n### %s\n\n%s", title, text) end
+end
+local sections = {{o.shots, "finetune", string.format("%d-shot, fine-tuning", o.shots)},
+                  {o.more_shots, "finetune", string.format("%d-shot, fine-tuning", o.more_shots)},
+                  {"full", "finetune", "full data, fine-tuning"}}
+if prompt then sections[#sections + 1] = {o.shots, "prompt_tune", string.format("%d-shot, prompt tuning", o.shots)} end
+for _, sec in ipairs(sections) do
+  for _, v in ipairs{{"rouge_l", "ROUGE-L", true}, {"rouge_l_hard", "ROUGE-L on the hard subset", true},
+                     {"exact_match", "exact match", false}} do
+    local text = S.table(rows, base_rows, {shots = sec[1], metric = v[1], method = sec[2], hard = v[1]:match("hard")})
+    show(string.format("%s: %s (mcqa: accuracy)", sec[3], v[2]), text, v[3])
   end
+  local wtext = S.winners(rows, {shots = sec[1], method = sec[2], metric = "rouge_l"})
+  show(string.format("%s: best template vs runner-up per model and task (ROUGE-L / accuracy)", sec[3]), wtext, true)
 end
 mto._write_file(results .. "/tables.md", table.concat(report, "\n"))
-say("\nall tables (with exact match) in %s/tables.md; done in %s (pre-training %.0f s)", results, elapsed(), pre_wall)
+say("\nall tables (with exact match) in %s/tables.md", results)
+say("\nwall times: world %.0f s, pre-training %.0f s%s, probe %.0f s, matching %.0f s, study %.0f s; total %s",
+    t0 - t_start, pre_wall, log.v1_1.cached and " (cached)" or "", t_match - t_probe, t_study - t_match, study_wall,
+    elapsed())

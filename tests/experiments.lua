@@ -58,7 +58,8 @@ for _, s in ipairs(w.sentences) do
 end
 ok(spans_ok and checked > 0, "salient spans decode to the tails")
 local q = w.tasks.mcqa.test[1]
-ok(q and q[q.answer] == q.answer_text and q.nchoices == 5, "multiple-choice records in the wordnet_mcqa shape")
+ok(q and q[q.answer] == q.answer_text and q.nchoices == w.opt.mc_choices and q.nchoices >= 2,
+   "multiple-choice records in the wordnet_mcqa shape")
 -- second build reuses the tokenizer and gives the same world
 local w2 = world.build{dir = dir .. "/world", synsets = 60, seed = 3, vocab_size = 800}
 ok(w2.stats.tokens == w.stats.tokens and #w2.facts == #w.facts, "rebuilding is deterministic")
@@ -81,9 +82,8 @@ local tl = S.tail_loglik(models.v1_1, w.tok, mto.template("masked_prompting"), {
 ok(tl < 0, "tail-token log-likelihood is negative")
 
 -- a tiny study: one base model, two templates, a few shots, one seed
-local rows = S.run({v1_1 = models.v1_1}, w, {results = dir .. "/results", seeds = {1}, shots = 3, more_shots = 5,
-                                             lr = 1e-4, epochs = 1, full_epochs = 1, methods = {"finetune"},
-                                             quiet = true, skip_more = true})
+local rows, times = S.run({v1_1 = models.v1_1}, w, {results = dir .. "/results", seeds = {1}, shots = 3, lr = 1e-4,
+                                                    epochs = 1, quiet = true, mcqa = {max_test = 5}})
 local okrows, failed = 0, 0
 for _, r in ipairs(rows) do
   if r.status == "ok" then okrows = okrows + 1 else failed = failed + 1 end
@@ -92,6 +92,31 @@ ok(okrows == 3 * 4 + 5 and failed == 0, string.format("study rows: %d ok, %d fai
 local tbl = S.table(rows, S.baseline_rows(w), {shots = 3, metric = "rouge_l"})
 ok(tbl:find("v1_1 / masked_prompting", 1, true) and tbl:find("baseline (copy head's last word)", 1, true),
    "table carries templates and baselines")
+-- the later phases: random-init baseline (few-shot + full), larger shots,
+-- full data, and prompt tuning with the prompt-tuning families
+local rows2, times2 = S.run({v1_1 = models.v1_1, random = mto.new(models.v1_1.config, 5)}, w,
+  {results = dir .. "/results2", seeds = {1}, shots = 3, lr = 1e-4, epochs = 1, quiet = true, groups = {"relations"},
+   random_name = "random", random = {seeds = {1}}, more = {shots = 5, seeds = {1}},
+   full = {seeds = {1}, epochs = 1, patience = 1}, prompt = {seeds = {1}, epochs = 1, random = true}})
+local phases, count, bad = {}, {}, 0
+for _, t in ipairs(times2) do phases[#phases + 1] = t.phase; ok(t.wall >= 0 and t.points > 0, "phase " .. t.phase .. " timed") end
+ok(table.concat(phases, ",") == "few-shot,random-init,larger shots,full data,prompt tuning,prompt tuning, random-init",
+   "phases in order: " .. table.concat(phases, ","))
+for _, r in ipairs(rows2) do
+  if r.status ~= "ok" then bad = bad + 1 end
+  local k = r.method .. "/" .. r.shots .. "/" .. (r.template:match("_pt$") and "pt" or "std")
+  count[k] = (count[k] or 0) + 1
+end
+ok(bad == 0, bad .. " failed rows in the later phases")
+-- random-init: 12 few-shot + 12 full; v1_1: 12 few-shot, 12 full; larger shots only where
+-- a relation has more than 5 training heads; prompt tuning: 2 models x 4 families x 3 relations
+ok(count["finetune/3/std"] == 24 and count["finetune/full/std"] == 24, "few-shot and full-data rows for both models")
+ok((count["prompt_tune/3/pt"] or 0) == 24 and not count["finetune/3/pt"], "prompt tuning rows use the pt families")
+ok((count["finetune/5/std"] or 0) > 0 and (count["finetune/5/std"] or 0) % 4 == 0, "larger-shot rows")
+local pt = S.table(rows2, S.baseline_rows(w), {shots = 3, metric = "rouge_l", method = "prompt_tune"})
+ok(pt:find("v1_1 / masked_pre_pt", 1, true) and pt:find("random / post_pt", 1, true), "prompt-tuning table")
+local win = S.winners(rows, {shots = 3, metric = "rouge_l", method = "finetune"})
+ok(win:find("| v1_1 | hypernym |", 1, true) and win:find("(one seed)", 1, true), "winners table (one seed: no verdict)")
 io.stderr:write(string.format("# smoke test took %.1f s\n", mto._clock() - t0))
 os.execute("rm -rf '" .. dir .. "'")
 print("1.." .. n)

@@ -16,6 +16,10 @@ if [ $rc -eq 0 ]; then echo "ok 1 - paper_atomic.lua --tiny exits 0"; else echo 
 rows=$(grep -c '^task=' "$out/results.csv" 2>/dev/null || echo 0)
 # 4 templates x 2 shot settings per method; prompt_tune joins finetune when the build has it
 want=16; grep -q 'prompt tuning: not available' "$out/log" && want=8
-if [ "$rows" -eq "$want" ]; then echo "ok 2 - $want result rows (4 templates x 2 shot settings x methods)"; else echo "not ok 2 - $rows result rows, want $want"; fi
+# prompt tuning runs the soft-prompt families (pre_pt, masked_pre_pt, post_pt, masked_post_pt)
+pt=$(grep -c '^task=[^,]*;template=[a-z_]*_pt;[^,]*;method=prompt_tune;' "$out/results.csv" 2>/dev/null || echo 0)
+if [ "$rows" -eq "$want" ] && [ "$pt" -eq $((want - 8)) ]; then
+  echo "ok 2 - $want result rows (4 templates x 2 shot settings x methods; $pt prompt-tuning rows on *_pt families)"
+else echo "not ok 2 - $rows result rows, want $want; $pt prompt-tuning rows on *_pt families"; fi
 if grep -q 'masked_prompting' "$out/log" && grep -q '0 failed' "$out/log"; then echo "ok 3 - table printed, no failed point"
 else echo "not ok 3 - table or failures"; sed 's/^/# /' "$out/log" | tail -5; fi

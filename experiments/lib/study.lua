@@ -96,27 +96,52 @@ end
 
 -- ---- the sweeps ---------------------------------------------------------------------
 
--- Sweep specs for one group of tasks; the few-shot one (shots 30, all seeds) and
--- the larger ones (a larger shot count and full data, first seed).
-local function sweep_specs(models, w, o, tasks, templates)
-  local ts = {}
-  for _, name in ipairs(tasks) do
-    local t = w.tasks[name]
-    ts[name] = {train_records = t.train, valid_records = t.valid, test_records = t.test}
+M.PT_TEMPLATES = {"pre_pt", "masked_pre_pt", "post_pt", "masked_post_pt"}
+
+-- The longest target (in tokens) any of `templates` renders for `records`:
+-- decoding stops there (+ sentinel and EOS) instead of at a generic 16 or 32.
+local function max_target_len(tok, templates, records)
+  local n = 1
+  for _, tn in ipairs(templates) do
+    local tpl = mto.template(tn)
+    for _, r in ipairs(records) do
+      local _, target = tpl:render(r)
+      n = math.max(n, #tok:encode(target))
+    end
   end
-  local base = {
-    tasks = ts, models = models, templates = templates, methods = o.methods,
-    tokenizer = w.tokenizer_path,
-    train = {optimizer = "adamw", lr = o.lr, epochs = o.epochs, batch_size = 8, max_src_len = 96, max_tgt_len = 24},
-    full = {epochs = o.full_epochs, patience = 2},
-    eval = {max_len = 16, beams = 1, batch_size = 64},
-    fewshot = {tails = 3},
-  }
-  local few, more = {}, {}
-  for k, v in pairs(base) do few[k], more[k] = v, v end
-  few.shots, few.seeds = {o.shots}, o.seeds
-  more.shots, more.seeds = {o.more_shots, "full"}, {o.seeds[1]}
-  return few, more
+  return n
+end
+
+-- One sweep spec: `tasks` of the world, `models`, `templates`, shots and seeds,
+-- method, training options `train` (over the group's defaults) and `full`.
+local function spec(w, g, ph)
+  local ts = {}
+  for _, name in ipairs(ph.tasks) do
+    local t = w.tasks[name]
+    ts[name] = {train_records = t.train, valid_records = t.valid, test_records = t.test,
+                max_test_heads = g.max_test}
+  end
+  local train = {optimizer = "adamw", lr = g.lr, epochs = g.epochs, batch_size = 8, max_src_len = g.max_src_len,
+                 max_tgt_len = 24}
+  for k, v in pairs(ph.train or {}) do train[k] = v end
+  return {tasks = ts, models = ph.models, templates = ph.templates, methods = {ph.method or "finetune"},
+          tokenizer = w.tokenizer_path, shots = ph.shots, seeds = ph.seeds, train = train, full = ph.full,
+          eval = {max_len = g.eval_max_len, beams = 1, batch_size = 64}, fewshot = {tails = 3}}
+end
+
+-- Tasks of a group that have more training heads than `shots` (a larger shot
+-- count equal to the whole training set would repeat the full-data point).
+local function tasks_above(w, tasks, shots)
+  local out = {}
+  for _, name in ipairs(tasks) do
+    local heads, n = {}, 0
+    for _, r in ipairs(w.tasks[name].train) do
+      local h = r.head or r.question
+      if not heads[h] then heads[h] = true; n = n + 1 end
+    end
+    if n > shots then out[#out + 1] = name end
+  end
+  return out
 end
 
 -- Read the predictions file of a row and score the hard subset (heads whose
@@ -144,11 +169,40 @@ local function hard_metrics(row, dir, hard)
   if n > 0 then row.rouge_l_hard, row.exact_match_hard, row.n_hard = rl / n, em / n, n end
 end
 
--- Run everything; returns the rows of both result directories, with hard-subset metrics.
+-- Each sweep point trains a copy of its base model (parameters, optimizer
+-- state and a thread pool: ~30 MB for the tiny models) that Lua sees as a small
+-- userdata, so the collector would let hundreds pile up (7 GB in a --quick
+-- run). Collecting every few points keeps the study at a few hundred MB.
+local wrapped = false
+local function collect_between_points()
+  if wrapped then return end
+  wrapped = true
+  local methods, calls = require("mto.sweep").methods, 0
+  for name, f in pairs(methods) do
+    methods[name] = function(ctx)
+      calls = calls + 1
+      if calls % 4 == 0 then collectgarbage() end
+      return f(ctx)
+    end
+  end
+end
+
+-- The phases of the study, cheapest-first within each task group:
+--   few-shot      the base models, every template family, o.shots, all o.seeds (fine-tuning)
+--   random-init   the random-init baseline model, o.shots and full data, o.random.seeds
+--   larger shots  o.more.shots on the tasks that have more training heads, o.more.seeds
+--   full data     o.full.seeds, o.full.epochs / o.full.patience (early stopping on validation)
+--   prompt tuning the prompt-tuning families (pre_pt, ...; method prompt_tune: soft
+--                 prompt over the frozen model, Adafactor, o.prompt.lr), o.shots, o.prompt.seeds
+-- A phase set to false is skipped. o.mcqa = {max_test =, max_src_len =, epochs =,
+-- full_epochs =, larger = false} keeps the long multiple-choice inputs cheap.
+-- Returns the rows (with hard-subset metrics) and the phases' wall times
+-- {{group=, phase=, points=, ran=, wall=}, ...}.
 function M.run(models, w, o)
   local dir = assert(o.results, "study.run: results = DIR is required")
   mto._mkdir(dir)
-  local rows = {}
+  collect_between_points()
+  local rows, times = {}, {}
   local hard = {}
   for _, rel in ipairs(world.STUDY) do
     local by = {}
@@ -159,39 +213,88 @@ function M.run(models, w, o)
     end
     for k, v in pairs(by) do if v then hard[k] = true end end
   end
+  local mc = o.mcqa or {}
   local groups = {
-    {"relations", world.STUDY, M.TRIPLE_TEMPLATES},
-    {"mcqa", {"mcqa"}, M.QA_TEMPLATES},
+    {name = "relations", tasks = world.STUDY, templates = M.TRIPLE_TEMPLATES, lr = o.lr, epochs = o.epochs,
+     max_src_len = 32},
+    {name = "mcqa", tasks = {"mcqa"}, templates = M.QA_TEMPLATES, lr = o.lr, epochs = mc.epochs or o.epochs,
+     max_src_len = mc.max_src_len or 64, max_test = mc.max_test, full_epochs = mc.full_epochs, larger = mc.larger},
   }
+  if o.groups then -- a subset, by name
+    local keep = {}
+    for _, g in ipairs(groups) do for _, n in ipairs(o.groups) do if g.name == n then keep[#keep + 1] = g end end end
+    groups = keep
+  end
+  local pretrained, baseline = {}, {}
+  for name, m in pairs(models) do
+    if name == o.random_name then baseline[name] = m else pretrained[name] = m end
+  end
   for _, g in ipairs(groups) do
-    local sub = dir .. "/" .. g[1]
-    -- the pre-trained models with every seed; the random-init baseline model
-    -- with the first two (it stays near zero, and it costs as much as a base model)
-    local pretrained, baseline = {}, {}
-    for name, m in pairs(models) do
-      if name == o.random_name then baseline[name] = m else pretrained[name] = m end
+    local recs = {}
+    for _, t in ipairs(g.tasks) do
+      for _, split in ipairs{"train", "test"} do for _, r in ipairs(w.tasks[t][split]) do recs[#recs + 1] = r end end
     end
-    local few, more = sweep_specs(models, w, o, g[2], g[3])
-    few.models = pretrained
-    local phases = {{"few-shot", few}}
-    if next(baseline) then
-      local fr = sweep_specs(baseline, w, o, g[2], g[3])
-      fr.seeds = {table.unpack(o.seeds, 1, math.min(2, #o.seeds))}
-      phases[#phases + 1] = {"few-shot, random-init model", fr}
+    local tpls = {}
+    for _, t in ipairs(g.templates) do tpls[#tpls + 1] = t end
+    if o.prompt then for _, t in ipairs(M.PT_TEMPLATES) do tpls[#tpls + 1] = t end end
+    g.eval_max_len = max_target_len(w.tok, tpls, recs) + 2
+    local phases = {{"few-shot", {tasks = g.tasks, models = pretrained, templates = g.templates, shots = {o.shots},
+                                  seeds = o.seeds}}}
+    local rnd = o.random
+    local full_opts = o.full and {epochs = g.full_epochs or o.full.epochs, patience = o.full.patience}
+    if next(baseline) and rnd ~= false then
+      rnd = rnd or {}
+      local shots = {o.shots}
+      if o.full then shots[2] = "full" end
+      phases[#phases + 1] = {"random-init", {tasks = g.tasks, models = baseline, templates = g.templates, shots = shots,
+                                             seeds = rnd.seeds or {o.seeds[1]}, full = full_opts}}
     end
-    if not o.skip_more then phases[#phases + 1] = {"larger shots and full data", more} end
+    if o.more and g.larger ~= false then
+      local ts = tasks_above(w, g.tasks, o.more.shots)
+      if #ts > 0 then
+        phases[#phases + 1] = {"larger shots", {tasks = ts, models = pretrained, templates = g.templates,
+                                                shots = {o.more.shots}, seeds = o.more.seeds or {o.seeds[1]}}}
+      end
+    end
+    if o.full then
+      phases[#phases + 1] = {"full data", {tasks = g.tasks, models = pretrained, templates = g.templates,
+                                           shots = {"full"}, seeds = o.full.seeds or {o.seeds[1]},
+                                           full = full_opts}}
+    end
+    if o.prompt then
+      local ptrain = {optimizer = o.prompt.optimizer or "adafactor", lr = o.prompt.lr or 0.3,
+                      epochs = o.prompt.epochs or o.epochs}
+      phases[#phases + 1] = {"prompt tuning", {tasks = g.tasks, models = pretrained, templates = M.PT_TEMPLATES,
+                                               shots = {o.shots}, seeds = o.prompt.seeds or {o.seeds[1]},
+                                               method = "prompt_tune", train = ptrain}}
+      if o.prompt.random and next(baseline) then -- a soft prompt over the frozen random-init model: one seed
+        phases[#phases + 1] = {"prompt tuning, random-init", {tasks = g.tasks, models = baseline,
+                                                              templates = M.PT_TEMPLATES, shots = {o.shots},
+                                                              seeds = {(o.prompt.seeds or o.seeds)[1]},
+                                                              method = "prompt_tune", train = ptrain}}
+      end
+    end
     for _, ph in ipairs(phases) do
-      local sw = mto.sweep(ph[2])
-      if not o.quiet then io.stderr:write(string.format("study: %s, %s: %d points\n", g[1], ph[1], #sw:points())) end
-      sw:run{results = sub, quiet = o.quiet}
-    end
-    for _, r in ipairs(require("mto.results").load(sub)) do
-      r.group = g[1]
-      hard_metrics(r, sub, hard)
-      rows[#rows + 1] = r
+      local sub = dir .. "/" .. g.name .. "/" .. ph[1]:gsub("[^%w]+", "-")
+      local t0 = mto._clock()
+      local sw = mto.sweep(spec(w, g, ph[2]))
+      local keys, npts = {}, 0
+      for _, p in ipairs(sw:points()) do keys[p.key] = true; npts = npts + 1 end
+      if not o.quiet then io.stderr:write(string.format("study: %s, %s: %d points\n", g.name, ph[1], npts)) end
+      local sum = sw:run{results = sub, quiet = o.quiet}
+      times[#times + 1] = {group = g.name, phase = ph[1], points = npts, ran = sum.ran, failed = sum.failed,
+                           wall = mto._clock() - t0}
+      if o.on_phase then o.on_phase(times[#times]) end
+      for _, r in ipairs(require("mto.results").load(sub)) do
+        if keys[r.key] then -- rows of earlier runs with other settings stay in the file, not in the tables
+          r.group, r.phase = g.name, ph[1]
+          hard_metrics(r, sub, hard)
+          rows[#rows + 1] = r
+        end
+      end
     end
   end
-  return rows
+  return rows, times
 end
 
 -- ---- tables ----------------------------------------------------------------------------
@@ -287,6 +390,53 @@ function M.table(rows, baselines, o)
       else cs[j] = "" end
     end
     out[#out + 1] = "| " .. l .. " | " .. table.concat(cs, " | ") .. " |"
+  end
+  return table.concat(out, "\n")
+end
+
+-- Does the best template beat the runner-up by more than the seed spread?
+-- Per (model, task): the best and second-best template by mean over seeds, the
+-- gap, and "yes" when the gap exceeds both templates' standard deviations.
+function M.winners(rows, o)
+  local tasks = {}
+  for _, rel in ipairs(world.STUDY) do tasks[#tasks + 1] = rel end
+  tasks[#tasks + 1] = "mcqa"
+  local vals, models, seen = {}, {}, {}
+  for _, r in ipairs(rows) do
+    if r.status == "ok" and tostring(r.shots) == tostring(o.shots) and (o.method == nil or r.method == o.method) then
+      local v = tonumber(r.task == "mcqa" and r.accuracy or r[o.metric])
+      if v then
+        if not seen[r.model] then seen[r.model] = true; models[#models + 1] = r.model end
+        local k = r.model .. "\0" .. r.task
+        vals[k] = vals[k] or {}
+        vals[k][r.template] = vals[k][r.template] or {}
+        table.insert(vals[k][r.template], v)
+      end
+    end
+  end
+  table.sort(models)
+  local out = {"| model | task | best template | mean ± std | runner-up | mean ± std | gap | gap > seed std |",
+               "|---|---|---|---|---|---|---|---|"}
+  for _, m in ipairs(models) do
+    for _, t in ipairs(tasks) do
+      local byt = vals[m .. "\0" .. t]
+      if byt then
+        local list = {}
+        for tpl, v in pairs(byt) do
+          local mean, sd, n = mean_std(v)
+          list[#list + 1] = {tpl = tpl, mean = mean, sd = sd, n = n}
+        end
+        table.sort(list, function(a, b) return a.mean > b.mean or (a.mean == b.mean and a.tpl < b.tpl) end)
+        local a, b = list[1], list[2]
+        local function ms(x) return x.sd and string.format("%.3f ± %.3f", x.mean, x.sd) or string.format("%.3f", x.mean) end
+        if b then
+          local gap = a.mean - b.mean
+          local verdict = (a.sd and b.sd) and ((gap > a.sd and gap > b.sd) and "yes" or "no") or "(one seed)"
+          out[#out + 1] = string.format("| %s | %s | %s | %s | %s | %s | %.3f | %s |", m, t, a.tpl, ms(a), b.tpl, ms(b),
+                                        gap, verdict)
+        end
+      end
+    end
   end
   return table.concat(out, "\n")
 end

@@ -148,7 +148,7 @@ end
 -- ---- the world -------------------------------------------------------------------
 
 local DEFAULTS = {synsets = 600, seed = 1, part_share = 0.35, member_share = 0.25, max_def_words = 12,
-                  test_share = 0.4, valid_share = 0.1, vocab_size = 3000, mc_choices = 5,
+                  test_share = 0.4, valid_share = 0.1, vocab_size = 3000, mc_choices = 3,
                   forms = 2, gloss_forms = 1}
 
 -- Build (or reload) the world in o.dir; the tokenizer is trained once and reused.
@@ -182,8 +182,9 @@ function M.build(o)
     end
   end
 
-  -- multiple choice over the world: "Which word matches this definition: DEF?"
-  -- (the wordnet_mcqa question), distractors drawn from other world heads
+  -- multiple choice over the world: "Which word means DEF?" (the gloss's own
+  -- wording), distractors drawn from other world heads; 3 choices keep the
+  -- inputs short (the study trains on them hundreds of times)
   w.tasks.mcqa = {train = {}, valid = {}, test = {}}
   local heads = {}
   for _, c in ipairs(chosen) do heads[#heads + 1] = c.head end
@@ -196,7 +197,7 @@ function M.build(o)
     end
     local at = (i * 2654435761 + opt.seed) % opt.mc_choices + 1
     table.insert(choices, at, c.head)
-    local q = "Which word matches this definition: " .. c.def .. "?"
+    local q = "Which word means " .. c.def .. "?"
     local r = {question = q, nchoices = opt.mc_choices, answer = "choice" .. at, answer_index = at,
                answer_text = c.head, definition = c.def, synset = c.synset, pos = "n",
                relation = "mcqa", head = q, tail = c.head, hard = 1}
@@ -230,7 +231,13 @@ function M.build(o)
   if not exists(w.tokenizer_path) then
     local lines = {}
     for i, t in ipairs(texts) do lines[i] = t.text end
-    for _, r in ipairs(w.tasks.mcqa.train) do lines[#lines + 1] = r.question end
+    -- the multiple-choice inputs as the QA templates lay them out, so that
+    -- "choice1:" and "The answer is" are pieces, not a dozen characters
+    for _, r in ipairs(w.tasks.mcqa.train) do
+      local l = {r.question}
+      for k = 1, r.nchoices do l[#l + 1] = "choice" .. k .. ": " .. r["choice" .. k] end
+      lines[#lines + 1] = table.concat(l, " ") .. " The answer is"
+    end
     write(opt.dir .. "/pretrain.txt", table.concat(lines, "\n") .. "\n")
     local size = opt.vocab_size
     while true do
