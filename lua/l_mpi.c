@@ -14,7 +14,7 @@
  *
  * MPI is initialised only when asked (the sweep and m:train{data_parallel=true} ask
  * when launched by mpirun), so a plain `mto run` never touches it. MPI_Finalize runs
- * when the Lua state closes (a registry sentinel's __gc). */
+ * when the Lua state closes (a registry sentinel's __gc), or at exit. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -68,6 +68,13 @@ static int sentinel_gc(lua_State *L)
     return 0;
 }
 
+/* a script that ends with os.exit() never closes its Lua state: finalise anyway,
+ * or mpirun reports the rank as failed */
+static void finalize_at_exit(void)
+{
+    if (is_active()) MPI_Finalize();
+}
+
 static void do_init(lua_State *L)
 {
     if (!is_active()) {
@@ -78,6 +85,7 @@ static void do_init(lua_State *L)
         if (rc != MPI_SUCCESS) luaL_error(L, "mpi: MPI_Init_thread failed (error %d)", rc);
         /* errors come back as values (Lua errors naming the call), not as an abort */
         MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+        atexit(finalize_at_exit);
         /* finalise when this Lua state closes */
         lua_newuserdatauv(L, 1, 0);
         lua_createtable(L, 0, 1);

@@ -7,7 +7,7 @@ set -u
 . "${MTO_SRCDIR:-.}/tests/mpi_lib.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mto-mpibasic.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-echo "1..6"
+echo "1..7"
 
 cat >"$tmp/basic.lua" <<'LUA'
 local mpi = require("mto").mpi
@@ -60,3 +60,16 @@ MTO_SHARD=2/2 "$MTO" run "$tmp/shard.lua" >"$tmp/o5" 2>&1
 grep -q "MTO_SHARD must be I/N with 0 <= I < N, got '2/2'" "$tmp/o5" &&
     echo "ok 6 - a malformed MTO_SHARD is named" ||
     { echo "not ok 6 - a malformed MTO_SHARD is named"; sed 's/^/# /' "$tmp/o5"; }
+
+# a script ending in os.exit() never closes its Lua state: MPI is finalised at exit
+cat >"$tmp/exit.lua" <<'LUA'
+local mpi = require("mto").mpi
+mpi.barrier()
+print("rank " .. mpi.rank() .. " exits")
+os.exit(0)
+LUA
+run_mpi 2 "$MTO" run "$tmp/exit.lua" >"$tmp/o6" 2>&1
+rc=$?
+[ $rc = 0 ] && [ "$(grep -c 'exits$' "$tmp/o6")" = 2 ] && ! grep -qi 'finalize' "$tmp/o6" &&
+    echo "ok 7 - os.exit() under mpirun: both ranks end cleanly (MPI finalised at exit)" ||
+    { echo "not ok 7 - os.exit() under mpirun: both ranks end cleanly (exit $rc)"; sed 's/^/# /' "$tmp/o6"; }
