@@ -127,6 +127,8 @@ local res2 = mto.prompt_tune(ctx)
 ok(res2.prompt and res2.prompt.init == "phrase" and res2.prompt.k == 5 and res2.prompt.placement == "post",
    "mto.prompt_tune: phrase init from the records' relation, post from post_pt")
 is(res2.steps, 2, "mto.prompt_tune: trains with ctx.opts")
+ok(res2.overrides.optimizer == "adafactor" and res2.overrides.lr == 0.3 and res2.overrides.max_steps == nil,
+   "mto.prompt_tune: the sweep's generic adamw 1e-3 becomes Adafactor 0.3 (reported in overrides)")
 
 -- the sweep: finetune and prompt_tune side by side
 spec.templates = {"pre_pt", "masked_post_pt"}
@@ -135,7 +137,10 @@ spec.seeds = {1}
 spec.methods = {"finetune", "prompt_tune"}
 spec.train.epochs = 4
 local dir = tmp .. ".d"
+local PT = require "mto.prompt"
+PT.defaults.train = {optimizer = "adafactor", lr = 0.3} -- every prompt_tune point, whatever train.lr says
 local sum = mto.sweep(spec):run{results = dir, quiet = true}
+PT.defaults.train = nil
 is(sum.ran, 4, "sweep: 2 templates x 2 methods = 4 points")
 local okrows, pt_rows = true, 0
 for _, row in ipairs(sum.rows) do
@@ -146,6 +151,13 @@ for _, row in ipairs(sum.rows) do
 end
 ok(okrows, "sweep: every point ok with rouge_l in [0, 1]")
 is(pt_rows, 2, "sweep: two prompt_tune rows")
+local cols_ok = true
+for _, row in ipairs(sum.rows) do
+  local want_opt, want_lr = "adamw", "0.003"
+  if row.method == "prompt_tune" then want_opt, want_lr = "adafactor", "0.3" end
+  cols_ok = cols_ok and row.optimizer == want_opt and row.lr == want_lr and row.key:find("lr=0.003", 1, true) ~= nil
+end
+ok(cols_ok, "sweep: prompt rows record the optimizer and lr that ran (adafactor 0.3), keys unchanged")
 local tab = mto.table{results = dir, rows = "template", cols = "method", value = "rouge_l"}
 print("# " .. tab:gsub("\n", "\n# "))
 ok(tab:find("prompt_tune", 1, true) and tab:find("finetune", 1, true), "table: methods as columns")

@@ -11,7 +11,11 @@
 --   optimizer ("adafactor"), lr (0.3), and any other m:prompt option.
 -- Training options come from ctx.opts; a point still on the sweep's generic
 -- fine-tuning optimizer and lr (adamw, 1e-3) gets the prompt-tuning ones instead,
--- while an explicitly different optimizer or lr (an lr axis, say) is kept.
+-- while an explicitly different optimizer or lr (an lr axis, say) is kept;
+-- `train = {...}` in the settings always wins (e.g. M.defaults.train = {lr = 0.3,
+-- optimizer = "adafactor", epochs = 30} for every prompt_tune point of a sweep).
+-- The result's `overrides` lists the options that differ from ctx.opts, so the
+-- sweep records what actually ran in that row's columns.
 local mto = require "mto"
 
 local M = {}
@@ -66,8 +70,13 @@ function M.tune(ctx)
   if opts.optimizer == nil or (opts.optimizer == M.generic.optimizer and opts.lr == M.generic.lr) then
     opts.optimizer, opts.lr = cfg.optimizer, cfg.lr
   end
+  for k, v in pairs(cfg.train or {}) do opts[k] = v end
   local res = p:train(ctx.train, opts)
   res.prompt = p
+  res.overrides = {}
+  for k, v in pairs(opts) do
+    if (ctx.opts or {})[k] ~= v and type(v) ~= "table" and type(v) ~= "function" then res.overrides[k] = v end
+  end
   return res
 end
 

@@ -42,6 +42,11 @@ function M.methods.prompt_tune(ctx)
   -- the test decoding below calls ctx.model:predict: the trained prompt (over the
   -- frozen model) answers it with its soft tokens inserted
   if type(res) == "table" and res.prompt then ctx.model = res.prompt end
+  -- options the prompt trained with instead of the point's (its optimizer and lr):
+  -- this row's columns record what ran (the key, and so resume, stay the point's)
+  for k, v in pairs(type(res) == "table" and res.overrides or {}) do
+    if ctx.point and ctx.point[k] ~= nil then ctx.point[k] = v end
+  end
   return res
 end
 
