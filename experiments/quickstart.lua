@@ -172,7 +172,7 @@ local rows, times = S.run(study_models, w, {
     say("  %-9s %-13s %4d points (%d run now, %d failed) %6.1f s", t.group, t.phase, t.points, t.ran, t.failed, t.wall)
   end})
 local study_wall = mto._clock() - t_study
-local base_rows = S.baseline_rows(w)
+local base_rows = S.baseline_rows(w, {mcqa_test = o.mcqa_test})
 local report = {}
 local function show(title, text, print_it)
   report[#report + 1] = string.format("### %s\n\n%s\n", title, text)

@@ -301,7 +301,7 @@ end
 
 -- Baseline rows (most frequent tail, copy the head's last word; chance for
 -- multiple choice), in the same shape as sweep rows.
-function M.baseline_rows(w)
+function M.baseline_rows(w, o)
   local rows = {}
   for _, rel in ipairs(world.STUDY) do
     local count, top, topn = {}, "", 0
@@ -331,6 +331,18 @@ function M.baseline_rows(w)
     end
   end
   rows[#rows + 1] = {task = "mcqa", template = "(chance)", accuracy = 1 / w.opt.mc_choices, status = "ok"}
+  -- always answering the same position: the best such constant on the test
+  -- questions the study asks (the first o.mcqa_test) — an oracle ceiling for a
+  -- model that ignores the question
+  local count, n = {}, 0
+  for i, r in ipairs(w.tasks.mcqa.test) do
+    if i > ((o or {}).mcqa_test or math.huge) then break end
+    n, count[r.answer_index] = n + 1, (count[r.answer_index] or 0) + 1
+  end
+  local best, bestn = 1, -1
+  for k = 1, w.opt.mc_choices do if (count[k] or 0) > bestn then best, bestn = k, count[k] or 0 end end
+  rows[#rows + 1] = {task = "mcqa", template = "(always choice" .. best .. ", best constant)",
+                     accuracy = bestn / math.max(1, n), status = "ok"}
   return rows
 end
 
