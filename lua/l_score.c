@@ -485,24 +485,7 @@ static int matcher_tostring(lua_State *L)
     return 1;
 }
 
-/* ---- pure-Lua entry points ---------------------------------------------------------- */
-
-/* mto.match etc.: require the module (upvalue 1), call its function (upvalue 2) with our arguments. */
-static int call_module(lua_State *L)
-{
-    int nargs = lua_gettop(L);
-    lua_getglobal(L, "require");
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_call(L, 1, 1);
-    lua_getfield(L, -1, lua_tostring(L, lua_upvalueindex(2)));
-    if (!lua_isfunction(L, -1))
-        return luaL_error(L, "%s has no function %s", lua_tostring(L, lua_upvalueindex(1)),
-                          lua_tostring(L, lua_upvalueindex(2)));
-    lua_insert(L, 1);
-    lua_pop(L, 1); /* the module table */
-    lua_call(L, nargs, LUA_MULTRET);
-    return lua_gettop(L);
-}
+/* ---- pure-Lua entry points (mto_lua_call_module, l_train.c) ---------------------- */
 
 void mto_lua_open_score(lua_State *L)
 {
@@ -526,7 +509,7 @@ void mto_lua_open_score(lua_State *L)
     for (size_t i = 0; i < sizeof entry / sizeof entry[0]; i++) {
         lua_pushstring(L, entry[i][1]);
         lua_pushstring(L, entry[i][2]);
-        lua_pushcclosure(L, call_module, 2);
+        lua_pushcclosure(L, mto_lua_call_module, 2);
         lua_setfield(L, -2, entry[i][0]);
     }
 }

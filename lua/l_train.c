@@ -153,6 +153,37 @@ static int opt_bool(lua_State *L, int opts, const char *k, int dflt)
     return v;
 }
 
+/* The training options of m:train and p:train (all of train_keys but valid, progress
+ * and data_parallel) from the table at index opts into *o, which holds the caller's
+ * defaults; an absent optimizer means dflt_optim. who names the call in errors. */
+void mto_lua_train_opts(lua_State *L, int opts, mto_train_opts *o, const char *who, const char *dflt_optim)
+{
+    const char *optim = opt_string(L, opts, "optimizer", dflt_optim);
+    if (strcmp(optim, "adamw") == 0) mto_optim_config_default(&o->optim, MTO_OPT_ADAMW);
+    else if (strcmp(optim, "adafactor") == 0) mto_optim_config_default(&o->optim, MTO_OPT_ADAFACTOR);
+    else luaL_error(L, "%s: unknown optimizer '%s' (adamw, adafactor)", who, optim);
+    o->optim.weight_decay = (float)opt_number(L, opts, "weight_decay", o->optim.weight_decay);
+    o->lr = (float)opt_number(L, opts, "lr", o->lr);
+    o->optim.lr = o->lr;
+    const char *sched = opt_string(L, opts, "schedule", "constant");
+    if (strcmp(sched, "constant") == 0) o->schedule = MTO_LR_CONSTANT;
+    else if (strcmp(sched, "linear") == 0) o->schedule = MTO_LR_LINEAR;
+    else luaL_error(L, "%s: unknown schedule '%s' (constant, linear)", who, sched);
+    o->warmup_steps = (long)opt_integer(L, opts, "warmup", 0);
+    o->epochs = (int)opt_integer(L, opts, "epochs", o->epochs);
+    o->max_steps = (long)opt_integer(L, opts, "max_steps", 0);
+    o->batch_size = (int)opt_integer(L, opts, "batch_size", o->batch_size);
+    o->grad_accum = (int)opt_integer(L, opts, "grad_accum", 1);
+    o->max_src_len = (int)opt_integer(L, opts, "max_src_len", 0);
+    o->max_tgt_len = (int)opt_integer(L, opts, "max_tgt_len", 0);
+    o->clip = (float)opt_number(L, opts, "clip", o->clip);
+    o->seed = (uint64_t)opt_integer(L, opts, "seed", 0);
+    o->dropout = opt_bool(L, opts, "dropout", 1);
+    o->patience = (int)opt_integer(L, opts, "patience", o->patience);
+    o->eval_every = (long)opt_integer(L, opts, "eval_every", 0);
+    o->min_delta = (float)opt_number(L, opts, "min_delta", 0);
+}
+
 /* Options every training run understands (anything else is a typo worth reporting). */
 static const char *const train_keys[] = {
     "optimizer", "lr", "weight_decay", "schedule", "warmup", "epochs", "max_steps", "batch_size",
@@ -214,30 +245,7 @@ static int l_train(lua_State *L)
     mto_example *ex = check_examples(L, 2, "examples", 1, m->cfg.vocab_size, &n);
     mto_train_opts o;
     mto_train_opts_default(&o);
-    const char *optim = opt_string(L, opts, "optimizer", "adamw");
-    if (strcmp(optim, "adamw") == 0) mto_optim_config_default(&o.optim, MTO_OPT_ADAMW);
-    else if (strcmp(optim, "adafactor") == 0) mto_optim_config_default(&o.optim, MTO_OPT_ADAFACTOR);
-    else return luaL_error(L, "train: unknown optimizer '%s' (adamw, adafactor)", optim);
-    o.optim.weight_decay = (float)opt_number(L, opts, "weight_decay", o.optim.weight_decay);
-    o.lr = (float)opt_number(L, opts, "lr", o.lr);
-    o.optim.lr = o.lr;
-    const char *sched = opt_string(L, opts, "schedule", "constant");
-    if (strcmp(sched, "constant") == 0) o.schedule = MTO_LR_CONSTANT;
-    else if (strcmp(sched, "linear") == 0) o.schedule = MTO_LR_LINEAR;
-    else return luaL_error(L, "train: unknown schedule '%s' (constant, linear)", sched);
-    o.warmup_steps = (long)opt_integer(L, opts, "warmup", 0);
-    o.epochs = (int)opt_integer(L, opts, "epochs", o.epochs);
-    o.max_steps = (long)opt_integer(L, opts, "max_steps", 0);
-    o.batch_size = (int)opt_integer(L, opts, "batch_size", o.batch_size);
-    o.grad_accum = (int)opt_integer(L, opts, "grad_accum", 1);
-    o.max_src_len = (int)opt_integer(L, opts, "max_src_len", 0);
-    o.max_tgt_len = (int)opt_integer(L, opts, "max_tgt_len", 0);
-    o.clip = (float)opt_number(L, opts, "clip", o.clip);
-    o.seed = (uint64_t)opt_integer(L, opts, "seed", 0);
-    o.dropout = opt_bool(L, opts, "dropout", 1);
-    o.patience = (int)opt_integer(L, opts, "patience", o.patience);
-    o.eval_every = (long)opt_integer(L, opts, "eval_every", 0);
-    o.min_delta = (float)opt_number(L, opts, "min_delta", 0);
+    mto_lua_train_opts(L, opts, &o, "train", "adamw");
     if (field_type(L, opts, "valid") != LUA_TNIL) {
         o.valid = check_examples(L, -1, "valid", 1, m->cfg.vocab_size, &nv);
         o.nvalid = nv;
@@ -447,8 +455,9 @@ static int load_embedded(lua_State *L)
     return 1;
 }
 
-/* mto.sweep etc.: require the module, call its entry function with our arguments. */
-static int call_module(lua_State *L)
+/* mto.sweep, mto.match etc.: require the module (upvalue 1), call its function (upvalue 2)
+ * with our arguments. */
+int mto_lua_call_module(lua_State *L)
 {
     int nargs = lua_gettop(L);
     lua_getglobal(L, "require");
@@ -491,7 +500,7 @@ void mto_lua_open_train(lua_State *L)
     for (size_t i = 0; i < sizeof entry / sizeof entry[0]; i++) {
         lua_pushstring(L, entry[i][1]);
         lua_pushstring(L, entry[i][2]);
-        lua_pushcclosure(L, call_module, 2);
+        lua_pushcclosure(L, mto_lua_call_module, 2);
         lua_setfield(L, -2, entry[i][0]);
     }
 }

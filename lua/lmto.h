@@ -33,4 +33,13 @@ int32_t *mto_lua_check_ids(lua_State *L, int idx, size_t *len);
 /* Push an int32 array as a Lua array. */
 void mto_lua_push_ids(lua_State *L, const int32_t *ids, size_t n);
 
+struct mto_train_opts;
+/* Training options (optimizer, lr, schedule, epochs, ...) from the table at index opts
+ * into *o, which holds the defaults; errors name `who` (l_train.c). */
+void mto_lua_train_opts(lua_State *L, int opts, struct mto_train_opts *o, const char *who,
+                        const char *dflt_optim);
+/* A C closure body: require module upvalue 1, call its function upvalue 2 with the
+ * arguments, return its results (l_train.c; mto.sweep, mto.match, ...). */
+int mto_lua_call_module(lua_State *L);
+
 #endif
