@@ -52,6 +52,18 @@ static void *worker(void *arg)
     }
 }
 
+int mto_threads(void) { return t5_threads_wanted(); }
+
+int mto_set_threads(int n)
+{
+    int old = t5_threads_wanted();
+    if (n < 1) n = 1;
+#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
+    openblas_set_num_threads(n > T5_MAX_THREADS ? T5_MAX_THREADS : n);
+#endif
+    return old; /* each model resizes its pool before its next step */
+}
+
 int t5_threads_wanted(void)
 {
 #ifdef HAVE_OPENBLAS_SET_NUM_THREADS

@@ -13,6 +13,8 @@
 --   --epochs N (10)  fine-tuning epochs
 --   --mcqa-test N (30) --mcqa-epochs N (5) --mcqa-full-epochs N (3)   the multiple-choice task
 --                   (its inputs are ~5x longer than a fact's: fewer questions and epochs)
+--   --workers N     study points trained by N processes at once, one thread each
+--                   (default: one per core; tiny models train faster that way)
 --   --quick         a few-minute smoke version
 --   --no-study      stop after the knowledge probe and the matching table
 --   --quiet         no progress lines
@@ -42,7 +44,7 @@ local S = require "study"
 local o = {cache = os.getenv("MTO_CACHE") or "mto-cache", synsets = 300, world_seed = 1,
            stage1 = nil, stage2 = nil, quick = false, study = true, quiet = false,
            shots = 30, seeds = 5, epochs = 10, more_shots = 60, more_seeds = 1, full_seeds = 1, full_epochs = 5,
-           full_patience = 1, pt_seeds = 2, pt_epochs = 10, mcqa_test = 30, mcqa_epochs = 5, mcqa_full_epochs = 3}
+           full_patience = 1, workers = "auto", pt_seeds = 2, pt_epochs = 10, mcqa_test = 30, mcqa_epochs = 5, mcqa_full_epochs = 3}
 local NUMERIC = {["--synsets"] = "synsets", ["--seeds"] = "seeds", ["--stage1"] = "stage1", ["--stage2"] = "stage2",
                  ["--shots"] = "shots", ["--epochs"] = "epochs", ["--more-shots"] = "more_shots",
                  ["--more-seeds"] = "more_seeds", ["--full-seeds"] = "full_seeds", ["--full-epochs"] = "full_epochs",
@@ -59,6 +61,10 @@ while arg[i] do
     local v = math.tointeger(tonumber(val()))
     if not v or v < 0 then error("quickstart: " .. a .. " needs a non-negative integer", 0) end
     o[NUMERIC[a]] = v
+  elseif a == "--workers" then
+    local v = val()
+    o.workers = v == "auto" and v or math.tointeger(tonumber(v))
+    if not o.workers or (o.workers ~= "auto" and o.workers < 1) then error("quickstart: --workers needs a positive integer or auto", 0) end
   elseif a == "--quick" then o.quick = true
   elseif a == "--no-study" then o.study = false
   elseif a == "--quiet" then o.quiet = true
@@ -160,6 +166,9 @@ say("fine-tuning: AdamW lr 1e-4, %d epochs, batch 8 (settings that keep the base
     o.epochs, o.shots, o.seeds, o.more_shots, o.more_seeds, o.full_seeds, o.full_epochs, o.full_patience, o.pt_seeds)
 say("the random-init model: %d-shot and full data, seed 1; multiple choice: %d test questions, %d epochs " ..
     "(full data %d), no larger-shot point.", o.shots, o.mcqa_test, o.mcqa_epochs, o.mcqa_full_epochs)
+local nworkers = o.workers == "auto" and mto.ncpu() or o.workers
+say("each phase's points are shared by %d worker process%s (one engine thread each; --workers N).",
+    nworkers, nworkers == 1 and "" or "es")
 local t_study = mto._clock()
 local rows, times = S.run(study_models, w, {
   results = results, seeds = seq(o.seeds), shots = o.shots, lr = 1e-4, epochs = o.epochs,
@@ -167,7 +176,7 @@ local rows, times = S.run(study_models, w, {
   full = {seeds = seq(o.full_seeds), epochs = o.full_epochs, patience = o.full_patience},
   prompt = prompt, random = {seeds = {1}}, random_name = "random",
   mcqa = {max_test = o.mcqa_test, epochs = o.mcqa_epochs, full_epochs = o.mcqa_full_epochs, larger = false},
-  quiet = o.quiet,
+  quiet = o.quiet, workers = o.workers,
   on_phase = function(t)
     say("  %-9s %-13s %4d points (%d run now, %d failed) %6.1f s", t.group, t.phase, t.points, t.ran, t.failed, t.wall)
   end})

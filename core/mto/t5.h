@@ -7,7 +7,8 @@
  * Tensors are row-major; linear weights have HF shape (out, in): y = x W^T.
  * Threads: the caller sets OpenBLAS threads (openblas_set_num_threads); the
  * engine runs its own loops (norms, activations, attention, loss) on a per-model
- * pool of as many threads, sleeping between jobs. Same threads => same bits. */
+ * pool of as many threads, sleeping between jobs. Same threads => same bits.
+ * mto_set_threads() sets both at once. */
 #ifndef MTO_T5_H
 #define MTO_T5_H
 
@@ -36,6 +37,11 @@ typedef struct mto_t5_config {
     int tie_word_embeddings;       /* v1.0: 1 (lm_head = shared, output scaled) */
     float dropout_rate, eps;
 } mto_t5_config;
+
+/* Threads for every model's next step (OpenBLAS's and the engine's pools, >= 1);
+ * returns the previous count. mto_threads() returns the current one. */
+int mto_set_threads(int n);
+int mto_threads(void);
 
 /* Defaults of HF T5Config (t5-small shape, v1.0). */
 void mto_t5_config_default(mto_t5_config *c);

@@ -194,7 +194,8 @@ end
 --   full data     o.full.seeds, o.full.epochs / o.full.patience (early stopping on validation)
 --   prompt tuning the prompt-tuning families (pre_pt, ...; method prompt_tune: soft
 --                 prompt over the frozen model, Adafactor, o.prompt.lr), o.shots, o.prompt.seeds
--- A phase set to false is skipped. o.mcqa = {max_test =, max_src_len =, epochs =,
+-- A phase set to false is skipped. o.workers: each phase's points shared by that many
+-- forked processes (sweep:run{workers =}, one engine thread each). o.mcqa = {max_test =, max_src_len =, epochs =,
 -- full_epochs =, larger = false} keeps the long multiple-choice inputs cheap.
 -- Returns the rows (with hard-subset metrics) and the phases' wall times
 -- {{group=, phase=, points=, ran=, wall=}, ...}.
@@ -281,7 +282,7 @@ function M.run(models, w, o)
       local keys, npts = {}, 0
       for _, p in ipairs(sw:points()) do keys[p.key] = true; npts = npts + 1 end
       if not o.quiet then io.stderr:write(string.format("study: %s, %s: %d points\n", g.name, ph[1], npts)) end
-      local sum = sw:run{results = sub, quiet = o.quiet}
+      local sum = sw:run{results = sub, quiet = o.quiet, workers = o.workers}
       times[#times + 1] = {group = g.name, phase = ph[1], points = npts, ran = sum.ran, failed = sum.failed,
                            wall = mto._clock() - t0}
       if o.on_phase then o.on_phase(times[#times]) end

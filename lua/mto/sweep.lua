@@ -412,13 +412,116 @@ end
 
 -- ---- running -------------------------------------------------------------------
 
+-- Train, score and append every point of list (with claim, only those claim(i)
+-- grants); counts go into summary.
+local function run_list(self, list, dir, store, prog, prefix, summary, claim)
+  for i, p in ipairs(list) do
+    if claim and not claim(i) then goto next end
+    local label = string.format("%s[%d/%d] %s %s %s shots=%s seed=%s", prefix, i, #list, p.task, p.model,
+                                p.template, p.shots, p.seed)
+    local row = self:_run_point(p, dir, prog, label)
+    for k, v in pairs(p) do row[k] = v end
+    row.finished = os.date("!%Y-%m-%dT%H:%M:%SZ")
+    store:append(row)
+    summary.ran = summary.ran + 1
+    if row.status == "failed" then
+      summary.failed = summary.failed + 1
+      prog:finish("FAILED: " .. row.error)
+    else
+      local metric = row.rouge_l and string.format("rouge_l %.4f", row.rouge_l)
+                     or string.format("accuracy %.4f", row.accuracy or 0)
+      prog:finish(string.format("%s, %d steps, loss %.4f, %.2f s", metric, row.steps, row.final_loss, row.wall))
+    end
+    ::next::
+  end
+end
+
+-- workers = N | "auto" (one per core) | nil (MTO_WORKERS, else 1) -> a count >= 1
+local function worker_count(w)
+  if w == nil or w == "" then w = os.getenv("MTO_WORKERS") end
+  if w == nil or w == "" then return 1 end
+  if w == "auto" then return mto.ncpu() end
+  local n = math.tointeger(tonumber(w))
+  if not n or n < 1 then error("sweep:run: workers must be a positive integer or \"auto\", got " .. tostring(w), 0) end
+  return n
+end
+
+-- Empty claims directory (a killed run's leftovers removed).
+local function fresh_claims(path)
+  for _, f in ipairs(mto._listdir(path) or {}) do os.remove(path .. "/" .. f) end
+  os.remove(path)
+end
+
+-- Run todo in n forked worker processes (cluster.worker shards, `threads` engine
+-- threads each), wait for all, merge their parts into results.csv. Each worker
+-- takes the next unclaimed point (an O_EXCL file per point), so points of uneven
+-- cost spread evenly. Rows a worker finished survive a failed sibling: the error
+-- says to rerun, which resumes.
+local function run_workers(self, todo, pts, dir, order, n, opts, summary)
+  local cluster = require "mto.cluster"
+  local claims = dir .. "/parts/claims"
+  fresh_claims(claims)
+  mto._mkdir(dir .. "/parts")
+  mto._mkdir(claims)
+  io.stdout:flush(); io.stderr:flush()
+  local pids = {}
+  for r = 0, n - 1 do
+    local pid, err = mto._fork()
+    if not pid then
+      for _, q in ipairs(pids) do mto._wait(q) end
+      error("sweep:run: cannot start worker " .. (r + 1) .. ": " .. err, 0)
+    end
+    if pid == 0 then -- the worker: its share, then leave without running the parent's script on
+      local ok, e = pcall(function()
+        mto.threads(opts.threads or 1)
+        local sh = cluster.worker(dir, self.columns, pts, r, n)
+        local prog = progress.new{quiet = opts.quiet, tty = false}
+        local function claim(i)
+          local mine, err = mto._claim(claims .. "/" .. i)
+          if mine == nil then error(err, 0) end
+          return mine
+        end
+        run_list(self, todo, dir, sh.store, prog, string.format("(worker %d/%d) ", r + 1, n),
+                 {ran = 0, failed = 0}, claim)
+      end)
+      if not ok then io.stderr:write(string.format("sweep worker %d/%d: %s\n", r + 1, n, tostring(e))) end
+      mto._exit(ok and 0 or 1)
+    end
+    pids[#pids + 1] = pid
+  end
+  local bad = {}
+  for i, pid in ipairs(pids) do
+    local ok, why = mto._wait(pid)
+    if not ok then bad[#bad + 1] = string.format("worker %d/%d %s", i, n, why) end
+  end
+  fresh_claims(claims)
+  cluster.merge(dir, self.columns, order)
+  if #bad > 0 then
+    error(string.format("sweep:run: %s; the points that finished are in %s/results.csv, rerun to resume",
+                        table.concat(bad, ", "), dir), 0)
+  end
+  local rows = results.load(dir .. "/results.csv")
+  local want = {}
+  for _, p in ipairs(todo) do want[p.key] = true end
+  for _, row in ipairs(rows) do
+    if want[row.key] then
+      summary.ran = summary.ran + 1
+      if row.status == "failed" then summary.failed = summary.failed + 1 end
+    end
+  end
+  return rows
+end
+
 -- Run every unfinished point; returns {ran=, skipped=, failed=, rows=, path=, table=}.
 -- Under `mpirun -np N` (or with MTO_SHARD=I/N) each process runs its share of the
 -- points (mto.cluster); rows then holds the whole sweep once results.csv is merged.
 -- run{data_parallel = true} under mpirun: all ranks train each point together instead.
+-- run{workers = N} (or MTO_WORKERS=N, "auto" = one per core) on one machine: N forked
+-- processes share the points, each training with `threads` (default 1) engine threads.
 function Sweep:run(opts)
   opts = opts or {}
   local dir = opts.results or error("sweep:run: results = DIR is required", 2)
+  local workers = worker_count(opts.workers)
   mto._mkdir(dir)
   mto._mkdir(dir .. "/predictions")
   local path = dir .. "/results.csv"
@@ -441,26 +544,17 @@ function Sweep:run(opts)
   if summary.skipped > 0 then
     prog:note(string.format("sweep: %d of %d points already in %s, skipped", summary.skipped, #pts, path))
   end
-  for i, p in ipairs(todo) do
-    local label = string.format("[%d/%d] %s %s %s shots=%s seed=%s", i, #todo, p.task, p.model, p.template,
-                                p.shots, p.seed)
-    if shard.size > 1 then label = string.format("(%s %d/%d) ", shard.mode, shard.rank, shard.size) .. label end
-    local row = self:_run_point(p, dir, prog, label)
-    for k, v in pairs(p) do row[k] = v end
-    row.finished = os.date("!%Y-%m-%dT%H:%M:%SZ")
-    store:append(row)
-    summary.ran = summary.ran + 1
-    if row.status == "failed" then
-      summary.failed = summary.failed + 1
-      prog:finish("FAILED: " .. row.error)
-    else
-      local metric = row.rouge_l and string.format("rouge_l %.4f", row.rouge_l)
-                     or string.format("accuracy %.4f", row.accuracy or 0)
-      prog:finish(string.format("%s, %d steps, loss %.4f, %.2f s", metric, row.steps, row.final_loss, row.wall))
-    end
+  if shard.mode == "serial" and workers > 1 and #todo > 1 then
+    local n = math.min(workers, #todo)
+    summary.workers = n
+    summary.rows = run_workers(self, todo, pts, dir, shard.order, n, opts, summary)
+    summary.merged = true
+  else
+    local prefix = shard.size > 1 and string.format("(%s %d/%d) ", shard.mode, shard.rank, shard.size) or ""
+    run_list(self, todo, dir, store, prog, prefix, summary)
+    summary.rows, summary.merged = shard:finish()
   end
   self.cache = nil
-  summary.rows, summary.merged = shard:finish()
   if opts.plot and summary.merged and (shard.mode == "array" or shard.rank == 0) then
     local value = opts.value or "rouge_l"
     summary.plot = require("mto.plot").plot{results = summary.rows, value = value,
