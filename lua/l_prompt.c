@@ -406,31 +406,6 @@ static const char *const train_keys[] = {
     "max_src_len", "max_tgt_len", "clip", "seed", "dropout", "valid", "patience", "eval_every", "min_delta",
     "progress", NULL};
 
-typedef struct progress_ctx {
-    lua_State *L;
-    int fn;
-    volatile int cancel;
-    int failed;
-} progress_ctx;
-
-static void on_progress(void *ud, long step, long total, float loss, double elapsed)
-{
-    progress_ctx *c = ud;
-    if (!c->fn || c->failed) return;
-    lua_State *L = c->L;
-    lua_pushvalue(L, c->fn);
-    lua_pushinteger(L, step);
-    lua_pushinteger(L, total);
-    lua_pushnumber(L, loss);
-    lua_pushnumber(L, elapsed);
-    if (lua_pcall(L, 4, 1, 0) != LUA_OK) { c->failed = 1; c->cancel = 1; return; }
-    if (lua_toboolean(L, -1)) c->cancel = 1;
-    lua_pop(L, 1);
-}
-
-static void set_num(lua_State *L, const char *k, double v) { lua_pushnumber(L, v); lua_setfield(L, -2, k); }
-static void set_int(lua_State *L, const char *k, lua_Integer v) { lua_pushinteger(L, v); lua_setfield(L, -2, k); }
-
 static int l_train(lua_State *L)
 {
     mto_prompt *p = check_prompt(L, 1);
@@ -448,35 +423,16 @@ static int l_train(lua_State *L)
         t.valid = check_items(L, 1, -1, 1, "valid", &nv);
         t.nvalid = nv;
     }
-    progress_ctx pc = {L, 0, 0, 0};
-    if (has(L, o, "progress")) {
-        lua_getfield(L, o, "progress");
-        luaL_argexpected(L, lua_isfunction(L, -1), o, "progress function");
-        pc.fn = lua_gettop(L);
-    }
-    t.progress = on_progress;
-    t.progress_ud = &pc;
-    t.cancel = &pc.cancel;
-    lua_checkstack(L, 8);
+    mto_lua_progress pc;
+    mto_lua_progress_hook(L, o, &pc, &t);
     mto_train_result r;
     mto_error e;
     int rc = mto_prompt_train(m, p, ex, n, &t, &r, &e);
-    if (pc.failed) return lua_error(L);
+    if (pc.failed) return lua_error(L); /* the callback's error is on top */
     if (rc) return mto_lua_error(L, &e);
-    lua_createtable(L, 0, 10);
-    set_int(L, "steps", r.steps);
-    set_int(L, "epochs", r.epochs);
-    set_int(L, "examples", r.examples);
-    set_num(L, "first_loss", r.first_loss);
-    set_num(L, "final_loss", r.final_loss);
-    if (r.best_valid_loss >= 0) set_num(L, "best_valid_loss", r.best_valid_loss);
-    set_int(L, "best_step", r.best_step);
-    lua_pushboolean(L, r.stopped_early);
-    lua_setfield(L, -2, "stopped_early");
-    lua_pushboolean(L, r.cancelled);
-    lua_setfield(L, -2, "cancelled");
-    set_num(L, "wall", r.wall);
-    set_int(L, "trained_params", (lua_Integer)p->k * p->d_model);
+    mto_lua_push_train_result(L, &r);
+    lua_pushinteger(L, (lua_Integer)p->k * p->d_model);
+    lua_setfield(L, -2, "trained_params");
     return 1;
 }
 

@@ -205,16 +205,9 @@ static void check_keys(lua_State *L, int opts)
 
 /* ---- m:train ------------------------------------------------------------------ */
 
-typedef struct progress_ctx {
-    lua_State *L;
-    int fn;                 /* stack index of the Lua progress function, 0 = none */
-    volatile int cancel;
-    int failed;             /* the Lua callback raised: its message is in the registry slot */
-} progress_ctx;
-
 static void on_progress(void *ud, long step, long total, float loss, double elapsed)
 {
-    progress_ctx *c = ud;
+    mto_lua_progress *c = ud;
     if (!c->fn || c->failed) return;
     lua_State *L = c->L;
     lua_pushvalue(L, c->fn);
@@ -223,7 +216,7 @@ static void on_progress(void *ud, long step, long total, float loss, double elap
     lua_pushnumber(L, loss);
     lua_pushnumber(L, elapsed);
     if (lua_pcall(L, 4, 1, 0) != LUA_OK) {
-        c->failed = 1; /* the message stays on the stack until mto_train returns */
+        c->failed = 1; /* the message stays on the stack until training returns */
         c->cancel = 1;
         return;
     }
@@ -231,9 +224,39 @@ static void on_progress(void *ud, long step, long total, float loss, double elap
     lua_pop(L, 1);
 }
 
+void mto_lua_progress_hook(lua_State *L, int opts, mto_lua_progress *pc, mto_train_opts *o)
+{
+    pc->L = L, pc->fn = 0, pc->cancel = 0, pc->failed = 0;
+    if (lua_istable(L, opts)) {
+        if (lua_getfield(L, opts, "progress") != LUA_TNIL) {
+            luaL_argexpected(L, lua_isfunction(L, -1), opts, "progress function");
+            pc->fn = lua_gettop(L); /* stays on the stack while training runs */
+        } else lua_pop(L, 1);
+    }
+    o->progress = on_progress;
+    o->progress_ud = pc;
+    o->cancel = &pc->cancel;
+    lua_checkstack(L, 8);
+}
+
 static void set_field_num(lua_State *L, const char *k, double v) { lua_pushnumber(L, v); lua_setfield(L, -2, k); }
 static void set_field_int(lua_State *L, const char *k, lua_Integer v) { lua_pushinteger(L, v); lua_setfield(L, -2, k); }
 static void set_field_bool(lua_State *L, const char *k, int v) { lua_pushboolean(L, v); lua_setfield(L, -2, k); }
+
+void mto_lua_push_train_result(lua_State *L, const mto_train_result *r)
+{
+    lua_createtable(L, 0, 11);
+    set_field_int(L, "steps", r->steps);
+    set_field_int(L, "epochs", r->epochs);
+    set_field_int(L, "examples", r->examples);
+    set_field_num(L, "first_loss", r->first_loss);
+    set_field_num(L, "final_loss", r->final_loss);
+    if (r->best_valid_loss >= 0) set_field_num(L, "best_valid_loss", r->best_valid_loss);
+    set_field_int(L, "best_step", r->best_step);
+    set_field_bool(L, "stopped_early", r->stopped_early);
+    set_field_bool(L, "cancelled", r->cancelled);
+    set_field_num(L, "wall", r->wall);
+}
 
 static int l_train(lua_State *L)
 {
@@ -250,33 +273,16 @@ static int l_train(lua_State *L)
         o.valid = check_examples(L, -1, "valid", 1, m->cfg.vocab_size, &nv);
         o.nvalid = nv;
     } /* the valid table and its userdata stay on the stack */
-    progress_ctx pc = {L, 0, 0, 0};
-    if (field_type(L, opts, "progress") != LUA_TNIL) {
-        luaL_argexpected(L, lua_isfunction(L, -1), opts, "progress function");
-        pc.fn = lua_gettop(L);
-    }
+    mto_lua_progress pc;
+    mto_lua_progress_hook(L, opts, &pc, &o);
     /* data_parallel = true under mpirun: each rank trains on its slice of every batch (l_mpi.c) */
     if (opt_bool(L, opts, "data_parallel", 0)) mto_lua_mpi_data_parallel(L, m, ex, n, &o);
-    o.progress = on_progress;
-    o.progress_ud = &pc;
-    o.cancel = &pc.cancel;
-    lua_checkstack(L, 8);
     mto_train_result r;
     mto_error e;
     int rc = mto_train(m, ex, n, &o, &r, &e);
     if (pc.failed) return lua_error(L); /* the callback's error is on top */
     if (rc) return mto_lua_error(L, &e);
-    lua_createtable(L, 0, 10);
-    set_field_int(L, "steps", r.steps);
-    set_field_int(L, "epochs", r.epochs);
-    set_field_int(L, "examples", r.examples);
-    set_field_num(L, "first_loss", r.first_loss);
-    set_field_num(L, "final_loss", r.final_loss);
-    if (r.best_valid_loss >= 0) set_field_num(L, "best_valid_loss", r.best_valid_loss);
-    set_field_int(L, "best_step", r.best_step);
-    set_field_bool(L, "stopped_early", r.stopped_early);
-    set_field_bool(L, "cancelled", r.cancelled);
-    set_field_num(L, "wall", r.wall);
+    mto_lua_push_train_result(L, &r);
     return 1;
 }
 

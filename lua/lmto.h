@@ -35,6 +35,18 @@ int32_t *mto_lua_check_ids(lua_State *L, int idx, size_t *len);
 void mto_lua_push_ids(lua_State *L, const int32_t *ids, size_t n);
 
 struct mto_train_opts;
+struct mto_train_result;
+/* A running m:train / p:train: its Lua progress function and cancellation flag. */
+typedef struct mto_lua_progress {
+    lua_State *L;
+    int fn;                 /* stack index of the progress function, 0 = none */
+    volatile int cancel;
+    int failed;             /* the function raised: its message is on top of the stack */
+} mto_lua_progress;
+/* Hook the `progress` function of the opts table (if any) into o (l_train.c). */
+void mto_lua_progress_hook(lua_State *L, int opts, mto_lua_progress *pc, struct mto_train_opts *o);
+/* Push a training result as the table m:train returns (l_train.c). */
+void mto_lua_push_train_result(lua_State *L, const struct mto_train_result *r);
 /* Training options (optimizer, lr, schedule, epochs, ...) from the table at index opts
  * into *o, which holds the defaults; errors name `who` (l_train.c). */
 void mto_lua_train_opts(lua_State *L, int opts, struct mto_train_opts *o, const char *who,
