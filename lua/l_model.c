@@ -280,10 +280,10 @@ static void push_table_json(lua_State *L, int idx)
 
 static int l_index(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    luaL_checkudata(L, 1, MODEL_MT); /* methods stay reachable after m:free(); they check */
     const char *k = luaL_checkstring(L, 2);
     if (strcmp(k, "config") == 0) {
-        push_config(L, &m->cfg);
+        push_config(L, &check_model(L, 1)->cfg);
         return 1;
     }
     if (strcmp(k, "tokenizer") == 0) {
@@ -315,8 +315,20 @@ static int l_gc(lua_State *L)
     return 0;
 }
 
+/* m:free(): release the parameters, gradients, optimizer state and threads now
+ * instead of at the next garbage collection (Lua sees a model as a few bytes, so
+ * it would not hurry); later calls on m raise "model has been freed". */
+static int l_free(lua_State *L)
+{
+    return l_gc(L);
+}
+
 static int l_tostring(lua_State *L)
 {
+    if (!((lmodel *)luaL_checkudata(L, 1, MODEL_MT))->m) {
+        lua_pushliteral(L, "mto.model(freed)");
+        return 1;
+    }
     mto_t5 *m = check_model(L, 1);
     lua_pushfstring(L, "mto.model(t5 %s, d_model %d, %d+%d layers, %d params)",
                     m->cfg.ff == MTO_T5_FF_RELU ? "v1.0" : "v1.1", m->cfg.d_model, m->cfg.num_layers,
@@ -367,7 +379,7 @@ void mto_lua_open_model(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         {"loss", l_loss}, {"score", l_score}, {"generate", l_generate}, {"save", l_save},
-        {"num_params", l_num_params}, {NULL, NULL}};
+        {"num_params", l_num_params}, {"free", l_free}, {NULL, NULL}};
     if (luaL_newmetatable(L, MODEL_MT)) {
         luaL_newlib(L, methods);
         lua_setfield(L, -2, "methods");

@@ -169,24 +169,6 @@ local function hard_metrics(row, dir, hard)
   if n > 0 then row.rouge_l_hard, row.exact_match_hard, row.n_hard = rl / n, em / n, n end
 end
 
--- Each sweep point trains a copy of its base model (parameters, optimizer
--- state and a thread pool: ~30 MB for the tiny models) that Lua sees as a small
--- userdata, so the collector would let hundreds pile up (7 GB in a --quick
--- run). Collecting every few points keeps the study at a few hundred MB.
-local wrapped = false
-local function collect_between_points()
-  if wrapped then return end
-  wrapped = true
-  local methods, calls = require("mto.sweep").methods, 0
-  for name, f in pairs(methods) do
-    methods[name] = function(ctx)
-      calls = calls + 1
-      if calls % 4 == 0 then collectgarbage() end
-      return f(ctx)
-    end
-  end
-end
-
 -- The phases of the study, cheapest-first within each task group:
 --   few-shot      the base models, every template family, o.shots, all o.seeds (fine-tuning)
 --   random-init   the random-init baseline model, o.shots and full data, o.random.seeds
@@ -202,7 +184,6 @@ end
 function M.run(models, w, o)
   local dir = assert(o.results, "study.run: results = DIR is required")
   mto._mkdir(dir)
-  collect_between_points()
   local rows, times = {}, {}
   local hard = {}
   for _, rel in ipairs(world.STUDY) do

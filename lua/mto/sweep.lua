@@ -352,16 +352,21 @@ function Sweep:_run_point(p, dir, prog, label)
   opts.seed = p.seed
   if self.data_parallel then opts.data_parallel = true end -- run{data_parallel = true} under mpirun
   opts.progress = prog:start(label)
-  local ctx = {point = p, model = mc.model:copy(), tokenizer = tok, template = tpl,
+  -- each point trains its own copy, freed as soon as the point is scored: Lua sees
+  -- a model as a few bytes and would let hundreds of copies pile up before collecting
+  local copy = mc.model:copy()
+  local ctx = {point = p, model = copy, tokenizer = tok, template = tpl,
                train = examples(tok, tpl, recs), opts = opts, records = recs}
   local row = {n_train = #ctx.train, n_test = #task.test, status = "ok", template_used = tname}
   local ok, res = pcall(M.methods[p.method], ctx)
   if not ok then
+    copy:free()
     -- the reason without the Lua position of the call (it names sweep.lua, not the cause)
     row.status, row.error = "failed", (tostring(res):gsub("^[^:%s]+%.lua:%d+: ", ""))
     row.wall = mto._clock() - t0
     return row
   end
+  if res.cancelled then copy:free() end
   if res.cancelled then error("sweep: point cancelled by its progress function", 0) end
   row.steps, row.epochs_run, row.first_loss, row.final_loss = res.steps, res.epochs, res.first_loss, res.final_loss
   row.best_valid_loss, row.train_wall = res.best_valid_loss, res.wall
@@ -373,6 +378,7 @@ function Sweep:_run_point(p, dir, prog, label)
   end
   local out = ctx.model:predict(srcs, {max_len = self.eval.max_len, beams = self.eval.beams,
                                        batch_size = self.eval.batch_size, max_src_len = opts.max_src_len})
+  copy:free()
   local preds, lines = {}, {"relation\thead\tinput\tprediction\tscore\treferences"}
   local scores, bleus, ems, groups = {}, {}, {}, {}
   for i, g in ipairs(task.test) do
