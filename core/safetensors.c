@@ -5,6 +5,7 @@
  * numel * dtype size, no overlap, no gap, nothing left over) before the caller
  * sees anything. Afterwards every access is in bounds by construction. */
 #define _POSIX_C_SOURCE 200809L
+#include "json_oom.h"
 #include "mto/alloc.h"
 #include "mto/safetensors.h"
 #include "mto/half.h"
@@ -284,8 +285,7 @@ static int parse_header(mto_st_file *f, const char *hdr, size_t hlen, mto_error 
                                  "%.200s: duplicate key '%s' in header (file byte %d)",
                                  f->name, key, je.position + 8);
         }
-        /* jansson leaves the text empty when its lexer cannot even allocate */
-        if (json_error_code(&je) == json_error_out_of_memory || !je.text[0])
+        if (mto_json_failed_for_memory(hdr, hlen, JSON_REJECT_DUPLICATES, &je))
             return mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory parsing the header", f->name);
         return mto_error_set(err, MTO_EFORMAT,
                              "%.200s: header is not valid JSON: %s (header byte %d)", f->name,

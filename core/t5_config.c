@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_oom.h"
 #include "mto/t5.h"
 
 void mto_t5_config_default(mto_t5_config *c)
@@ -70,6 +71,8 @@ int mto_t5_config_parse(mto_t5_config *c, const char *text, const char *where, m
     json_error_t je;
     mto_t5_config_default(c);
     json_t *o = json_loads(text, 0, &je);
+    if (!o && mto_json_failed_for_memory(text, strlen(text), 0, &je))
+        return mto_error_set(err, MTO_ENOMEM, "%s: out of memory parsing the JSON", where);
     if (!o)
         return mto_error_set(err, MTO_EFORMAT, "%s:%d: bad JSON: %s", where, je.line, je.text);
     int rc = 0;

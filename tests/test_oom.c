@@ -50,9 +50,9 @@ static void walk(const char *name, op_fn op)
             snprintf(badmsg, sizeof badmsg, "rc %d, msg \"%s\"", rc, e.msg);
         }
     }
-    ok(rc == 0 && fails > 0 && bad < 0,
-       "%s: %ld failing runs each returned an error with a message (%ld say out of memory), then it succeeded",
-       name, fails, enomem);
+    ok(rc == 0 && fails > 0 && bad < 0 && enomem == fails,
+       "%s: %ld failing runs each returned MTO_ENOMEM with a message saying out of memory (%ld did), "
+       "then it succeeded", name, fails, enomem);
     if (other[0]) tap_diag("e.g. (not MTO_ENOMEM): %s", other);
     if (bad >= 0) tap_diag("first bad run: fail after %ld: %s", bad, badmsg);
     if (rc != 0) tap_diag("never succeeded within %d allocations", MAX_N);

@@ -1,4 +1,4 @@
-/* fuzz-sources: core/error.c core/alloc.c core/safetensors.c core/half.c */
+/* fuzz-sources: core/error.c core/alloc.c core/safetensors.c core/json_oom.c core/half.c */
 /* fuzz-libs: -ljansson */
 /* fuzz_safetensors.c — libFuzzer target for the safetensors parser. The input
  * is a whole file; when it parses, every tensor is read (floats converted,
