@@ -180,6 +180,8 @@ void t5_acts_free(mto_t5 *m)
     m->acts = NULL;
 }
 
+void mto_t5_trim(mto_t5 *m) { t5_acts_free(m); }
+
 size_t mto_t5_acts_bytes(const mto_t5 *m)
 {
     return m->acts ? (m->acts->fcap + m->acts->bcap) * sizeof(float) : 0;

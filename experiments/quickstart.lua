@@ -151,6 +151,10 @@ if not o.study then
   return
 end
 
+-- the study trains copies: the base models' buffers, sized for the probe and matching
+-- batches, would only be duplicated into every worker process
+for _, n in ipairs(names) do models[n]:trim() end
+
 -- ---- 5. the study -------------------------------------------------------------------------
 local results = o.results or (o.cache .. "/results-" .. wname .. (o.quick and "-quick" or ""))
 say("\n## 5. Study (%s): results in %s/", elapsed(), results)

@@ -323,6 +323,17 @@ static int l_free(lua_State *L)
     return l_gc(L);
 }
 
+/* m:trim() -> bytes released: the activation buffers, sized for the largest batch
+ * seen so far (remade for the next call's batch). */
+static int l_trim(lua_State *L)
+{
+    mto_t5 *m = check_model(L, 1);
+    size_t had = mto_t5_acts_bytes(m);
+    mto_t5_trim(m);
+    lua_pushinteger(L, (lua_Integer)had);
+    return 1;
+}
+
 static int l_tostring(lua_State *L)
 {
     if (!((lmodel *)luaL_checkudata(L, 1, MODEL_MT))->m) {
@@ -379,7 +390,7 @@ void mto_lua_open_model(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         {"loss", l_loss}, {"score", l_score}, {"generate", l_generate}, {"save", l_save},
-        {"num_params", l_num_params}, {"free", l_free}, {NULL, NULL}};
+        {"num_params", l_num_params}, {"free", l_free}, {"trim", l_trim}, {NULL, NULL}};
     if (luaL_newmetatable(L, MODEL_MT)) {
         luaL_newlib(L, methods);
         lua_setfield(L, -2, "methods");

@@ -119,6 +119,9 @@ int mto_t5_zero_grad(mto_t5 *m, mto_error *err);
 double mto_t5_clip_grad_norm(mto_t5 *m, double max_norm);
 /* Bytes held by the activation arena (for benchmarks). */
 size_t mto_t5_acts_bytes(const mto_t5 *m);
+/* Free the activation and backward buffers and the thread pool; the next call
+ * that needs them makes them again for its own batch shape. */
+void mto_t5_trim(mto_t5 *m);
 
 /* ---- checkpoints ---------------------------------------------------------- */
 
