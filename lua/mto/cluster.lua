@@ -13,7 +13,7 @@
 --
 --   C.world(opts) -> {mode = "serial"|"mpi"|"array"|"dp", rank =, size =}
 --   local sh = C.open(dir, columns, points, opts)   -- sh.done[key] -> row; sh.store:append(row)
---   C.worker(dir, columns, points, I, N)            -- a local worker's shard (mode "workers")
+--   C.worker_store(dir, columns, I, N)              -- a local worker's part (results store)
 --   sh:select(todo) -> this process's share;  sh:finish() -> rows (merged when possible), merged?
 --   C.collect(dir, columns, order) / C.merge(dir, columns, order)
 local mto = require "mto"
@@ -172,19 +172,12 @@ function M.open(dir, columns, points, opts)
   return self
 end
 
--- Local worker I of N (sweep:run{workers = N}, a forked process): it runs the points
--- it claims from the todo list its parent computed before forking, appends them to
--- its own part RESULTS/parts/workers-I-of-N.csv, and the parent merges once every
--- worker exited.
-function M.worker(dir, columns, points, rank, size)
-  local self = setmetatable({dir = dir, columns = columns, mode = "workers", rank = rank, size = size,
-                             world = {mode = "workers", rank = rank, size = size}, order = {},
-                             points = points, done = {}}, Shard)
-  for i, p in ipairs(points) do self.order[p.key] = i end
+-- Local worker I of N (sweep:run{workers = N}, a forked process) appends the points it
+-- claims to its own part RESULTS/parts/workers-I-of-N.csv; the parent merges once every
+-- worker exited. Returns that part's results store.
+function M.worker_store(dir, columns, rank, size)
   mto._mkdir(parts_dir(dir))
-  self.part = string.format("%s/workers-%d-of-%d.csv", parts_dir(dir), rank, size)
-  self.store = results.open(self.part, columns)
-  return self
+  return results.open(string.format("%s/workers-%d-of-%d.csv", parts_dir(dir), rank, size), columns)
 end
 
 -- This process's share of the unfinished points: MPI ranks deal the common todo list
@@ -194,7 +187,7 @@ function Shard:select(todo)
   if self.size == 1 or self.mode == "dp" then return todo end
   local mine = {}
   for i, p in ipairs(todo) do
-    local slot = self.mode == "array" and self.order[p.key] - 1 or i - 1
+    local slot = self.mode == "mpi" and i - 1 or self.order[p.key] - 1
     if slot % self.size == self.rank then mine[#mine + 1] = p end
   end
   return mine

@@ -366,8 +366,10 @@ function Sweep:_run_point(p, dir, prog, label)
     row.wall = mto._clock() - t0
     return row
   end
-  if res.cancelled then copy:free() end
-  if res.cancelled then error("sweep: point cancelled by its progress function", 0) end
+  if res.cancelled then
+    copy:free()
+    error("sweep: point cancelled by its progress function", 0)
+  end
   row.steps, row.epochs_run, row.first_loss, row.final_loss = res.steps, res.epochs, res.first_loss, res.final_loss
   row.best_valid_loss, row.train_wall = res.best_valid_loss, res.wall
   -- decode the test heads
@@ -458,12 +460,12 @@ local function fresh_claims(path)
   os.remove(path)
 end
 
--- Run todo in n forked worker processes (cluster.worker shards, `threads` engine
--- threads each), wait for all, merge their parts into results.csv. Each worker
--- takes the next unclaimed point (an O_EXCL file per point), so points of uneven
--- cost spread evenly. Rows a worker finished survive a failed sibling: the error
--- says to rerun, which resumes.
-local function run_workers(self, todo, pts, dir, order, n, opts, summary)
+-- Run todo in n forked worker processes (`threads` engine threads each, each
+-- appending to its cluster.worker_store part), wait for all, merge the parts into
+-- results.csv. Each worker takes the next unclaimed point (an O_EXCL file per point),
+-- so points of uneven cost spread evenly. Rows a worker finished survive a failed
+-- sibling: the error says to rerun, which resumes.
+local function run_workers(self, todo, dir, order, n, opts, summary)
   local cluster = require "mto.cluster"
   local claims = dir .. "/parts/claims"
   fresh_claims(claims)
@@ -480,14 +482,14 @@ local function run_workers(self, todo, pts, dir, order, n, opts, summary)
     if pid == 0 then -- the worker: its share, then leave without running the parent's script on
       local ok, e = pcall(function()
         mto.threads(opts.threads or 1)
-        local sh = cluster.worker(dir, self.columns, pts, r, n)
+        local store = cluster.worker_store(dir, self.columns, r, n)
         local prog = progress.new{quiet = opts.quiet, tty = false}
         local function claim(i)
           local mine, err = mto._claim(claims .. "/" .. i)
           if mine == nil then error(err, 0) end
           return mine
         end
-        run_list(self, todo, dir, sh.store, prog, string.format("(worker %d/%d) ", r + 1, n),
+        run_list(self, todo, dir, store, prog, string.format("(worker %d/%d) ", r + 1, n),
                  {ran = 0, failed = 0}, claim)
       end)
       if not ok then io.stderr:write(string.format("sweep worker %d/%d: %s\n", r + 1, n, tostring(e))) end
@@ -553,7 +555,7 @@ function Sweep:run(opts)
   if shard.mode == "serial" and workers > 1 and #todo > 1 then
     local n = math.min(workers, #todo)
     summary.workers = n
-    summary.rows = run_workers(self, todo, pts, dir, shard.order, n, opts, summary)
+    summary.rows = run_workers(self, todo, dir, shard.order, n, opts, summary)
     summary.merged = true
   else
     local prefix = shard.size > 1 and string.format("(%s %d/%d) ", shard.mode, shard.rank, shard.size) or ""
