@@ -91,37 +91,59 @@ static double finish(const bleu_counts *bc, int smoothing)
 }
 
 /* Encode one example and add it; 0 or -1 when out of memory. */
-static int add_text(bleu_counts *bc, const char *pred, const char *const *refs, size_t n)
+static int add_text(bleu_counts *bc, const char *pred, size_t plen, const char *const *refs,
+                    const size_t *ref_lens, size_t n)
 {
     const char **texts = mto_malloc((n + 1) * sizeof *texts);
+    size_t *lens = mto_malloc((n + 1) * sizeof *lens);
     mto_idseq *seq = mto_malloc((n + 1) * sizeof *seq);
     int *ids = NULL;
-    if (texts && seq) {
+    if (texts && lens && seq) {
         texts[0] = pred;
-        if (n) memcpy(texts + 1, refs, n * sizeof *refs);
-        ids = mto_metric_encode(texts, n + 1, seq);
+        lens[0] = plen;
+        for (size_t i = 0; i < n; i++) {
+            texts[i + 1] = refs[i];
+            lens[i + 1] = mto_metric_len(refs, ref_lens, i);
+        }
+        ids = mto_metric_encode(texts, lens, n + 1, seq);
     }
     if (ids) add_example(bc, seq, n);
     int rc = ids ? 0 : -1;
     free(ids);
     free(texts);
+    free(lens);
     free(seq);
     return rc;
 }
 
 double mto_bleu_sentence(const char *pred, const char *const *refs, size_t n, int smoothing)
 {
+    return mto_bleu_sentence_n(pred, pred ? strlen(pred) : 0, refs, NULL, n, smoothing);
+}
+
+double mto_bleu_sentence_n(const char *pred, size_t plen, const char *const *refs,
+                           const size_t *ref_lens, size_t n, int smoothing)
+{
     if (n == 0) return 0.0;
     bleu_counts bc = {0};
-    if (add_text(&bc, pred, refs, n)) return NAN;
+    if (add_text(&bc, pred, plen, refs, ref_lens, n)) return NAN;
     return finish(&bc, smoothing);
 }
 
 double mto_bleu_corpus(const char *const *preds, const char *const *const *refs,
                        const size_t *nrefs, size_t n, int smoothing)
 {
+    return mto_bleu_corpus_n(preds, NULL, refs, NULL, nrefs, n, smoothing);
+}
+
+double mto_bleu_corpus_n(const char *const *preds, const size_t *pred_lens,
+                         const char *const *const *refs, const size_t *const *ref_lens,
+                         const size_t *nrefs, size_t n, int smoothing)
+{
     bleu_counts bc = {0};
     for (size_t i = 0; i < n; i++)
-        if (add_text(&bc, preds[i], refs[i], nrefs[i])) return NAN;
+        if (add_text(&bc, preds[i], mto_metric_len(preds, pred_lens, i), refs[i],
+                     ref_lens ? ref_lens[i] : NULL, nrefs[i]))
+            return NAN;
     return finish(&bc, smoothing);
 }

@@ -1,6 +1,7 @@
 /* metrics_rouge.c — ROUGE-L F1 (LCS over tokens), best-of-references per head,
  * and the per-relation-then-over-relations average the paper's tables use.
- * Same numbers as Google's rouge_score (rougeL, no stemming). */
+ * Same numbers as Google's rouge_score (rougeL, no stemming); the paper
+ * style lives in metrics_paper.c. */
 #include "mto/alloc.h"
 #include "metrics_impl.h"
 #include "mto/metrics.h"
@@ -49,15 +50,27 @@ double mto_rouge_l_f1(const char *pred, const char *ref)
 
 double mto_rouge_l_best(const char *pred, const char *const *refs, size_t n)
 {
+    return mto_rouge_l_best_n(pred, pred ? strlen(pred) : 0, refs, NULL, n, MTO_METRIC_STYLE_MTO);
+}
+
+double mto_rouge_l_best_n(const char *pred, size_t plen, const char *const *refs,
+                          const size_t *ref_lens, size_t n, int style)
+{
+    if (style == MTO_METRIC_STYLE_PAPER) return mto_rouge_l_paper_best(pred, plen, refs, ref_lens, n);
     if (n == 0) return 0.0;
     const char **texts = mto_malloc((n + 1) * sizeof *texts);
+    size_t *lens = mto_malloc((n + 1) * sizeof *lens);
     mto_idseq *seq = mto_malloc((n + 1) * sizeof *seq);
     int *ids = NULL;
     double best = NAN;
-    if (texts && seq) {
+    if (texts && lens && seq) {
         texts[0] = pred;
-        memcpy(texts + 1, refs, n * sizeof *refs);
-        ids = mto_metric_encode(texts, n + 1, seq);
+        lens[0] = plen;
+        for (size_t i = 0; i < n; i++) {
+            texts[i + 1] = refs[i];
+            lens[i + 1] = mto_metric_len(refs, ref_lens, i);
+        }
+        ids = mto_metric_encode(texts, lens, n + 1, seq);
     }
     if (ids) {
         best = 0.0;
@@ -69,30 +82,48 @@ double mto_rouge_l_best(const char *pred, const char *const *refs, size_t n)
     }
     free(ids);
     free(texts);
+    free(lens);
     free(seq);
     return best;
 }
 
-typedef struct { const char *g; double v; } grouped;
+typedef struct { const char *g; size_t len; size_t at; double v; } grouped;
+
+static int cmp_bytes(const grouped *x, const grouped *y)
+{
+    int c = memcmp(x->g, y->g, x->len < y->len ? x->len : y->len);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
 
 static int cmp_group(const void *a, const void *b)
 {
-    return strcmp(((const grouped *)a)->g, ((const grouped *)b)->g);
+    const grouped *x = a, *y = b;
+    int c = cmp_bytes(x, y);
+    return c ? c : (x->at > y->at) - (x->at < y->at); /* stable: sums add in input order */
 }
 
 double mto_mean_by_group(const double *scores, const char *const *groups, size_t n)
 {
+    return mto_mean_by_group_n(scores, groups, NULL, n);
+}
+
+double mto_mean_by_group_n(const double *scores, const char *const *groups, const size_t *glens,
+                           size_t n)
+{
     if (n == 0) return NAN;
     grouped *v = mto_malloc(n * sizeof *v);
     if (!v) return NAN;
-    for (size_t i = 0; i < n; i++) v[i] = (grouped){groups && groups[i] ? groups[i] : "", scores[i]};
+    for (size_t i = 0; i < n; i++) {
+        const char *g = groups && groups[i] ? groups[i] : "";
+        v[i] = (grouped){g, groups && groups[i] ? mto_metric_len(groups, glens, i) : 0, i, scores[i]};
+    }
     qsort(v, n, sizeof *v, cmp_group);
     double sum_of_means = 0.0;
     size_t ngroups = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
         double s = 0.0;
-        while (j < n && strcmp(v[j].g, v[i].g) == 0) s += v[j++].v;
+        while (j < n && cmp_bytes(&v[j], &v[i]) == 0) s += v[j++].v;
         sum_of_means += s / (double)(j - i);
         ngroups++;
         i = j;

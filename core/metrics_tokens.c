@@ -1,5 +1,6 @@
-/* metrics_tokens.c — the one tokenizer every text metric uses (see metrics.h):
- * lowercase ASCII, anything outside [a-z0-9] separates tokens. */
+/* metrics_tokens.c — the tokenizer of the default ("mto") metric style (see
+ * metrics.h): lowercase ASCII, anything outside [a-z0-9] separates tokens.
+ * Texts are read by length, so an embedded NUL byte is one more separator. */
 #include "mto/alloc.h"
 #include "metrics_impl.h"
 #include "mto/metrics.h"
@@ -10,14 +11,26 @@
 static int is_tok(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 static char lower(unsigned char c) { return (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c); }
 
+size_t mto_metric_len(const char *const *texts, const size_t *lens, size_t i)
+{
+    if (lens) return lens[i];
+    return texts[i] ? strlen(texts[i]) : 0;
+}
+
 char **mto_metric_tokenize(const char *s, size_t *n)
 {
-    if (!s) s = "";
+    return mto_metric_tokenize_n(s, s ? strlen(s) : 0, n);
+}
+
+char **mto_metric_tokenize_n(const char *s, size_t len, size_t *n)
+{
+    if (!s) s = "", len = 0;
+    const unsigned char *u = (const unsigned char *)s, *end = u + len;
     size_t count = 0, chars = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = u; p < end; p++) {
         if (is_tok(*p)) {
             chars++;
-            if (p == (const unsigned char *)s || !is_tok(p[-1])) count++;
+            if (p == u || !is_tok(p[-1])) count++;
         }
     }
     /* one block: count+1 pointers, then each token with its NUL */
@@ -25,11 +38,11 @@ char **mto_metric_tokenize(const char *s, size_t *n)
     if (!v) return NULL;
     char *w = (char *)(v + count + 1);
     size_t k = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
+    const unsigned char *p = u;
+    while (p < end) {
         if (!is_tok(*p)) { p++; continue; }
         v[k++] = w;
-        while (*p && is_tok(*p)) *w++ = lower(*p++);
+        while (p < end && is_tok(*p)) *w++ = lower(*p++);
         *w++ = '\0';
     }
     v[k] = NULL;
@@ -39,8 +52,13 @@ char **mto_metric_tokenize(const char *s, size_t *n)
 
 char *mto_metric_normalize(const char *s)
 {
+    return mto_metric_normalize_n(s, s ? strlen(s) : 0);
+}
+
+char *mto_metric_normalize_n(const char *s, size_t slen)
+{
     size_t n;
-    char **t = mto_metric_tokenize(s, &n);
+    char **t = mto_metric_tokenize_n(s, slen, &n);
     if (!t) return NULL;
     size_t len = 1;
     for (size_t i = 0; i < n; i++) len += strlen(t[i]) + 1;
@@ -65,13 +83,13 @@ static int cmp_tok(const void *a, const void *b)
     return strcmp(((const tok_ref *)a)->s, ((const tok_ref *)b)->s);
 }
 
-int *mto_metric_encode(const char *const *texts, size_t k, mto_idseq *out)
+int *mto_metric_encode(const char *const *texts, const size_t *lens, size_t k, mto_idseq *out)
 {
     char ***toks = mto_calloc(k ? k : 1, sizeof *toks);
     if (!toks) return NULL;
     size_t total = 0, ok = 1;
     for (size_t i = 0; i < k && ok; i++) {
-        toks[i] = mto_metric_tokenize(texts[i], &out[i].n);
+        toks[i] = mto_metric_tokenize_n(texts[i], mto_metric_len(texts, lens, i), &out[i].n);
         ok = toks[i] != NULL;
         if (ok) total += out[i].n;
     }

@@ -35,5 +35,38 @@ good, err = pcall(mto.bleu, "a", {"a"}, {smoothing = "method7"})
 ok(not good and err:find("method7"), "unknown smoothing is refused: " .. tostring(err))
 good, err = pcall(mto.corpus_bleu, {"a"}, {})
 ok(not good and err:find("reference lists"), "length mismatch is refused: " .. tostring(err))
+
+-- style = "paper": the rouge package 1.0.1 as the paper's code calls it (hand
+-- derivations in tests/test_metrics_paper.c). F = 2 * (P*R / (P + R + 1e-8)).
+local function pkg_f(p, r) return 2.0 * ((p * r) / (p + r + 1e-8)) end
+local function exact(a, b, name) ok(a == b, name .. " (" .. tostring(a) .. ")") end
+local paper = {style = "paper"}
+exact(mto.rouge_l("Sauce", {"sauce"}, paper), 0.0, "paper rouge_l: Sauce vs sauce = 0")
+near(mto.rouge_l("Sauce", {"sauce"}), 1, "mto rouge_l: Sauce vs sauce = 1")
+exact(mto.rouge_l("a a a b", {"a b a"}, paper), pkg_f(0.5, 0.5), "paper rouge_l: a a a b vs a b a (word sets, llcs 1)")
+near(mto.rouge_l("a a a b", {"a b a"}, {style = "mto"}), 4 / 7, "mto rouge_l: a a a b vs a b a = 4/7")
+exact(mto.rouge_l("to pay bills", {"to afford food and rent", "to pay the bills"}, paper), pkg_f(1, 0.75),
+      "paper rouge_l: max over references")
+exact(mto.rouge_l("to eat", {"to eat", "  "}, paper), 0.0, "paper rouge_l: a blank reference strips to '' and raises: 0")
+ok(mto.rouge_l("to eat", {"to eat", "."}, paper) == 0, "paper rouge_l: a reference that raises zeroes the head")
+ok(mto.exact_match(" to eat ", {"x", "to eat"}, paper) == true, "paper exact_match strips")
+ok(mto.exact_match("To eat", {"to eat"}, paper) == false, "paper exact_match is case-sensitive")
+ok(mto.exact_match("\230\151\165\230\156\172", {"\228\184\173\229\155\189"}) == false,
+   "mto exact_match: two all-non-ASCII strings differ")
+ok(mto.unique_count({"a cat", "A cat!", "a cat"}, paper) == 2, "paper unique_count: raw texts")
+local good, err = pcall(mto.rouge_l, "a", "a", {style = "nltk"})
+ok(not good and err:find("nltk"), "unknown style is refused: " .. tostring(err))
+-- embedded NUL bytes: every metric reads the Lua length
+near(mto.rouge_l("a\0b c", {"a b c"}), 1, "rouge_l reads past a NUL (was 0.5)")
+exact(mto.rouge_l("a\0b c", {"a b c"}, paper), pkg_f(0.5, 1 / 3), "paper rouge_l: a\\0b is one word")
+near(mto.bleu("a\0b c d", {"a b c d"}), 1, "bleu reads past a NUL")
+near(mto.corpus_bleu({"a\0b c d"}, {{"a b c d"}}), 1, "corpus_bleu reads past a NUL")
+ok(mto.exact_match("a\0b", {"a\0c"}) == false, "exact_match reads past a NUL")
+ok(mto.exact_match("a\0b", {"a\0c"}, paper) == false, "paper exact_match reads past a NUL")
+ok(mto.unique_count({"a\0b", "a\0c"}) == 2, "unique_count reads past a NUL")
+ok(mto.mc_pick("a\0c", {"a\0b", "a\0c"}) == 2, "mc_pick reads past a NUL")
+near(mto.mean_by_group({1, 0}, {"r\0a", "r\0b"}), 0.5, "mean_by_group: groups differ after a NUL")
+local tk = mto.metric_tokens("ab\0cd")
+ok(#tk == 2 and tk[2] == "cd", "metric_tokens reads past a NUL")
 print("1.." .. n)
 if failed > 0 then os.exit(1) end
