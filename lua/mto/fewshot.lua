@@ -6,6 +6,25 @@
 --   fs.sample(records, {shots = 30, tails = 3, seed = 1}) -> records (shots = "full": all)
 --   fs.groups(records) -> {{relation=, head=, records={...}, refs={tails}}, ...}
 --   fs.test(records, {max_heads = nil, seed = 0}) -> groups (optionally N heads per relation)
+--
+-- order = "paper" (in sample and test) reproduces the head selection of the
+-- paper's code (github puraminy/MTO, attempt/data/tasks.py: Atomic.preproc_df
+-- and Atomic.subsample, samples_per_head_per_split = {train = 1, test = 3}):
+--   1. every row of the split gets two counts over the split's WHOLE file (all
+--      relations; pass those records as opts.counts, default the records given):
+--      px = the number of distinct relations of its head, freq = the number of
+--      rows of its head;
+--   2. rows are sorted by (px, freq, head, relation), all descending (byte order
+--      for the texts); equal keys keep file order (pandas' sort is stable);
+--   3. per relation, rows are walked in that order, keeping at most `tails`
+--      (sample) or `refs` (test, default 3) rows per head, and the walk stops
+--      right after the first row of head number N+1 is kept — the paper's loop
+--      checks len(counter) > n_obs after appending, so it trains on N+1 heads,
+--      the last with one row. test: max_heads = N (nil: every head).
+--   The seed plays no part (the paper's selection is a sort, not a draw), so
+--   every seed of a point sees the same heads, as in the paper.
+--   Not reproduced: the paper's code tests on the last 300 training rows when a
+--   test file has fewer than 300 rows, and skips rows before a start_row.
 local mto = require "mto"
 
 local M = {}
@@ -63,13 +82,68 @@ local function check_shots(shots)
   end
 end
 
+local function check_order(order)
+  if order ~= nil and order ~= "paper" and order ~= "mto" then
+    error("fewshot: order must be \"paper\" or \"mto\", got " .. tostring(order), 3)
+  end
+end
+
+-- The paper's selection (see the top): the kept records of each relation, in
+-- selection order, relations in order of first appearance. heads = N or nil (all).
+function M.paper_rows(records, opts)
+  opts = opts or {}
+  local per_head, heads = opts.per_head or 1, opts.heads
+  if math.type(per_head) ~= "integer" or per_head < 1 then error("fewshot: rows per head must be a positive integer", 2) end
+  if heads ~= nil and (math.type(heads) ~= "integer" or heads < 0) then
+    error("fewshot: the number of heads must be a non-negative integer", 2)
+  end
+  local freq, rels_of = {}, {}
+  for _, r in ipairs(opts.counts or records) do
+    local h = r.head or r.question or ""
+    freq[h] = (freq[h] or 0) + 1
+    rels_of[h] = rels_of[h] or {n = 0}
+    local rr = rels_of[h]
+    if not rr[r.relation or ""] then rr[r.relation or ""] = true; rr.n = rr.n + 1 end
+  end
+  local rows, rels, seen = {}, {}, {}
+  for i, r in ipairs(records) do
+    local h, rel = r.head or r.question or "", r.relation or ""
+    rows[i] = {r = r, i = i, head = h, rel = rel, px = rels_of[h] and rels_of[h].n or 0, freq = freq[h] or 0}
+    if not seen[rel] then seen[rel] = true; rels[#rels + 1] = rel end
+  end
+  table.sort(rows, function(a, b)
+    if a.px ~= b.px then return a.px > b.px end
+    if a.freq ~= b.freq then return a.freq > b.freq end
+    if a.head ~= b.head then return a.head > b.head end
+    if a.rel ~= b.rel then return a.rel > b.rel end
+    return a.i < b.i
+  end)
+  local out = {}
+  for _, rel in ipairs(rels) do
+    local counter, nheads = {}, 0
+    for _, x in ipairs(rows) do
+      if x.rel == rel then
+        if not counter[x.head] then counter[x.head] = 0; nheads = nheads + 1 end
+        counter[x.head] = counter[x.head] + 1
+        if counter[x.head] <= per_head then
+          out[#out + 1] = x.r
+          if heads and nheads > heads then break end
+        end
+      end
+    end
+  end
+  return out
+end
+
 -- The training records of one few-shot draw.
 function M.sample(records, opts)
   opts = opts or {}
   local shots, tails, seed = opts.shots or 30, opts.tails or 3, opts.seed or 0
   check_shots(shots)
+  check_order(opts.order)
   if shots == "full" then return records end
   if math.type(tails) ~= "integer" or tails < 1 then error("fewshot: tails must be a positive integer", 2) end
+  if opts.order == "paper" then return M.paper_rows(records, {heads = shots, per_head = tails, counts = opts.counts}) end
   local rels, per = by_relation(M.groups(records))
   local out = {}
   for _, rel in ipairs(rels) do
@@ -84,6 +158,10 @@ end
 -- relation (a seeded draw, kept in file order so runs and tables line up).
 function M.test(records, opts)
   opts = opts or {}
+  check_order(opts.order)
+  if opts.order == "paper" then
+    return M.groups(M.paper_rows(records, {heads = opts.max_heads, per_head = opts.refs or 3, counts = opts.counts}))
+  end
   local groups = M.groups(records)
   if not opts.max_heads then return groups end
   local rels, per = by_relation(groups)

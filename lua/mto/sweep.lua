@@ -12,11 +12,19 @@
 --     train = {optimizer = "adamw", lr = 1e-3, epochs = 10, batch_size = 8},
 --     full = {epochs = 3, patience = 2},              -- overrides for shots = "full"
 --     axes = {lr = {1e-3, 1e-4}},                     -- any training option as an axis
---     eval = {max_len = 32, beams = 1, batch_size = 32},
---     fewshot = {tails = 3},
+--     eval = {max_len = 32, beams = 1, batch_size = 32,
+--             metrics = {"rouge_l", "rouge_l_paper", "exact_match"}},  -- columns to score (below)
+--     fewshot = {tails = 3},   -- {tails = 1, order = "paper", refs = 3}: the paper code's heads
 --   }
 --   for _, p in ipairs(sw:points()) do print(p.key) end   -- preview, nothing runs
 --   local summary = sw:run{results = "out/", quiet = false, plot = true}
+--
+-- eval.metrics names the generation metrics each row gets, each a column (default
+-- rouge_l, bleu, corpus_bleu, exact_match, unique): per head (mean per relation, then
+-- over relations) rouge_l, rouge_l_paper, bleu, exact_match, exact_match_paper; over
+-- the whole test set corpus_bleu, unique, unique_paper. "_paper" = the MTO paper's
+-- code (mto.rouge_l{style = "paper"}: pltrdy/rouge 1.0.1). sweep.metrics.head /
+-- sweep.metrics.corpus take more. QA rows always score accuracy.
 --
 -- Methods are functions in sweep.methods (finetune built in; prompt_tune is the
 -- extension point for soft prompts): method(ctx) -> training result table.
@@ -53,6 +61,24 @@ end
 local TRAIN_DEFAULTS = {optimizer = "adamw", lr = 1e-3, epochs = 10, batch_size = 8,
                         max_src_len = 128, max_tgt_len = 64}
 local EVAL_DEFAULTS = {max_len = 32, beams = 1, batch_size = 32}
+local PAPER = {style = "paper"}
+-- Generation metrics by name: head metrics take (prediction, references) of one
+-- test head; corpus metrics take (predictions, reference lists) of the test set.
+M.metrics = {
+  head = {
+    rouge_l = function(p, refs) return mto.rouge_l(p, refs) end,
+    rouge_l_paper = function(p, refs) return mto.rouge_l(p, refs, PAPER) end,
+    bleu = function(p, refs) return mto.bleu(p, refs) end,
+    exact_match = function(p, refs) return mto.exact_match(p, refs) and 1 or 0 end,
+    exact_match_paper = function(p, refs) return mto.exact_match(p, refs, PAPER) and 1 or 0 end,
+  },
+  corpus = {
+    corpus_bleu = function(preds, refs) return mto.corpus_bleu(preds, refs) end,
+    unique = function(preds) return mto.unique_count(preds) end,
+    unique_paper = function(preds) return mto.unique_count(preds, PAPER) end,
+  },
+}
+local DEFAULT_METRICS = {"rouge_l", "bleu", "corpus_bleu", "exact_match", "unique"}
 local FIXED = {"task", "model", "template", "shots", "seed", "method"}
 local METRICS = {"status", "template_used", "rouge_l", "bleu", "corpus_bleu", "exact_match", "accuracy", "unique",
                  "n_train", "n_test", "steps", "epochs_run", "first_loss", "final_loss", "best_valid_loss",
@@ -148,16 +174,43 @@ function M.new(spec)
   end
   self.eval = {}
   for k, v in pairs(EVAL_DEFAULTS) do self.eval[k] = v end
-  for k, v in pairs(spec.eval or {}) do self.eval[k] = v end
-  self.tails = (spec.fewshot or {}).tails or 3
+  for k, v in pairs(spec.eval or {}) do if k ~= "metrics" then self.eval[k] = v end end
+  -- eval.metrics: which columns are scored (not a column itself, nor part of the key)
+  self.metrics = list((spec.eval or {}).metrics, DEFAULT_METRICS)
+  if #self.metrics == 0 then error("mto.sweep: eval.metrics is empty", 2) end
+  for _, name in ipairs(self.metrics) do
+    if not (M.metrics.head[name] or M.metrics.corpus[name]) then
+      local known = {}
+      for _, kind in ipairs{"head", "corpus"} do
+        for _, k in ipairs(sorted_keys(M.metrics[kind])) do known[#known + 1] = k end
+      end
+      error("mto.sweep: eval.metrics: unknown metric '" .. tostring(name) .. "' (known: " ..
+            table.concat(known, ", ") .. ")", 2)
+    end
+  end
+  local fs = spec.fewshot or {}
+  self.tails = fs.tails or 3
+  -- order = "paper": mto.fewshot's reproduction of the paper code's head selection
+  -- (counts over each split's whole file, refs = references per test head); a
+  -- column and part of the key, so such rows never resume default-order ones
+  if fs.order ~= nil and fs.order ~= "paper" and fs.order ~= "mto" then
+    error("mto.sweep: fewshot.order must be \"paper\" or \"mto\", got " .. tostring(fs.order), 2)
+  end
+  self.sampling = fs.order == "paper" and "paper" or nil
+  self.test_refs = fs.refs or 3
   -- columns: key, fixed axes, training options, eval options, metrics
   self.option_names = sorted_keys(self.train)
   self.columns = {"key"}
   for _, c in ipairs(FIXED) do self.columns[#self.columns + 1] = c end
   self.columns[#self.columns + 1] = "tails"
+  if self.sampling then self.columns[#self.columns + 1] = "sampling" end
   for _, c in ipairs(self.option_names) do self.columns[#self.columns + 1] = c end
   for _, k in ipairs(sorted_keys(self.eval)) do self.columns[#self.columns + 1] = "eval_" .. k end
-  for _, c in ipairs(METRICS) do self.columns[#self.columns + 1] = c end
+  local have = {}
+  for _, c in ipairs(METRICS) do self.columns[#self.columns + 1] = c; have[c] = true end
+  for _, c in ipairs(self.metrics) do -- a chosen metric without a standard column gets one
+    if not have[c] then self.columns[#self.columns + 1] = c; have[c] = true end
+  end
   return self
 end
 
@@ -171,6 +224,10 @@ function Sweep:points()
     local parts = {}
     for _, c in ipairs(FIXED) do parts[#parts + 1] = c .. "=" .. canon(p[c]) end
     parts[#parts + 1] = "tails=" .. canon(p.tails)
+    if self.sampling then
+      p.sampling = self.sampling
+      parts[#parts + 1] = "sampling=" .. self.sampling
+    end
     for _, k in ipairs(self.option_names) do
       if p[k] == nil then p[k] = self.train[k] end
       parts[#parts + 1] = k .. "=" .. canon(p[k])
@@ -237,6 +294,18 @@ function Sweep:_task(name)
       for i = 1, math.min(t.max_test_heads, #c.test) do keep[i] = c.test[i] end
       c.test = keep
     end
+  elseif self.sampling == "paper" then
+    -- the paper counts a head's rows and relations over the split's whole file
+    local function counts(which, recs)
+      if t[which .. "_counts"] then return t[which .. "_counts"] end
+      if not t[which] or not (t.opts and t.opts.relations) then return recs end
+      local o = {}
+      for k, v in pairs(t.opts) do if k ~= "relations" then o[k] = v end end
+      return (mto.read(t.reader or "atomic", t[which], o))
+    end
+    c.train_counts = counts("train", c.train)
+    c.test = fewshot.test(c.test_records, {max_heads = t.max_test_heads, order = "paper", refs = self.test_refs,
+                                           counts = counts("test", c.test_records)})
   else
     c.test = fewshot.test(c.test_records, {max_heads = t.max_test_heads, seed = t.test_seed or 0})
   end
@@ -339,7 +408,8 @@ function Sweep:_run_point(p, dir, prog, label)
   if find(self.templates, tname) == "auto" then tname = self:_auto_template(p.task, p.model) end
   local task, mc, tpl = self:_task(p.task), self:_model(p.model), self:_template(tname)
   local tok = mc.tok
-  local recs = fewshot.sample(task.train, {shots = p.shots, tails = p.tails, seed = p.seed})
+  local recs = fewshot.sample(task.train, {shots = p.shots, tails = p.tails, seed = p.seed,
+                                          order = self.sampling, counts = task.train_counts})
   local opts = {}
   for _, k in ipairs(self.option_names) do opts[k] = p[k] end
   if p.shots == "full" then
@@ -382,7 +452,15 @@ function Sweep:_run_point(p, dir, prog, label)
                                        batch_size = self.eval.batch_size, max_src_len = opts.max_src_len})
   copy:free()
   local preds, lines = {}, {"relation\thead\tinput\tprediction\tscore\treferences"}
-  local scores, bleus, ems, groups = {}, {}, {}, {}
+  local scores, per_head, groups = {}, {}, {}
+  local head_names, score_name = {}, nil
+  for _, name in ipairs(self.metrics) do
+    if M.metrics.head[name] then
+      head_names[#head_names + 1] = name
+      per_head[name] = {}
+      score_name = score_name or name -- the predictions file's score column
+    end
+  end
   for i, g in ipairs(task.test) do
     preds[i] = clean(tok:decode(out[i]))
     if task.qa then
@@ -393,9 +471,8 @@ function Sweep:_run_point(p, dir, prog, label)
       scores[i] = (pick and pick == gold) and 1 or 0
       g.refs = {r[r.answer] or ""}
     else
-      scores[i] = mto.rouge_l(preds[i], g.refs)
-      bleus[i] = mto.bleu(preds[i], g.refs)
-      ems[i] = mto.exact_match(preds[i], g.refs) and 1 or 0
+      for _, name in ipairs(head_names) do per_head[name][i] = M.metrics.head[name](preds[i], g.refs) end
+      scores[i] = score_name and per_head[score_name][i] or 0
     end
     groups[i] = g.relation
     lines[#lines + 1] = table.concat({tsv(g.relation), tsv(g.head), tsv(inputs[i]), tsv(preds[i]),
@@ -403,15 +480,15 @@ function Sweep:_run_point(p, dir, prog, label)
   end
   if task.qa then
     row.accuracy = mto.mean_by_group(scores, groups)
+    row.unique = mto.unique_count(preds)
   else
-    row.rouge_l = mto.mean_by_group(scores, groups)
-    row.bleu = mto.mean_by_group(bleus, groups)
-    row.exact_match = mto.mean_by_group(ems, groups)
+    for _, name in ipairs(head_names) do row[name] = mto.mean_by_group(per_head[name], groups) end
     local refs = {}
     for i, g in ipairs(task.test) do refs[i] = g.refs end
-    row.corpus_bleu = mto.corpus_bleu(preds, refs)
+    for _, name in ipairs(self.metrics) do
+      if M.metrics.corpus[name] then row[name] = M.metrics.corpus[name](preds, refs) end
+    end
   end
-  row.unique = mto.unique_count(preds)
   row.predictions = "predictions/" .. pred_name(p)
   mto._write_file(dir .. "/" .. row.predictions, table.concat(lines, "\n") .. "\n")
   row.wall = mto._clock() - t0
@@ -436,8 +513,8 @@ local function run_list(self, list, dir, store, prog, prefix, summary, claim)
       summary.failed = summary.failed + 1
       prog:finish("FAILED: " .. row.error)
     else
-      local metric = row.rouge_l and string.format("rouge_l %.4f", row.rouge_l)
-                     or string.format("accuracy %.4f", row.accuracy or 0)
+      local mname = row.accuracy and "accuracy" or (row.rouge_l and "rouge_l") or self.metrics[1]
+      local metric = string.format("%s %.4f", mname, tonumber(row[mname]) or 0)
       prog:finish(string.format("%s, %d steps, loss %.4f, %.2f s", metric, row.steps, row.final_loss, row.wall))
     end
     ::next::

@@ -1,0 +1,81 @@
+-- tests/paper_mode.lua — paper mode outside the metrics (TAP): the paper code's
+-- head selection (mto.fewshot order = "paper"), the sweep's eval.metrics, the
+-- "paper" phrase set and the gain tables.
+local mto = require "mto"
+local fs = require "mto.fewshot"
+local n, failed = 0, 0
+local function ok(c, name)
+  n = n + 1
+  if not c then failed = failed + 1 end
+  print((c and "ok " or "not ok ") .. n .. " - " .. name)
+  return c
+end
+local function tails(recs)
+  local t = {}
+  for i, r in ipairs(recs) do t[i] = r.tail end
+  return table.concat(t, " ")
+end
+local function is(got, want, name)
+  if not ok(got == want, name) then print("# got:  " .. tostring(got) .. "\n# want: " .. tostring(want)) end
+end
+
+-- ---- head selection as attempt/data/tasks.py (Atomic.preproc_df + subsample) ----
+-- The whole file: head A has 3 rows and 2 relations (px 2, freq 3), C px 2 freq 2,
+-- B px 1 freq 3, E px 1 freq 2, D px 1 freq 1.
+local file = {}
+for _, row in ipairs{{"xIntent", "A", "t1"}, {"xIntent", "A", "t2"}, {"xNeed", "A", "n1"},
+                     {"xIntent", "B", "t3"}, {"xIntent", "B", "t4"}, {"xIntent", "B", "t5"},
+                     {"xIntent", "C", "t6"}, {"xNeed", "C", "n2"}, {"xIntent", "D", "t7"},
+                     {"xIntent", "E", "t8"}, {"xIntent", "E", "t9"}} do
+  file[#file + 1] = {relation = row[1], head = row[2], tail = row[3]}
+end
+local xintent = {}
+for _, r in ipairs(file) do if r.relation == "xIntent" then xintent[#xintent + 1] = r end end
+-- sorted by (px, freq, head, relation) descending, ties in file order:
+--   A/xNeed n1, A/xIntent t1 t2, C/xNeed n2, C/xIntent t6, B t3 t4 t5, E t8 t9, D t7
+-- 2 shots, 1 tail: A t1, C t6, then B's first row is kept and the loop stops
+-- (len(counter) = 3 > 2 is checked after appending): N + 1 heads
+is(tails(fs.sample(xintent, {shots = 2, tails = 1, seed = 1, order = "paper", counts = file})), "t1 t6 t3",
+   "paper order: by relations, then rows of the head; 2 shots keep 3 heads (the paper's loop)")
+is(tails(fs.sample(xintent, {shots = 2, tails = 2, seed = 1, order = "paper", counts = file})), "t1 t2 t6 t3",
+   "paper order: up to `tails` rows per train head; the extra head keeps one")
+is(tails(fs.sample(xintent, {shots = 2, tails = 1, seed = 7, order = "paper", counts = file})), "t1 t6 t3",
+   "paper order: the seed does not change the heads")
+is(tails(fs.sample(file, {shots = 5, tails = 1, seed = 1, order = "paper"})), "t1 t6 t3 t8 t7 n1 n2",
+   "paper order: every relation on its own, counts from the records given")
+-- without the whole file's counts, xIntent alone: B (freq 3), E, A (freq 2; head descending), D, C (freq 1)
+is(tails(fs.sample(xintent, {shots = 2, tails = 1, seed = 1, order = "paper"})), "t3 t8 t1",
+   "paper order: counts matter (a relation's own rows order differently)")
+local g = fs.test(xintent, {max_heads = 1, order = "paper", counts = file})
+is(#g .. " " .. tails(g[1].records) .. " | " .. table.concat(g[2].refs, " "), "2 t1 t2 | t6",
+   "paper test: up to 3 references per head, the extra head with one")
+g = fs.test(xintent, {order = "paper", counts = file})
+local heads = {}
+for i, x in ipairs(g) do heads[i] = x.head .. "=" .. table.concat(x.refs, ",") end
+is(table.concat(heads, " "), "A=t1,t2 C=t6 B=t3,t4,t5 E=t8,t9 D=t7", "paper test: every head when max_heads is nil")
+g = fs.test(xintent, {order = "paper", counts = file, refs = 2})
+is(table.concat(g[3].refs, ","), "t3,t4", "paper test: refs = 2")
+local a = tails(fs.sample(xintent, {shots = 3, tails = 1, seed = 3, order = "paper", counts = file}))
+local b = tails(fs.sample(xintent, {shots = 3, tails = 1, seed = 3, order = "paper", counts = file}))
+is(a, b, "paper order: deterministic")
+ok(not pcall(fs.sample, xintent, {shots = 2, order = "random"}), "unknown order is refused")
+
+-- ---- sweep eval.metrics ----
+local function sweep_err(eval)
+  local good, err = pcall(mto.sweep, {tasks = {t = {}}, models = {m = {}}, templates = {"mapping"}, eval = eval})
+  return good, tostring(err)
+end
+local good, err = sweep_err{metrics = {"rouge_l", "rogue"}}
+ok(not good and err:find("unknown metric 'rogue'") and err:find("rouge_l_paper"), "sweep: unknown metric named, known listed: " .. err)
+local sw = mto.sweep{tasks = {t = {}}, models = {m = {}}, templates = {"mapping"},
+                     eval = {metrics = {"rouge_l_paper", "exact_match_paper", "rouge_l"}}, fewshot = {order = "paper", tails = 1}}
+local cols = table.concat(sw.columns, ",")
+ok(cols:find(",rouge_l,") and cols:find(",rouge_l_paper") and cols:find(",exact_match_paper") and cols:find(",sampling,"),
+   "sweep: paper metric and sampling columns")
+ok(not cols:find("eval_metrics"), "sweep: eval.metrics is not an eval_ column")
+ok(sw:points()[1].key:find("sampling=paper", 1, true), "sweep: paper sampling is part of the key")
+local dflt = mto.sweep{tasks = {t = {}}, models = {m = {}}, templates = {"mapping"}}
+ok(not table.concat(dflt.columns, ","):find("paper") and not table.concat(dflt.columns, ","):find("sampling"),
+   "sweep: default columns unchanged")
+print("1.." .. n)
+if failed > 0 then os.exit(1) end
