@@ -77,5 +77,21 @@ ok(sw:points()[1].key:find("sampling=paper", 1, true), "sweep: paper sampling is
 local dflt = mto.sweep{tasks = {t = {}}, models = {m = {}}, templates = {"mapping"}}
 ok(not table.concat(dflt.columns, ","):find("paper") and not table.concat(dflt.columns, ","):find("sampling"),
    "sweep: default columns unchanged")
+
+-- ---- the "paper" phrase set from Lua (golden strings quoted in tests/test_templates.c) ----
+local rec = {head = "PersonX applies for jobs", relation = "xNeed", tail = "a resume"}
+local input, target = mto.template("masked_prompting", {phrases = "paper"}):render(rec)
+is(input .. " -> " .. target, "But before PersonX applies for jobs, PersonX needed <extra_id_0> -> <extra_id_0> a resume",
+   "mto.template(name, {phrases = \"paper\"})")
+input = mto.template("prompting"):render(rec)
+is(input, "PersonX applies for jobs. Before that, PersonX needed", "the default set is unchanged")
+input = mto.template("post_pt", {phrases = "paper"}):render{head = "h", relation = "xIntent", tail = "t"}
+is(input, "h they intend", "prompt tuning keeps the phrase in the paper set")
+local swp = mto.sweep{tasks = {t = {}}, models = {m = {}}, templates = {"prompting"}, phrases = "paper"}
+ok(table.concat(swp.columns, ","):find(",phrases,") and swp:points()[1].key:find("phrases=paper", 1, true),
+   "sweep phrases = \"paper\": a column and part of the key")
+swp.cache = {}
+is(swp:_template("prompting"):render(rec), "But before PersonX applies for jobs, PersonX needed",
+   "sweep phrases = \"paper\" reaches the templates")
 print("1.." .. n)
 if failed > 0 then os.exit(1) end

@@ -93,6 +93,67 @@ static const golden cases[] = {
     {"mc_mapping", {NULL},
      {"question", "q", "choice1", "a", "choice2", "b", "choice3", "c", "nchoices", "2", "answer", "2"},
      "q choice1: a choice2: b", "choice2"},
+    /* phrase set "paper": the MTO paper's code, github puraminy/MTO. Quoted from
+     * attempt/data/tasks.py: class xIntent rel_nat = "they intend"; class xNeed
+     * rel_nat = "But before {source}, PersonX needed"; class xWant rel_nat =
+     * "After {source}, PersonX would want"; class xEffect rel_nat = "As a result
+     * of {source}, PersonX will"; class AtLocation rel_nat = "you are likely to
+     * find {source} in"; class isAfter rel_nat = "Something that happens after
+     * {source} is"; and attempt/maps.py REL_TO_PHRASE "xAttr":"So, PersonX is
+     * seen as", "xReact":"then, PersonX feels", "oReact":"then, PersonY feels"
+     * (classes without a rel_nat of their own). Templates: get_template_format
+     * "{source} (nat) (mask)" with nat -> {rel_nat}; a rel_nat holding {source}
+     * replaces the head. */
+    {"prompting", {"phrases", "paper", NULL}, {ATOMIC}, "PersonX applies for jobs they intend",
+     "to afford food and rent"},
+    {"masked_prompting", {"phrases", "paper", NULL},
+     {"head", "PersonX applies for jobs", "relation", "xNeed", "tail", "a resume"},
+     "But before PersonX applies for jobs, PersonX needed <extra_id_0>", "<extra_id_0> a resume"},
+    {"prompting", {"phrases", "paper", NULL},
+     {"head", "PersonX applies for jobs", "relation", "xWant", "tail", "to get hired"},
+     "After PersonX applies for jobs, PersonX would want", "to get hired"},
+    {"prompting", {"phrases", "paper", NULL},
+     {"head", "PersonX applies for jobs", "relation", "xAttr", "tail", "ambitious"},
+     "PersonX applies for jobs So, PersonX is seen as", "ambitious"},
+    {"prompting", {"phrases", "paper", NULL},
+     {"head", "PersonX applies for jobs", "relation", "xEffect", "tail", "gets a call"},
+     "As a result of PersonX applies for jobs, PersonX will", "gets a call"},
+    {"prompting", {"phrases", "paper", NULL},
+     {"head", "PersonX applies for jobs", "relation", "xReact", "tail", "hopeful"},
+     "PersonX applies for jobs then, PersonX feels", "hopeful"},
+    {"prompting", {"phrases", "paper", NULL},
+     {"head", "PersonX applies for jobs", "relation", "oReact", "tail", "happy"},
+     "PersonX applies for jobs then, PersonY feels", "happy"},
+    {"prompting", {"phrases", "paper", NULL}, {"head", "a fork", "relation", "AtLocation", "tail", "the kitchen"},
+     "you are likely to find a fork in", "the kitchen"},
+    {"prompting", {"phrases", "paper", NULL}, {"head", "X wakes up", "relation", "isAfter", "tail", "X sleeps"},
+     "Something that happens after X wakes up is", "X sleeps"},
+    /* the phrase set leaves the mapping families alone */
+    {"masked_mapping", {"phrases", "paper", NULL}, {ATOMIC}, "PersonX applies for jobs <extra_id_0>",
+     "<extra_id_0> to afford food and rent"},
+    /* prompt tuning keeps the phrase (the paper's pt parts fill the (prompt) slots of
+     * the same template); with_phrase = 0 still drops it */
+    {"pre_pt", {"phrases", "paper", NULL}, {ATOMIC}, "PersonX applies for jobs they intend",
+     "to afford food and rent"},
+    {"masked_post_pt", {"phrases", "paper", NULL}, {ATOMIC}, "PersonX applies for jobs they intend <extra_id_0>",
+     "<extra_id_0> to afford food and rent"},
+    {"masked_pre_pt", {"phrases", "paper", "with_phrase", "0", NULL}, {ATOMIC},
+     "PersonX applies for jobs <extra_id_0>", "<extra_id_0> to afford food and rent"},
+    /* QA, quoted from tasks.py: class QA rel_nat = "The correct choice is ", qpos =
+     * "end" (src_texts.append(", " + self.question), self.question = "question:" +
+     * ...); CommonsenseQA src_texts = ["choice1:", text, ", ", "choice2:", ...] */
+    {"answer_prompting", {"phrases", "paper", NULL}, {QA},
+     "choice1: garage , choice2: fridge , choice3: shoe , question:Where do you keep milk? The correct choice is",
+     "fridge"},
+    {"mc_mapping", {"phrases", "paper", NULL}, {QA},
+     "choice1: garage , choice2: fridge , choice3: shoe , question:Where do you keep milk?", "choice2"},
+    {"masked_choice_prompting", {"phrases", "paper", NULL}, {QA},
+     "choice1: garage , choice2: fridge , choice3: shoe , question:Where do you keep milk? The correct choice "
+     "is <extra_id_0>",
+     "<extra_id_0> choice2: fridge"},
+    /* "mto" names the default set */
+    {"prompting", {"phrases", "mto", NULL}, {ATOMIC}, "PersonX applies for jobs because PersonX intended",
+     "to afford food and rent"},
 };
 
 /* Render rec with template name and options; returns rc, fills input/target. */
@@ -191,6 +252,26 @@ int main(void)
         free(tg);
     }
     ok(all, "all 23 ATOMIC-2020, 10 ConceptNet and 8 WordNet relations have a phrase");
+
+    /* the paper set has a phrase for each of the paper's nine ATOMIC relations */
+    static const char *paper_rels[] = {"xIntent", "xNeed", "xAttr", "xEffect", "xReact", "xWant",
+                                       "oEffect", "oReact", "oWant"};
+    const char *paper_opts[] = {"phrases", "paper", NULL};
+    all = 1;
+    for (size_t i = 0; i < sizeof paper_rels / sizeof paper_rels[0]; i++) {
+        const char *rec[] = {"head", "HEAD", "relation", paper_rels[i], "tail", "t", NULL};
+        char *in, *tg;
+        int rc = render("prompting", paper_opts, rec, &in, &tg, NULL, &err);
+        all &= rc == 0 && strstr(in, "HEAD") != NULL;
+        free(in);
+        free(tg);
+    }
+    ok(all, "the paper set covers the paper's nine ATOMIC relations");
+    const char *wn[] = {"head", "oak", "relation", "hypernym", "tail", "tree", NULL};
+    bad("prompting", paper_opts, wn, MTO_ENOTFOUND, "in the phrase set \"paper\"",
+        "a relation outside the paper set");
+    const char *bogus[] = {"phrases", "bogus", NULL};
+    bad("prompting", bogus, wn, MTO_EINVAL, "nor a phrase set (\"mto\" or \"paper\")", "unknown phrase set");
 
     /* bad input */
     const char *no_tail[] = {"head", "h", "relation", "xIntent", NULL};

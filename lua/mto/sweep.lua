@@ -15,6 +15,7 @@
 --     eval = {max_len = 32, beams = 1, batch_size = 32,
 --             metrics = {"rouge_l", "rouge_l_paper", "exact_match"}},  -- columns to score (below)
 --     fewshot = {tails = 3},   -- {tails = 1, order = "paper", refs = 3}: the paper code's heads
+--     phrases = "paper",       -- every template's phrase set (the paper code's wording)
 --   }
 --   for _, p in ipairs(sw:points()) do print(p.key) end   -- preview, nothing runs
 --   local summary = sw:run{results = "out/", quiet = false, plot = true}
@@ -197,6 +198,10 @@ function M.new(spec)
     error("mto.sweep: fewshot.order must be \"paper\" or \"mto\", got " .. tostring(fs.order), 2)
   end
   self.sampling = fs.order == "paper" and "paper" or nil
+  if spec.phrases ~= nil and type(spec.phrases) ~= "string" then
+    error("mto.sweep: phrases must be a phrase set name such as \"paper\"", 2)
+  end
+  self.phrases = spec.phrases
   self.test_refs = fs.refs or 3
   -- columns: key, fixed axes, training options, eval options, metrics
   self.option_names = sorted_keys(self.train)
@@ -204,6 +209,7 @@ function M.new(spec)
   for _, c in ipairs(FIXED) do self.columns[#self.columns + 1] = c end
   self.columns[#self.columns + 1] = "tails"
   if self.sampling then self.columns[#self.columns + 1] = "sampling" end
+  if self.phrases then self.columns[#self.columns + 1] = "phrases" end
   for _, c in ipairs(self.option_names) do self.columns[#self.columns + 1] = c end
   for _, k in ipairs(sorted_keys(self.eval)) do self.columns[#self.columns + 1] = "eval_" .. k end
   local have = {}
@@ -227,6 +233,10 @@ function Sweep:points()
     if self.sampling then
       p.sampling = self.sampling
       parts[#parts + 1] = "sampling=" .. self.sampling
+    end
+    if self.phrases then
+      p.phrases = self.phrases
+      parts[#parts + 1] = "phrases=" .. self.phrases
     end
     for _, k in ipairs(self.option_names) do
       if p[k] == nil then p[k] = self.train[k] end
@@ -341,8 +351,14 @@ function Sweep:_template(name)
   local c = self.cache.templates[name]
   if c then return c end
   local v = find(self.templates, name) or name  -- "auto" resolves to a template not in the list
-  if type(v) == "string" then c = mto.template(v)
-  elseif type(v) == "table" then c = mto.template(v.template or v.name, v.opts)
+  local function with_set(o) -- spec.phrases unless the template names its own
+    if not self.phrases then return o end
+    local out = {phrases = self.phrases}
+    for k, x in pairs(o or {}) do out[k] = x end
+    return out
+  end
+  if type(v) == "string" then c = mto.template(v, with_set(nil))
+  elseif type(v) == "table" then c = mto.template(v.template or v.name, with_set(v.opts))
   else c = v end
   self.cache.templates[name] = c
   return c

@@ -60,6 +60,41 @@ const phrase_entry phrase_table[] = {
 
 const size_t phrase_table_len = sizeof phrase_table / sizeof phrase_table[0];
 
+/* The phrase set "paper": the relation phrases of the MTO paper's code
+ * (github puraminy/MTO, attempt/data/tasks.py: the rel_nat of each ATOMIC task
+ * class; attempt/maps.py REL_TO_PHRASE where a class sets none: xAttr, xReact,
+ * oReact), quoted with the code's {source} written {head}. Where a phrase holds
+ * {source}, the code drops the head before it, as mto does with {head}.
+ * HasProperty's " is " is "is" here (the head and the phrase are joined by one
+ * space; T5's tokenizer collapses the code's double space anyway). */
+const phrase_entry paper_phrase_table[] = {
+    {"xIntent", "they intend"},
+    {"xNeed", "But before {head}, PersonX needed"},
+    {"xAttr", "So, PersonX is seen as"},
+    {"xEffect", "As a result of {head}, PersonX will"},
+    {"xReact", "then, PersonX feels"},
+    {"xWant", "After {head}, PersonX would want"},
+    {"oEffect", "as a result of {head}, others will"},
+    {"oReact", "then, PersonY feels"},
+    {"oWant", "as a result of {head}, others would want"},
+    {"ObjectUse", "is used for"},
+    {"AtLocation", "you are likely to find {head} in"},
+    {"MadeUpOf", "is made up of"},
+    {"HasProperty", "is"},
+    {"CapableOf", "can"},
+    {"Desires", "wants"},
+    {"NotDesires", "does not want"},
+    {"isAfter", "Something that happens after {head} is"},
+    {"isBefore", "Something that happens before {head} is"},
+    {"HasSubEvent", "Something you might do while {head} is"},
+    {"HinderedBy", "is hindered by"},
+    {"Causes", "Sometimes {head} causes"},
+    {"xReason", "The reason for PersonX doing this is"},
+    {"isFilledBy", "can be filled by"},
+};
+
+const size_t paper_phrase_table_len = sizeof paper_phrase_table / sizeof paper_phrase_table[0];
+
 /* Next significant character (skipping '_', '-', ' '), lower-cased; 0 at end. */
 static int next_sig(const char **s)
 {
@@ -78,7 +113,14 @@ int phrase_same_relation(const char *a, const char *b)
 
 const char *phrase_lookup(const char *relation)
 {
-    for (size_t i = 0; i < phrase_table_len; i++)
-        if (phrase_same_relation(phrase_table[i].relation, relation)) return phrase_table[i].phrase;
+    return phrase_lookup_set(PHRASE_SET_MTO, relation);
+}
+
+const char *phrase_lookup_set(int set, const char *relation)
+{
+    const phrase_entry *t = set == PHRASE_SET_PAPER ? paper_phrase_table : phrase_table;
+    size_t n = set == PHRASE_SET_PAPER ? paper_phrase_table_len : phrase_table_len;
+    for (size_t i = 0; i < n; i++)
+        if (phrase_same_relation(t[i].relation, relation)) return t[i].phrase;
     return NULL;
 }

@@ -15,15 +15,22 @@ typedef struct phrase_entry {
     const char *phrase;
 } phrase_entry;
 
-/* The built-in table and its length. */
+/* Phrase sets: mto's own (the default) and the MTO paper code's ("paper"). */
+enum { PHRASE_SET_MTO = 0, PHRASE_SET_PAPER = 1 };
+
+/* The built-in tables and their lengths. */
 extern const phrase_entry phrase_table[];
 extern const size_t phrase_table_len;
+extern const phrase_entry paper_phrase_table[];
+extern const size_t paper_phrase_table_len;
 
 /* Relation names compare without case and ignoring '_', '-' and ' ', so
  * "HasSubevent" = "HasSubEvent" and "part holonym" = "part_holonym". */
 int phrase_same_relation(const char *a, const char *b);
 
-/* Built-in phrase for a relation, or NULL. */
+/* Built-in phrase for a relation (mto's set), or NULL. */
 const char *phrase_lookup(const char *relation);
+/* The same in a given set (PHRASE_SET_*). */
+const char *phrase_lookup_set(int set, const char *relation);
 
 #endif

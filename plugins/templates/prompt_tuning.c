@@ -16,7 +16,7 @@ static int pt_create(const mto_host *h, const mto_options *o, void **state, mto_
     tmpl_state *s;
     int rc = tmpl_create(h, o, name, flags, &s, err);
     if (rc) return rc;
-    *state = s; /* with_phrase comes from the option (default 0) */
+    *state = s; /* with_phrase comes from the option (default 0; 1 with phrases = "paper") */
     return 0;
 }
 

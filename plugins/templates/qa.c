@@ -10,12 +10,19 @@
  *   masked_choice_prompting  Q choices The answer is <extra_id_0>
  *                                                      -> <extra_id_0> choiceK: answer text
  *
- * Option answer_phrase replaces "The answer is" (may use {field}). */
+ * Option answer_phrase replaces "The answer is" (may use {field}). With the
+ * phrase set "paper" (option phrases = "paper") the input is worded as the MTO
+ * paper's code builds it (attempt/data/tasks.py: CommonsenseQA.preprocessor and
+ * QA.seq2seq_format with qpos = "end", rel_nat "The correct choice is "; its
+ * " ".join of ["choice1:", text, ", ", ...] with runs of spaces as one):
+ *   choice1: garage , choice2: fridge , choice3: shoe , question:Where do you keep milk?
+ *   The correct choice is [<extra_id_0>]   (mc_mapping: no phrase) */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "phrases.h"
 #include "tmpl.h"
 
 #define QA_MAX_CHOICES 100
@@ -91,15 +98,18 @@ static int qa_render(void *state, const mto_record *rec, mto_text *input, mto_te
     char key[32], label[48];
     int rc = qa_count(s, rec, &n, err);
     if (rc == 0) rc = qa_answer(s, rec, n, &k, err);
+    int paper = s->set == PHRASE_SET_PAPER;
     if (rc == 0) rc = tmpl_prefix(s, rec, input, err);
-    if (rc == 0) rc = tmpl_expand(s, rec, "{question}", input, err);
+    if (rc == 0 && !paper) rc = tmpl_expand(s, rec, "{question}", input, err);
     for (int i = 1; i <= n && rc == 0; i++) {
         const char *c;
         snprintf(key, sizeof key, "choice%d", i);
-        snprintf(label, sizeof label, " choice%d: ", i);
+        snprintf(label, sizeof label, paper ? "choice%d: " : " choice%d: ", i);
         rc = tmpl_field(s, rec, key, &c, err);
         if (rc == 0 && (tmpl_put(s, input, label) || tmpl_put(s, input, c))) rc = MTO_ENOMEM;
+        if (rc == 0 && paper && tmpl_put(s, input, " , ")) rc = MTO_ENOMEM;
     }
+    if (rc == 0 && paper) rc = tmpl_expand(s, rec, "question:{question}", input, err);
     if (rc == 0 && s->variant != QA_LABEL && *s->answer_phrase) {
         if (tmpl_put(s, input, " ")) rc = MTO_ENOMEM;
         if (rc == 0) rc = tmpl_expand(s, rec, s->answer_phrase, input, err);

@@ -78,11 +78,27 @@ int tmpl_create(const mto_host *h, const mto_options *o, const char *name, uint3
     s->h = h;
     s->name = name;
     s->flags = flags;
-    s->with_phrase = h->opt_num(o, "with_phrase", 0.0) != 0.0;
+    /* option phrases without '=' names a phrase set */
+    const char *list = h->opt_str(o, "phrases", NULL);
+    int rc = 0;
+    if (list && !strchr(list, '=')) {
+        if (strcmp(list, "paper") == 0) s->set = PHRASE_SET_PAPER;
+        else if (strcmp(list, "mto") == 0 || strcmp(list, "default") == 0) s->set = PHRASE_SET_MTO;
+        else
+            rc = h->error(err, MTO_EINVAL,
+                          "template %s: option phrases: \"%s\" is not RELATION=phrase|... nor a "
+                          "phrase set (\"mto\" or \"paper\")",
+                          name, list);
+        list = NULL;
+    }
+    int paper = s->set == PHRASE_SET_PAPER;
+    s->with_phrase = h->opt_num(o, "with_phrase", paper ? 1.0 : 0.0) != 0.0;
     int task = h->opt_num(o, "task_prefix", 0.0) != 0.0;
-    int rc = opt_dup(s, o, "prefix", task ? "{relation}: " : NULL, &s->prefix, err);
+    if (rc == 0) rc = opt_dup(s, o, "prefix", task ? "{relation}: " : NULL, &s->prefix, err);
     if (rc == 0) rc = opt_dup(s, o, "phrase", NULL, &s->phrase, err);
-    if (rc == 0) rc = opt_dup(s, o, "answer_phrase", "The answer is", &s->answer_phrase, err);
+    if (rc == 0)
+        rc = opt_dup(s, o, "answer_phrase", paper ? "The correct choice is" : "The answer is",
+                     &s->answer_phrase, err);
     char key[96];
     for (size_t i = 0; rc == 0 && i < phrase_table_len; i++) {
         snprintf(key, sizeof key, "phrase.%s", phrase_table[i].relation);
@@ -90,7 +106,6 @@ int tmpl_create(const mto_host *h, const mto_options *o, const char *name, uint3
         if (v) rc = add_override(s, phrase_table[i].relation, strlen(phrase_table[i].relation), v,
                                  strlen(v), err);
     }
-    const char *list = h->opt_str(o, "phrases", NULL);
     if (rc == 0 && list) rc = parse_phrases(s, list, err);
     if (rc) {
         tmpl_destroy(s);
@@ -192,12 +207,13 @@ int tmpl_phrase_for(const tmpl_state *s, const mto_record *rec, const char **phr
             return 0;
         }
     char w[48];
-    *phrase = phrase_lookup(rel);
+    *phrase = phrase_lookup_set(s->set, rel);
     if (!*phrase)
         return s->h->error(err, MTO_ENOTFOUND,
-                           "template %s: unknown relation '%s'%s has no phrase (give one with "
+                           "template %s: unknown relation '%s'%s has no phrase%s (give one with "
                            "option phrase.%s, or phrases=\"%s=...\")",
-                           s->name, rel, tmpl_where(s, rec, w, sizeof w), rel, rel);
+                           s->name, rel, tmpl_where(s, rec, w, sizeof w),
+                           s->set == PHRASE_SET_PAPER ? " in the phrase set \"paper\"" : "", rel, rel);
     return 0;
 }
 

@@ -14,10 +14,16 @@
  *   task_prefix   1: prefix = "{relation}: "
  *   phrase        one phrase for every relation (overrides the table)
  *   phrase.REL    the phrase for relation REL (table relations)
- *   phrases       "REL=phrase|REL2=phrase2": phrases for any relation
+ *   phrases       "REL=phrase|REL2=phrase2": phrases for any relation; or the
+ *                 name of a phrase set: "mto" (the default) or "paper" (the
+ *                 MTO paper code's wording, phrases.c; relations it lacks are
+ *                 an error). "paper" also makes prompt tuning keep the phrase
+ *                 (with_phrase defaults to 1), and QA read
+ *                 "choice1: A , choice2: B , question:Q The correct choice is"
  *   masked        1: demand a mask slot (an error for unmasked templates)
  *   with_phrase   1: prompt-tuning templates keep the relation phrase
- * QA templates also take answer_phrase ("The answer is"). */
+ * QA templates also take answer_phrase ("The answer is"; set "paper": "The
+ * correct choice is"). */
 #ifndef MTO_TMPL_H
 #define MTO_TMPL_H
 
@@ -38,6 +44,7 @@ typedef struct tmpl_state {
     char *answer_phrase;  /* QA */
     int with_phrase;      /* render the relation phrase after the head */
     int variant;          /* a family's own switch (QA: which target) */
+    int set;              /* PHRASE_SET_* (phrases.h) */
     tmpl_phrase *over;    /* per-relation overrides */
     size_t nover;
 } tmpl_state;
