@@ -93,5 +93,64 @@ ok(table.concat(swp.columns, ","):find(",phrases,") and swp:points()[1].key:find
 swp.cache = {}
 is(swp:_template("prompting"):render(rec), "But before PersonX applies for jobs, PersonX needed",
    "sweep phrases = \"paper\" reaches the templates")
+
+-- ---- gain tables: golden layout ----
+local rows = {}
+local function add(model, task, template, seed, v)
+  rows[#rows + 1] = {model = model, task = task, template = template, seed = seed, shots = 30, method = "finetune",
+                     status = "ok", rouge_l_paper = v}
+end
+add("t5", "xIntent", "mapping", 1, 0.4); add("t5", "xIntent", "mapping", 2, 0.6)
+add("t5", "xIntent", "masked_prompting", 1, 0.5); add("t5", "xIntent", "masked_prompting", 2, 0.7)
+add("t5", "xIntent", "prompting", 1, 0.3)
+add("t5", "xNeed", "mapping", 1, 0.2); add("t5", "xNeed", "mapping", 2, 0.2)
+add("t5", "xNeed", "masked_prompting", 1, 0.3); add("t5", "xNeed", "masked_prompting", 2, 0.1)
+add("v1_1", "xIntent", "masked_prompting", 1, 0.55); add("v1_1", "xIntent", "mapping", 1, 0.5)
+rows[#rows + 1] = {model = "t5", task = "xIntent", template = "prompting", seed = 2, method = "finetune", status = "failed"}
+-- by hand: t5/xIntent masked_prompting 100 (1.2 - 1.0) / 1.0 = +20%; bootstrap over 2 seeds
+-- resamples (1,1) 100 (1.0 - .8)/.8 = +25%, (2,2) 100 (1.4 - 1.2)/1.2 = +16.7%, mixed +20%,
+-- each pure pair ~1/4 of 2000 draws, so the 2.5% and 97.5% points are +16.7% and +25%.
+-- prompting has one seed paired with mapping: 100 (.3 - .4)/.4 = -25%, no interval.
+-- xNeed masked_prompting: (.3 + .1 - .4)/.4 = 0; (1,1) +50%, (2,2) -50%.
+local want = [[
+### model = t5
+
+| template | xIntent | xNeed |
+|---|---|---|
+| mapping | 0.500 (base) | 0.200 (base) |
+| masked_prompting | 0.600 (+20.0% [+16.7%, +25.0%]) | 0.200 (+0.0% [-50.0%, +50.0%]) |
+| prompting | 0.300 (-25.0%) | – |
+
+### model = v1_1
+
+| template | xIntent |
+|---|---|
+| mapping | 0.500 (base) |
+| masked_prompting | 0.550 (+10.0%) |
+
+rouge_l_paper: mean over runs (gain over mapping in %, paired by replicate, seed, bootstrap 95% CI); 1 failed runs left out.
+]]
+local spec = {results = rows, rows = "template", cols = "task", value = "rouge_l_paper", by = {"model"},
+              where = {method = "finetune"}, gain_over = "mapping"}
+local md, data = mto.table(spec)
+is(md, want, "gain table: markdown layout (templates x relations per model, baseline first)")
+ok(data[1].cells[2][1].pairs == 2 and math.abs(data[1].cells[2][1].gain - 20) < 1e-9, "gain table: data cells")
+spec.format = "csv"
+local csvt = mto.table(spec)
+ok(csvt:find("table,template,col,mean,n,baseline,gain_pct,gain_lo,gain_hi,pairs\n", 1, true) and
+   csvt:find("model = t5,masked_prompting,xIntent,0.600000,2,mapping,20.0000,16.6667,25.0000,2\n", 1, true) and
+   csvt:find("model = t5,mapping,xIntent,0.500000,2,mapping,,,,\n", 1, true),
+   "gain table: csv, one line per cell")
+spec.format = "latex"
+local tex = mto.table(spec)
+ok(tex:find("masked\\_prompting & 0.600 (+20.0\\% [+16.7\\%, +25.0\\%]) & 0.200 (+0.0\\% [-50.0\\%, +50.0\\%]) \\\\", 1, true)
+   and tex:find("\\begin{tabular}{lrr}", 1, true), "gain table: latex")
+spec.format, spec.gain_over, spec.baseline = nil, nil, "mapping"
+is((require("mto.table").gain(spec)), want, "require('mto.table').gain{baseline = ...} is the same table")
+spec.where = nil
+rows[#rows + 1] = {model = "t5", task = "xIntent", template = "mapping", seed = 1, method = "prompt_tune", status = "ok",
+                   rouge_l_paper = 0.1}
+local good2, err2 = pcall(mto.table, spec)
+ok(not good2 and tostring(err2):find("where"), "gain table: two runs of one unit is a clear error: " .. tostring(err2))
 print("1.." .. n)
 if failed > 0 then os.exit(1) end

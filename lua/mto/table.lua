@@ -6,6 +6,23 @@
 --                   digits = 3, scale = 1, lower_is_better = false})
 -- Returns the text and the data ({{key=, rows=, cols=, cells=[r][c] = {mean,std,n,best}}, ...}).
 -- Failed runs (status ~= "ok") are left out and counted in a note.
+--
+-- Gain tables, as the paper reports its results: each template's relative gain
+-- over a baseline template (Mapping), in percent, per model (by) and relation
+-- (cols), with the paired bootstrap 95% CI of mto.stats (the statistics the
+-- default study uses) over the units both templates ran (on = {"replicate",
+-- "seed"}: the same seed draws the same few-shot heads):
+--
+--   print(mto.table{results = "out/", rows = "template", cols = "task", value = "rouge_l_paper",
+--                   by = {"model"}, where = {shots = 30, method = "finetune"},
+--                   gain_over = "mapping", format = "markdown", digits = 3, reps = 2000, seed = 1})
+--   -- the same: require("mto.table").gain{..., baseline = "mapping"}
+--
+-- Layout (markdown; csv is long, one line per cell; latex a tabular): templates as
+-- rows with the baseline first, relations as columns, one block per model; a cell
+-- is "mean (+gain% [lo, hi])", gain = 100 (mean T - mean Mapping) / mean Mapping
+-- over the paired units, the baseline's cell its mean. Means are over all of a
+-- template's runs; fewer than 2 paired units give the gain without an interval.
 local results = require "mto.results"
 
 local M = {}
@@ -147,17 +164,192 @@ local function csv(t, spec, title, first)
   return table.concat(out, "\n") .. (#out > 0 and "\n" or "")
 end
 
-function M.make(spec)
-  if type(spec) ~= "table" then error("mto.table: expected a table", 2) end
-  if not spec.value then error("mto.table: value = COLUMN is required", 2) end
-  if not spec.rows then error("mto.table: rows = COLUMN is required", 2) end
-  local all = results.load(spec.results or error("mto.table: results = is required", 2))
+-- The rows a table uses (where; status ok) and how many failed runs it leaves out.
+local function select_rows(spec, fn)
+  local all = results.load(spec.results or error(fn .. ": results = is required", 3))
   local rows, failed = {}, 0
   for _, r in ipairs(all) do
     if matches(r, spec.where) then
       if r.status and r.status ~= "ok" then failed = failed + 1 else rows[#rows + 1] = r end
     end
   end
+  return rows, failed
+end
+
+-- ---- gain tables ------------------------------------------------------------------
+
+local function gain_data(rows, spec, base)
+  local S = require "mto.stats"
+  local rn, cn = as_list(spec.rows), as_list(spec.cols)
+  local on = spec.on or {"replicate", "seed"}
+  local rlab, clab, rseen, cseen, per_col = {}, {}, {}, {}, {}
+  local rowkey = "(" .. table.concat(rn, " / ") .. ")" -- the row label, as a column of its own
+  for _, r in ipairs(rows) do
+    if tonumber(r[spec.value]) then
+      local a, b = label(r, rn), #cn > 0 and label(r, cn) or spec.value
+      if not rseen[a] then rseen[a] = true; rlab[#rlab + 1] = a end
+      if not cseen[b] then cseen[b] = true; clab[#clab + 1] = b end
+      local copy = {}
+      for k, v in pairs(r) do copy[k] = v end
+      copy[rowkey] = a
+      per_col[b] = per_col[b] or {}
+      table.insert(per_col[b], copy)
+    end
+  end
+  -- the baseline first, the other rows in order of appearance
+  local ordered = {}
+  if rseen[base] then ordered[1] = base end
+  for _, a in ipairs(rlab) do if a ~= base then ordered[#ordered + 1] = a end end
+  local cells = {}
+  for i = 1, #ordered do cells[i] = {} end
+  for j, b in ipairs(clab) do
+    local ok, p = pcall(S.pair, per_col[b], {by = rowkey, on = on, value = spec.value})
+    if not ok then
+      error(string.format("mto.table: gain: %s; narrow the rows with where = {...} so each (%s, %s) " ..
+                          "has one run per unit (%s)", (tostring(p):gsub("^[^:]+:%d+: ", "")), table.concat(rn, "/"),
+                          b, table.concat(on, ", ")), 0)
+    end
+    for i, a in ipairs(ordered) do
+      local vals = {}
+      for _, u in ipairs(p.units) do
+        local x = p.values[a] and p.values[a][u]
+        if x then vals[#vals + 1] = x * (spec.scale or 1) end
+      end
+      if #vals > 0 then
+        local mean = 0
+        for _, x in ipairs(vals) do mean = mean + x end
+        local c = {mean = mean / #vals, n = #vals}
+        if a == base then c.base = true
+        elseif p.values[base] then
+          local x, y = S.aligned(p, a, base)
+          if #x > 0 then
+            local g = S.gain(x, y, {reps = spec.reps, seed = spec.seed})
+            c.gain, c.lo, c.hi, c.pairs = g.gain, g.lo, g.hi, #x
+          end
+        end
+        cells[i][j] = c
+      end
+    end
+  end
+  return {rows = ordered, cols = clab, cells = cells, row_name = table.concat(rn, " / "), baseline = base}
+end
+
+local function pct(x) return string.format("%+.1f%%", x) end
+
+local function gain_cell(c, d, latex_mode)
+  if not c then return latex_mode and "--" or "–" end
+  local m = string.format("%." .. d .. "f", c.mean)
+  if c.base then return m .. " (base)" end
+  if not c.gain then return m end
+  local g = pct(c.gain)
+  if c.lo then g = g .. " [" .. pct(c.lo) .. ", " .. pct(c.hi) .. "]" end
+  if latex_mode then g = g:gsub("%%", "\\%%") end
+  return m .. " (" .. g .. ")"
+end
+
+local function gain_markdown(t, spec, title)
+  local d = spec.digits or 3
+  local out = {}
+  if title then out[#out + 1] = "### " .. title; out[#out + 1] = "" end
+  local head = {t.row_name ~= "" and t.row_name or spec.value}
+  for _, c in ipairs(t.cols) do head[#head + 1] = c end
+  out[#out + 1] = "| " .. table.concat(head, " | ") .. " |"
+  out[#out + 1] = "|" .. string.rep("---|", #head)
+  for i, r in ipairs(t.rows) do
+    local line = {r}
+    for j = 1, #t.cols do line[#line + 1] = gain_cell(t.cells[i][j], d) end
+    out[#out + 1] = "| " .. table.concat(line, " | ") .. " |"
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+local function gain_latex(t, spec, title)
+  local d = spec.digits or 3
+  local out = {}
+  if title then out[#out + 1] = "% " .. title end
+  out[#out + 1] = "\\begin{tabular}{l" .. string.rep("r", #t.cols) .. "}"
+  out[#out + 1] = "\\hline"
+  local head = {latex_escape(t.row_name ~= "" and t.row_name or spec.value)}
+  for _, c in ipairs(t.cols) do head[#head + 1] = latex_escape(c) end
+  out[#out + 1] = table.concat(head, " & ") .. " \\\\"
+  out[#out + 1] = "\\hline"
+  for i, r in ipairs(t.rows) do
+    local line = {latex_escape(r)}
+    for j = 1, #t.cols do line[#line + 1] = gain_cell(t.cells[i][j], d, true) end
+    out[#out + 1] = table.concat(line, " & ") .. " \\\\"
+  end
+  out[#out + 1] = "\\hline"
+  out[#out + 1] = "\\end{tabular}"
+  return table.concat(out, "\n") .. "\n"
+end
+
+local function num(x, d) return x and string.format("%." .. d .. "f", x) or "" end
+
+local function gain_csv(t, spec, title, first)
+  local out = {}
+  if first then
+    out[1] = results.csv_line{"table", t.row_name ~= "" and t.row_name or "row", "col", "mean", "n", "baseline",
+                              "gain_pct", "gain_lo", "gain_hi", "pairs"}
+  end
+  local d = (spec.digits or 3) + 3
+  for i, r in ipairs(t.rows) do
+    for j, c in ipairs(t.cols) do
+      local cell = t.cells[i][j]
+      if cell then
+        out[#out + 1] = results.csv_line{title or "", r, c, num(cell.mean, d), cell.n, t.baseline,
+                                         num(cell.gain, 4), num(cell.lo, 4), num(cell.hi, 4), cell.pairs or ""}
+      end
+    end
+  end
+  return table.concat(out, "\n") .. (#out > 0 and "\n" or "")
+end
+
+-- The gain table (see the top). spec as mto.table plus baseline (or gain_over),
+-- on, reps, seed; returns the text and the data (cells[r][c] = {mean, n, gain, lo, hi, pairs, base}).
+function M.gain(spec)
+  if type(spec) ~= "table" then error("mto.table: expected a table", 2) end
+  if not spec.value then error("mto.table: value = COLUMN is required", 2) end
+  if not spec.rows then error("mto.table: rows = COLUMN is required", 2) end
+  local base = spec.baseline or spec.gain_over
+  if type(base) ~= "string" then error("mto.table: gain: baseline = TEMPLATE (e.g. \"mapping\") is required", 2) end
+  local rows, failed = select_rows(spec, "mto.table")
+  local by, groups, order = as_list(spec.by), {}, {}
+  for _, r in ipairs(rows) do
+    local k = #by > 0 and label(r, by) or ""
+    if not groups[k] then groups[k] = {}; order[#order + 1] = k end
+    table.insert(groups[k], r)
+  end
+  local format = spec.format or "markdown"
+  local render = ({markdown = gain_markdown, latex = gain_latex, csv = gain_csv})[format]
+  if not render then error("mto.table: unknown format '" .. tostring(format) .. "' (markdown, csv, latex)", 2) end
+  local text, data = {}, {}
+  for i, k in ipairs(order) do
+    local t = gain_data(groups[k], spec, base)
+    t.key = k
+    data[#data + 1] = t
+    local title = #by > 0 and (table.concat(by, " / ") .. " = " .. k) or spec.title
+    text[#text + 1] = render(t, spec, title, i == 1)
+  end
+  local s = table.concat(text, format == "csv" and "" or "\n")
+  local on = table.concat(spec.on or {"replicate", "seed"}, ", ")
+  if format == "markdown" then
+    s = s .. string.format("\n%s: mean over runs (gain over %s in %%, paired by %s, bootstrap 95%% CI)%s.\n",
+                           spec.value, base, on,
+                           failed > 0 and string.format("; %d failed runs left out", failed) or "")
+  elseif format == "latex" then
+    s = s .. string.format("%% %s: mean (gain over %s in \\%%, paired by %s, bootstrap 95\\%% CI)%s\n", spec.value,
+                           base, on, failed > 0 and string.format("; %d failed runs left out", failed) or "")
+  end
+  if #order == 0 then s = string.format("(no results for %s)\n", spec.value) end
+  return s, data
+end
+
+function M.make(spec)
+  if type(spec) ~= "table" then error("mto.table: expected a table", 2) end
+  if spec.gain_over ~= nil or spec.baseline ~= nil then return M.gain(spec) end
+  if not spec.value then error("mto.table: value = COLUMN is required", 2) end
+  if not spec.rows then error("mto.table: rows = COLUMN is required", 2) end
+  local rows, failed = select_rows(spec, "mto.table")
   -- one table per distinct value of the `by` columns
   local by, groups, order = as_list(spec.by), {}, {}
   for _, r in ipairs(rows) do
