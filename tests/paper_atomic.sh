@@ -1,10 +1,11 @@
 #!/bin/sh
-# tests/paper_atomic.sh — keep experiments/paper_atomic.lua working: run it on
-# the shared ATOMIC-2020 sample with a tiny model and a few steps. Prints TAP.
+# tests/paper_atomic.sh — keep experiments/paper_atomic.lua working: run it in
+# paper mode (the default) on the shared ATOMIC-2020 sample with a tiny model and
+# a few steps. Prints TAP.
 data="${MTO_SHARED_DATA:-../shared/data}/atomic2020-sample"
-echo "1..3"
+echo "1..6"
 if [ ! -f "$data/train.tsv" ]; then
-  for i in 1 2 3; do echo "ok $i # SKIP no ATOMIC sample at $data"; done
+  for i in 1 2 3 4 5 6; do echo "ok $i # SKIP no ATOMIC sample at $data"; done
   exit 0
 fi
 out=$(mktemp -d "${TMPDIR:-/tmp}/mto-paper-XXXXXX") || exit 1
@@ -23,3 +24,32 @@ if [ "$rows" -eq "$want" ] && [ "$pt" -eq $((want - 8)) ]; then
 else echo "not ok 2 - $rows result rows, want $want; $pt prompt-tuning rows on *_pt families"; fi
 if grep -q 'masked_prompting' "$out/log" && grep -q '0 failed' "$out/log"; then echo "ok 3 - table printed, no failed point"
 else echo "not ok 3 - table or failures"; sed 's/^/# /' "$out/log" | tail -5; fi
+# paper mode: the paper's metric columns beside mto's, paper sampling and phrases in every key
+head -1 "$out/results.csv" | tr ',' '\n' >"$out/cols"
+if grep -qx rouge_l_paper "$out/cols" && grep -qx exact_match_paper "$out/cols" && grep -qx rouge_l "$out/cols" &&
+   [ "$(grep -c 'sampling=paper;phrases=paper;' "$out/results.csv")" -eq "$rows" ] &&
+   grep -q "ROUGE-L as the paper's code computes it" "$out/log" && grep -q "ROUGE-L, mto's" "$out/log"; then
+  echo "ok 4 - paper mode: rouge_l_paper and exact_match_paper beside rouge_l; sampling and phrases = paper"
+else echo "not ok 4 - paper mode columns or keys"; sed 's/^/# /' "$out/cols" | tr '\n' ' '; echo; fi
+# the paper's head selection: 4 shots -> 5 heads (its loop keeps head N+1) x 1 tail
+n4=$(awk -F, 'NR==1{for(i=1;i<=NF;i++)h[$i]=i} NR>1 && $h["shots"]=="4" && $h["method"]=="finetune"{print $h["n_train"]}' \
+     "$out/results.csv" | sort -u)
+if [ "$n4" = "5" ]; then echo "ok 5 - paper sampling: 4 shots train on 5 heads x 1 tail"
+else echo "not ok 5 - n_train for 4 shots: '$n4', want 5"; fi
+# golden layout of the printed gain table (the numbers vary with the tiny model's training)
+awk '/^4-shot, finetune: gain over mapping, rouge_l_paper$/{on=1; next} on && /^rouge_l_paper: mean over runs/{print; exit} on{print}' \
+  "$out/log" | sed -E 's/[0-9]+\.[0-9]+/N/g; s/\(\+N%\)|\(-N%\)/(G%)/g' >"$out/gain"
+cat >"$out/gain.want" <<'WANT'
+### model = tiny
+
+| template | xIntent |
+|---|---|
+| mapping | N (base) |
+| masked_mapping | N (G%) |
+| prompting | N (G%) |
+| masked_prompting | N (G%) |
+
+rouge_l_paper: mean over runs (gain over mapping in %, paired by replicate, seed, bootstrap 95% CI).
+WANT
+if cmp -s "$out/gain" "$out/gain.want"; then echo "ok 6 - gain table layout (templates x relations, mapping as base, gains in %)"
+else echo "not ok 6 - gain table layout"; diff "$out/gain.want" "$out/gain" | sed 's/^/# /'; fi
