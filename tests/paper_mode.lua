@@ -74,6 +74,8 @@ ok(cols:find(",rouge_l,") and cols:find(",rouge_l_paper") and cols:find(",exact_
    "sweep: paper metric and sampling columns")
 ok(not cols:find("eval_metrics"), "sweep: eval.metrics is not an eval_ column")
 ok(sw:points()[1].key:find("sampling=paper", 1, true), "sweep: paper sampling is part of the key")
+local r2 = mto.sweep{tasks = {t = {}}, models = {m = {}}, templates = {"mapping"}, fewshot = {order = "paper", refs = 2}}
+ok(r2:points()[1].key:find("sampling=paper/refs=2;", 1, true), "sweep: refs other than 3 is in the key")
 local dflt = mto.sweep{tasks = {t = {}}, models = {m = {}}, templates = {"mapping"}}
 ok(not table.concat(dflt.columns, ","):find("paper") and not table.concat(dflt.columns, ","):find("sampling"),
    "sweep: default columns unchanged")

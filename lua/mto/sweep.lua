@@ -197,12 +197,15 @@ function M.new(spec)
   if fs.order ~= nil and fs.order ~= "paper" and fs.order ~= "mto" then
     error("mto.sweep: fewshot.order must be \"paper\" or \"mto\", got " .. tostring(fs.order), 2)
   end
-  self.sampling = fs.order == "paper" and "paper" or nil
+  self.test_refs = fs.refs or 3
+  if math.type(self.test_refs) ~= "integer" or self.test_refs < 1 then
+    error("mto.sweep: fewshot.refs must be a positive integer", 2)
+  end
+  self.sampling = fs.order == "paper" and (self.test_refs == 3 and "paper" or "paper/refs=" .. self.test_refs) or nil
   if spec.phrases ~= nil and type(spec.phrases) ~= "string" then
     error("mto.sweep: phrases must be a phrase set name such as \"paper\"", 2)
   end
   self.phrases = spec.phrases
-  self.test_refs = fs.refs or 3
   -- columns: key, fixed axes, training options, eval options, metrics
   self.option_names = sorted_keys(self.train)
   self.columns = {"key"}
