@@ -154,5 +154,10 @@ rows[#rows + 1] = {model = "t5", task = "xIntent", template = "mapping", seed = 
                    rouge_l_paper = 0.1}
 local good2, err2 = pcall(mto.table, spec)
 ok(not good2 and tostring(err2):find("where"), "gain table: two runs of one unit is a clear error: " .. tostring(err2))
+local zero = {{model = "m", task = "r", template = "mapping", seed = 1, status = "ok", v = 0},
+              {model = "m", task = "r", template = "prompting", seed = 1, status = "ok", v = 0.25}}
+local zt = mto.table{results = zero, rows = "template", cols = "task", value = "v", gain_over = "mapping"}
+ok(zt:find("| prompting | 0.250 (n/a) |", 1, true) and zt:find("n/a: the baseline's mean is 0", 1, true),
+   "gain table: a zero baseline gives n/a, explained")
 print("1.." .. n)
 if failed > 0 then os.exit(1) end

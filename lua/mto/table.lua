@@ -225,6 +225,7 @@ local function gain_data(rows, spec, base)
           if #x > 0 then
             local g = S.gain(x, y, {reps = spec.reps, seed = spec.seed})
             c.gain, c.lo, c.hi, c.pairs = g.gain, g.lo, g.hi, #x
+            c.na = g.gain == nil -- the baseline's mean over these units is 0
           end
         end
         cells[i][j] = c
@@ -240,6 +241,7 @@ local function gain_cell(c, d, latex_mode)
   if not c then return latex_mode and "--" or "–" end
   local m = string.format("%." .. d .. "f", c.mean)
   if c.base then return m .. " (base)" end
+  if c.na then return m .. " (n/a)" end
   if not c.gain then return m end
   local g = pct(c.gain)
   if c.lo then g = g .. " [" .. pct(c.lo) .. ", " .. pct(c.hi) .. "]" end
@@ -332,13 +334,18 @@ function M.gain(spec)
   end
   local s = table.concat(text, format == "csv" and "" or "\n")
   local on = table.concat(spec.on or {"replicate", "seed"}, ", ")
+  local na = false
+  for _, t in ipairs(data) do
+    for _, row in ipairs(t.cells) do for _, c in pairs(row) do na = na or c.na end end
+  end
+  na = na and "; n/a: the baseline's mean is 0" or ""
   if format == "markdown" then
-    s = s .. string.format("\n%s: mean over runs (gain over %s in %%, paired by %s, bootstrap 95%% CI)%s.\n",
-                           spec.value, base, on,
+    s = s .. string.format("\n%s: mean over runs (gain over %s in %%, paired by %s, bootstrap 95%% CI)%s%s.\n",
+                           spec.value, base, on, na,
                            failed > 0 and string.format("; %d failed runs left out", failed) or "")
   elseif format == "latex" then
-    s = s .. string.format("%% %s: mean (gain over %s in \\%%, paired by %s, bootstrap 95\\%% CI)%s\n", spec.value,
-                           base, on, failed > 0 and string.format("; %d failed runs left out", failed) or "")
+    s = s .. string.format("%% %s: mean (gain over %s in \\%%, paired by %s, bootstrap 95\\%% CI)%s%s\n", spec.value,
+                           base, on, na, failed > 0 and string.format("; %d failed runs left out", failed) or "")
   end
   if #order == 0 then s = string.format("(no results for %s)\n", spec.value) end
   return s, data
