@@ -151,6 +151,11 @@ static int cmp_idx(const void *a, const void *b)
     return strcmp(sort_base[*(const size_t *)a].name, sort_base[*(const size_t *)b].name);
 }
 
+static int cmp_shard(const void *a, const void *b)
+{
+    return strcmp(((const shard *)a)->path, ((const shard *)b)->path);
+}
+
 /* A sharded set: read the index, open each shard once, keep the tensors the
  * weight map assigns to it. */
 static int open_index(mto_ckpt *c, mto_error *err)
@@ -214,8 +219,10 @@ static int open_index(mto_ckpt *c, mto_error *err)
         if (!(c->sh[k].path = mto_malloc(plen))) { rc = mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory", file); goto out; }
         snprintf(c->sh[k].path, plen, "%.*s/%s", dirlen, dir, s);
         c->nsh++;
-        if ((rc = open_shard(&c->sh[k], c->torch, err))) goto out;
     }
+    qsort(c->sh, c->nsh, sizeof *c->sh, cmp_shard); /* model-00001-of-0000N first */
+    for (size_t k = 0; k < c->nsh; k++)
+        if ((rc = open_shard(&c->sh[k], c->torch, err))) goto out;
     size_t cap = 0;
     for (size_t k = 0; k < c->nsh; k++) {
         const char *base = strrchr(c->sh[k].path, '/') + 1;

@@ -7,6 +7,7 @@ torch.save(model.state_dict()) (the zip format, pickle protocol 2):
 
   torch/t5-v10/       F32, tied tensors (shared, encoder/decoder.embed_tokens,
                       lm_head) all one storage, as in an HF state dict
+  torch/t5-v10-sharded/  the same in two shards + pytorch_model.bin.index.json
   torch/t5-v11/       F32; block 0's q/k/v of both stacks are views at offsets
                       into one fused storage each (shared storage with offsets)
   torch/t5-v11-bf16/  BF16 (the same values as t5-v11-bf16.safetensors)
@@ -106,6 +107,22 @@ def main():
                                 "lm_head.weight") else v
     save(state_dict(sd), os.path.join(OUT, "t5-v10", "pytorch_model.bin"))
     shutil.copy(os.path.join(HERE, "t5-v10", "config.json"), os.path.join(OUT, "t5-v10"))
+
+    # t5-v10-sharded: the same weights as two .bin shards + pytorch_model.bin.index.json
+    d = os.path.join(OUT, "t5-v10-sharded")
+    os.makedirs(d)
+    names = list(P)
+    half = len(names) // 2
+    wm, total = {}, 0
+    for k, part in enumerate((names[:half], names[half:])):
+        fn = f"pytorch_model-{k + 1:05d}-of-00002.bin"
+        save(state_dict((n, P[n]) for n in part), os.path.join(d, fn))
+        for n in part:
+            wm[n] = fn
+            total += P[n].numel() * P[n].element_size()
+    with open(os.path.join(d, "pytorch_model.bin.index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": total}, "weight_map": wm}, f, indent=2, sort_keys=True)
+    shutil.copy(os.path.join(HERE, "t5-v10", "config.json"), d)
 
     # t5-v11: q/k/v of block 0 are slices of one fused tensor (offsets into one storage)
     P, _ = read_safetensors(os.path.join(HERE, "t5-v11", "model.safetensors"))
