@@ -37,7 +37,8 @@ same "converted v1.1 scores as the .bin" "$T/t5-v11" "$tmp/v11"
 same "and as the reference safetensors" "$R/t5-v11" "$tmp/v11"
 check "convert BF16 .bin to one .safetensors" "$MTO" convert "$T/t5-v11-bf16/pytorch_model.bin" "$tmp/bf16.safetensors"
 "$MTO" info "$tmp/bf16.safetensors" >"$tmp/info" 2>&1
-has "dtype kept (BF16), config in __metadata__" "BF16.*" "$tmp/info"
+has "dtype kept (BF16)" "tensors .*, 52 BF16" "$tmp/info"
+has "config in __metadata__" "metadata    config" "$tmp/info"
 has "single file loads as T5 by itself" "parameters  11488" "$tmp/info"
 same "BF16 converted scores as the reference BF16 file" "$R/t5-v11-bf16.safetensors" "$tmp/bf16.safetensors"
 check "convert a sharded .bin into sharded safetensors" "$MTO" convert "$T/t5-v10-sharded" "$tmp/v10s" --max-shard-size 20KB
