@@ -44,6 +44,7 @@ typedef struct {
     const char *file;
     const unsigned char *p, *end, *start;
     obj *all;
+    size_t nobj;
     obj **stack;
     size_t sp, scap;
     size_t *marks;
@@ -56,6 +57,7 @@ typedef struct {
 } vm;
 
 #define MAX_STR (1u << 20)   /* longest string accepted (tensor names are short) */
+#define MAX_OBJECTS (1u << 21) /* ~25 per tensor: 80k tensors in one pickle; bounds memory to ~200 MB */
 
 static int oom(vm *v)
 {
@@ -66,6 +68,11 @@ static size_t pos(const vm *v) { return (size_t)(v->p - v->start); }
 
 static obj *new_obj(vm *v, int kind)
 {
+    if (v->nobj >= MAX_OBJECTS) {
+        mto_error_set(v->err, MTO_EFORMAT, "%.200s: pickle byte %zu: more than %u objects", v->file, pos(v), MAX_OBJECTS);
+        return NULL;
+    }
+    v->nobj++;
     obj *o = mto_calloc(1, sizeof *o);
     if (!o) { oom(v); return NULL; }
     o->kind = kind;
@@ -565,6 +572,9 @@ static int check_tensor(const char *file, const mto_pt_tensor *t, mto_error *err
 int mto_pt__parse(mto_pt_file *f, const unsigned char *buf, size_t len, mto_error *err)
 {
     vm v = {0};
+    mto_error local;
+    if (!err) err = &local; /* the interpreter reads codes back from it */
+    mto_error_clear(err);
     v.file = f->name;
     v.p = v.start = buf;
     v.end = buf + len;

@@ -68,6 +68,7 @@ row "storage entry shorter than its storage" fail "short_storage.bin: tensor 'w'
 row "tensor past the end of its storage" fail "past_storage.bin: tensor 'w' needs elements" -- "$MTO" info "$T/bad/past_storage.bin"
 row "storage entry missing" fail "no_storage.bin: tensor 'w'.*missing" -- "$MTO" info "$T/bad/no_storage.bin"
 row "non-contiguous strides (transposed view)" fail "noncontig.bin: tensor 'w.t' is not contiguous" -- "$MTO" info "$T/bad/noncontig.bin"
+row "damaged storage (CRC mismatch)" fail "crc.bin: tensor 'w'.*CRC" -- "$MTO" convert "$T/bad/crc.bin" "$tmp/crc.safetensors"
 row "legacy (pre-1.6) torch.save format" fail "legacy.bin: legacy torch.save format" -- "$MTO" info "$T/bad/legacy.bin"
 row "nested dict instead of a state dict" fail "nested.bin: entry 'model' is a dict" -- "$MTO" info "$T/bad/nested.bin"
 mkdir -p "$tmp/idx"

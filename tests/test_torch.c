@@ -110,6 +110,17 @@ static void test_bad_files(void)
         {"legacy.bin", "legacy torch.save format", MTO_EFORMAT},
         {"absent.bin", "absent.bin", MTO_EIO},
     };
+    /* a flipped data byte: the archive opens, reading the tensor fails the CRC */
+    mto_pt_file *cf = NULL;
+    mto_error ce = {0};
+    float buf[32];
+    int crc = mto_pt_open(ref("torch/bad/crc.bin"), &cf, &ce);
+    const mto_pt_tensor *w = cf ? mto_pt_find(cf, "w") : NULL;
+    if (w) crc = mto_pt_read_f32(cf, w, buf, 32, &ce);
+    if (!ok(w && crc == MTO_EFORMAT && strstr(ce.msg, "crc.bin: tensor 'w'") && strstr(ce.msg, "CRC"),
+            "crc.bin: damaged storage refused when read"))
+        tap_diag("rc %d: %s", crc, ce.msg);
+    mto_pt_close(cf);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char rel[256];
         snprintf(rel, sizeof rel, "torch/bad/%s", rows[i].file);

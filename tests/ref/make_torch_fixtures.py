@@ -16,8 +16,8 @@ torch.save(model.state_dict()) (the zip format, pickle protocol 2):
   torch/bad/*.bin     hostile or damaged files for tests/bad_input.sh and the
                       unit test: a pickle asking for os.system, a REDUCE of a
                       storage type, a truncated archive, a storage shorter than
-                      its tensor, a non-contiguous (transposed) tensor, the
-                      legacy (pre-1.6) format, a nested dict
+                      its tensor, a damaged storage (CRC), a non-contiguous
+                      (transposed) tensor, the legacy (pre-1.6) format, a nested dict
 Each directory also gets the config.json of its model. Also a fuzz seed
 corpus (pickles and a small archive) under tests/fuzz/corpus/torch/.
 
@@ -181,6 +181,18 @@ def main():
     # a storage entry missing from the archive
     rewrite_zip(os.path.join(bad, "tmp.bin"), os.path.join(bad, "no_storage.bin"),
                 lambda n, d: None if n.endswith("/data/0") else d)
+    os.remove(os.path.join(bad, "tmp.bin"))
+    # a damaged storage: one data byte flipped (the entry's CRC no longer matches)
+    save(state_dict({"w": torch.ones(4, 8)}), os.path.join(bad, "tmp.bin"))
+    with open(os.path.join(bad, "tmp.bin"), "rb") as f:
+        data = bytearray(f.read())
+    with zipfile.ZipFile(os.path.join(bad, "tmp.bin")) as z:
+        info = [i for i in z.infolist() if i.filename.endswith("/data/0")][0]
+    off = info.header_offset
+    start = off + 30 + int.from_bytes(data[off + 26:off + 28], "little") + int.from_bytes(data[off + 28:off + 30], "little")
+    data[start + 5] ^= 0x40
+    with open(os.path.join(bad, "crc.bin"), "wb") as f:
+        f.write(data)
     os.remove(os.path.join(bad, "tmp.bin"))
     # a transposed view saved as is (non-contiguous strides)
     save(state_dict({"w.t": torch.arange(6, dtype=torch.float32).reshape(2, 3).t()}),
