@@ -107,6 +107,9 @@ static int cmd_info(int argc, char **argv)
 /* Copy a small file (config.json, spiece.model) byte for byte; 0 if src is absent. */
 static int copy_if_present(const char *src, const char *dst)
 {
+    struct stat a, b;
+    if (stat(src, &a) != 0) return 0;
+    if (stat(dst, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) return 1; /* same file */
     FILE *in = fopen(src, "rb");
     if (!in) return 0;
     FILE *out = fopen(dst, "wb");
@@ -206,7 +209,7 @@ static int cmd_convert(int argc, char **argv)
         for (size_t k = 0; k < sizeof side / sizeof side[0]; k++) {
             snprintf(src, sizeof src, "%s/%s", indir, side[k]);
             snprintf(dst, sizeof dst, "%s/%s", out, side[k]);
-            if (strcmp(src, dst) && copy_if_present(src, dst) < 0) goto done;
+            if (copy_if_present(src, dst) < 0) goto done;
         }
         mto_ckpt *o = NULL;
         if (mto_ckpt_open(out, &o, &err)) { fprintf(stderr, "mto: %s\n", err.msg); goto done; }
