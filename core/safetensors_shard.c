@@ -39,8 +39,24 @@ static int write_text_atomic(const char *path, const char *text, mto_error *err)
     return 0;
 }
 
+/* Write shard tensors[first..last) to path, filling and releasing its data. */
+static int write_one(const char *path, mto_st_out *tensors, size_t first, size_t last, const char *const *meta_kv,
+                     mto_st_fill_fn fill, void *ctx, mto_error *err)
+{
+    int rc = fill ? fill(ctx, tensors, first, last, 0, err) : 0;
+    if (!rc) rc = mto_st_write(path, tensors + first, last - first, meta_kv, err);
+    if (fill) fill(ctx, tensors, first, last, 1, NULL);
+    return rc;
+}
+
 int mto_st_write_sharded(const char *dir, const mto_st_out *tensors, size_t n, const char *const *meta_kv,
                          uint64_t max_shard_size, mto_error *err)
+{
+    return mto_st_write_sharded_fill(dir, (mto_st_out *)tensors, n, meta_kv, max_shard_size, NULL, NULL, err);
+}
+
+int mto_st_write_sharded_fill(const char *dir, mto_st_out *tensors, size_t n, const char *const *meta_kv,
+                              uint64_t max_shard_size, mto_st_fill_fn fill, void *ctx, mto_error *err)
 {
     char path[4200], index[4200];
     if ((size_t)snprintf(index, sizeof index, "%s/model.safetensors.index.json", dir) >= sizeof index)
@@ -62,7 +78,7 @@ int mto_st_write_sharded(const char *dir, const mto_st_out *tensors, size_t n, c
     int rc = 0;
     if (nsh <= 1) {
         snprintf(path, sizeof path, "%s/model.safetensors", dir);
-        if (!(rc = mto_st_write(path, tensors, n, meta_kv, err)) && unlink(index) != 0 && errno != ENOENT)
+        if (!(rc = write_one(path, tensors, 0, n, meta_kv, fill, ctx, err)) && unlink(index) != 0 && errno != ENOENT)
             rc = mto_error_set(err, MTO_EIO, "%s: %s", index, strerror(errno));
         free(first);
         return rc;
@@ -83,7 +99,7 @@ int mto_st_write_sharded(const char *dir, const mto_st_out *tensors, size_t n, c
                 rc = mto_error_set(err, MTO_ENOMEM, "%s: out of memory", dir);
                 break;
             }
-        if (!rc) rc = mto_st_write(path, tensors + first[k], first[k + 1] - first[k], meta_kv, err);
+        if (!rc) rc = write_one(path, tensors, first[k], first[k + 1], meta_kv, fill, ctx, err);
     }
     if (rc) goto out;
     if (!(text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS))) {

@@ -124,11 +124,37 @@ static int copy_if_present(const char *src, const char *dst)
     return bad ? -1 : 1;
 }
 
+/* Read tensors [first, last) of a checkpoint into memory for writing, or let
+ * them go (release): mto convert holds one shard at a time. */
+typedef struct { mto_ckpt *c; void **bufs; } convert_ctx;
+
+static int convert_fill(void *vctx, mto_st_out *t, size_t first, size_t last, int release, mto_error *err)
+{
+    convert_ctx *x = vctx;
+    for (size_t i = first; i < last; i++) {
+        if (release) {
+            free(x->bufs[i]);
+            x->bufs[i] = NULL;
+            t[i].data = NULL;
+            continue;
+        }
+        const mto_ckpt_tensor *ct = mto_ckpt_at(x->c, i);
+        if (!(x->bufs[i] = malloc(ct->nbytes ? (size_t)ct->nbytes : 1)))
+            return mto_error_set(err, MTO_ENOMEM, "out of memory for tensor %s (%llu bytes)", ct->name,
+                                 (unsigned long long)ct->nbytes);
+        int rc = mto_ckpt_read_raw(x->c, ct, x->bufs[i], (size_t)ct->nbytes, err);
+        if (rc) return rc;
+        t[i].data = x->bufs[i];
+    }
+    return 0;
+}
+
 /* mto convert IN OUT [--max-shard-size SIZE]: any checkpoint mto reads
  * (pytorch_model.bin, sharded or not, or safetensors) written as safetensors,
  * every tensor with its own dtype. OUT is a .safetensors file (the config.json
  * beside IN goes into __metadata__.config) or a directory (HF layout:
- * model.safetensors or shards + index, config.json and spiece.model copied). */
+ * model.safetensors or shards + index, config.json and spiece.model copied;
+ * only one shard's tensors are in memory at a time). */
 static int cmd_convert(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *shard = NULL;
@@ -175,18 +201,11 @@ static int cmd_convert(int argc, char **argv)
     if (!outs || !bufs) { fprintf(stderr, "mto convert: out of memory\n"); goto done; }
     for (size_t i = 0; i < n; i++) {
         const mto_ckpt_tensor *t = mto_ckpt_at(f, i);
-        if (!(bufs[i] = malloc(t->nbytes ? (size_t)t->nbytes : 1))) {
-            fprintf(stderr, "mto convert: out of memory for tensor %s (%llu bytes)\n", t->name,
-                    (unsigned long long)t->nbytes);
-            goto done;
-        }
-        if (mto_ckpt_read_raw(f, t, bufs[i], (size_t)t->nbytes, &err)) {
-            fprintf(stderr, "mto: %s\n", err.msg);
-            goto done;
-        }
-        outs[i] = (mto_st_out){t->name, t->dtype, t->ndim, t->shape, bufs[i]};
+        outs[i] = (mto_st_out){t->name, t->dtype, t->ndim, t->shape, NULL};
     }
+    convert_ctx cx = {f, bufs};
     if (to_file) {
+        if (convert_fill(&cx, outs, 0, n, 0, &err)) { fprintf(stderr, "mto: %s\n", err.msg); goto done; }
         const char *meta[] = {"format", "pt", NULL, NULL, NULL};
         snprintf(src, sizeof src, "%s/config.json", indir);
         FILE *cf = fopen(src, "rb");
@@ -203,7 +222,10 @@ static int cmd_convert(int argc, char **argv)
     } else {
         const char *meta[] = {"format", "pt", NULL};
         mkdir(out, 0777);
-        if (mto_st_write_sharded(out, outs, n, meta, max_shard, &err)) { fprintf(stderr, "mto: %s\n", err.msg); goto done; }
+        if (mto_st_write_sharded_fill(out, outs, n, meta, max_shard, convert_fill, &cx, &err)) {
+            fprintf(stderr, "mto: %s\n", err.msg);
+            goto done;
+        }
         static const char *const side[] = {"config.json", "spiece.model", "tokenizer.json", "tokenizer_config.json",
                                            "special_tokens_map.json", "generation_config.json"};
         for (size_t k = 0; k < sizeof side / sizeof side[0]; k++) {

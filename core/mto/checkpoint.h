@@ -85,6 +85,16 @@ int mto_parse_size(const char *s, uint64_t *out, mto_error *err);
 int mto_st_write_sharded(const char *dir, const mto_st_out *tensors, size_t n, const char *const *meta_kv,
                          uint64_t max_shard_size, mto_error *err);
 
+/* The same, with the data supplied shard by shard, so that a model larger
+ * than memory can be written: before shard k, fill(ctx, tensors, first, last,
+ * 0, err) must set tensors[first..last).data; after it is written (or on
+ * failure), fill(ctx, tensors, first, last, 1, NULL) lets it go. The shard
+ * plan uses only names, dtypes and shapes. */
+typedef int (*mto_st_fill_fn)(void *ctx, mto_st_out *tensors, size_t first, size_t last, int release,
+                              mto_error *err);
+int mto_st_write_sharded_fill(const char *dir, mto_st_out *tensors, size_t n, const char *const *meta_kv,
+                              uint64_t max_shard_size, mto_st_fill_fn fill, void *ctx, mto_error *err);
+
 #ifdef __cplusplus
 }
 #endif
