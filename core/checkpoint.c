@@ -366,6 +366,16 @@ int mto_ckpt_read_raw(mto_ckpt *c, const mto_ckpt_tensor *t, void *dst, size_t n
     return 0;
 }
 
+int mto_ckpt_same_data(const mto_ckpt *c, const mto_ckpt_tensor *a, const mto_ckpt_tensor *b)
+{
+    if (!c || !c->torch || !a || !b || a < c->t || a >= c->t + c->n || b < c->t || b >= c->t + c->n ||
+        a->shard != b->shard)
+        return 0;
+    const mto_pt_tensor *x = c->src[a - c->t], *y = c->src[b - c->t];
+    return !strcmp(x->storage, y->storage) && x->storage_offset == y->storage_offset && x->dtype == y->dtype &&
+           x->ndim == y->ndim && !memcmp(x->shape, y->shape, (size_t)x->ndim * sizeof x->shape[0]);
+}
+
 const char *mto_ckpt_meta(const mto_ckpt *c, const char *key)
 {
     return c && c->nsh && c->sh[0].st ? mto_st_meta(c->sh[0].st, key) : NULL;

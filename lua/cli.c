@@ -126,7 +126,7 @@ static int copy_if_present(const char *src, const char *dst)
 
 /* Read tensors [first, last) of a checkpoint into memory for writing, or let
  * them go (release): mto convert holds one shard at a time. */
-typedef struct { mto_ckpt *c; void **bufs; } convert_ctx;
+typedef struct { mto_ckpt *c; void **bufs; const size_t *idx; } convert_ctx; /* idx: output -> input tensor */
 
 static int convert_fill(void *vctx, mto_st_out *t, size_t first, size_t last, int release, mto_error *err)
 {
@@ -138,7 +138,7 @@ static int convert_fill(void *vctx, mto_st_out *t, size_t first, size_t last, in
             t[i].data = NULL;
             continue;
         }
-        const mto_ckpt_tensor *ct = mto_ckpt_at(x->c, i);
+        const mto_ckpt_tensor *ct = mto_ckpt_at(x->c, x->idx[i]);
         if (!(x->bufs[i] = malloc(ct->nbytes ? (size_t)ct->nbytes : 1)))
             return mto_error_set(err, MTO_ENOMEM, "out of memory for tensor %s (%llu bytes)", ct->name,
                                  (unsigned long long)ct->nbytes);
@@ -196,16 +196,27 @@ static int cmd_convert(int argc, char **argv)
     size_t n = mto_ckpt_count(f);
     mto_st_out *outs = calloc(n ? n : 1, sizeof *outs);
     void **bufs = calloc(n ? n : 1, sizeof *bufs);
+    size_t *idx = calloc(n ? n : 1, sizeof *idx);
     char *cfg = NULL;
     int rc = 1;
-    if (!outs || !bufs) { fprintf(stderr, "mto convert: out of memory\n"); goto done; }
+    if (!outs || !bufs || !idx) { fprintf(stderr, "mto convert: out of memory\n"); goto done; }
+    /* T5's encoder/decoder.embed_tokens are always tied to shared.weight (mto and
+     * transformers re-tie them when absent): a state dict's views of it are dropped */
+    const mto_ckpt_tensor *sh = mto_ckpt_find(f, "shared.weight");
+    size_t m = 0, dropped = 0;
     for (size_t i = 0; i < n; i++) {
         const mto_ckpt_tensor *t = mto_ckpt_at(f, i);
-        outs[i] = (mto_st_out){t->name, t->dtype, t->ndim, t->shape, NULL};
+        if ((!strcmp(t->name, "encoder.embed_tokens.weight") || !strcmp(t->name, "decoder.embed_tokens.weight")) &&
+            mto_ckpt_same_data(f, t, sh)) {
+            dropped++;
+            continue;
+        }
+        idx[m] = i;
+        outs[m++] = (mto_st_out){t->name, t->dtype, t->ndim, t->shape, NULL};
     }
-    convert_ctx cx = {f, bufs};
+    convert_ctx cx = {f, bufs, idx};
     if (to_file) {
-        if (convert_fill(&cx, outs, 0, n, 0, &err)) { fprintf(stderr, "mto: %s\n", err.msg); goto done; }
+        if (convert_fill(&cx, outs, 0, m, 0, &err)) { fprintf(stderr, "mto: %s\n", err.msg); goto done; }
         const char *meta[] = {"format", "pt", NULL, NULL, NULL};
         snprintf(src, sizeof src, "%s/config.json", indir);
         FILE *cf = fopen(src, "rb");
@@ -217,12 +228,12 @@ static int cmd_convert(int argc, char **argv)
             meta[2] = "config";
             meta[3] = mto_ckpt_meta(f, "config");
         }
-        if (mto_st_write(out, outs, n, meta, &err)) { fprintf(stderr, "mto: %s\n", err.msg); goto done; }
-        printf("wrote %s (%zu tensors%s)\n", out, n, meta[2] ? ", config in __metadata__" : "");
+        if (mto_st_write(out, outs, m, meta, &err)) { fprintf(stderr, "mto: %s\n", err.msg); goto done; }
+        printf("wrote %s (%zu tensors%s)\n", out, m, meta[2] ? ", config in __metadata__" : "");
     } else {
         const char *meta[] = {"format", "pt", NULL};
         mkdir(out, 0777);
-        if (mto_st_write_sharded_fill(out, outs, n, meta, max_shard, convert_fill, &cx, &err)) {
+        if (mto_st_write_sharded_fill(out, outs, m, meta, max_shard, convert_fill, &cx, &err)) {
             fprintf(stderr, "mto: %s\n", err.msg);
             goto done;
         }
@@ -235,14 +246,16 @@ static int cmd_convert(int argc, char **argv)
         }
         mto_ckpt *o = NULL;
         if (mto_ckpt_open(out, &o, &err)) { fprintf(stderr, "mto: %s\n", err.msg); goto done; }
-        printf("wrote %s (%zu tensors, %zu shard%s)\n", mto_ckpt_file(o), n, mto_ckpt_shard_count(o),
+        printf("wrote %s (%zu tensors, %zu shard%s)\n", mto_ckpt_file(o), m, mto_ckpt_shard_count(o),
                mto_ckpt_shard_count(o) > 1 ? "s" : "");
         mto_ckpt_close(o);
     }
+    if (dropped) printf("dropped %zu views of shared.weight (encoder/decoder.embed_tokens.weight: tied)\n", dropped);
     rc = 0;
 done:
     for (size_t i = 0; bufs && i < n; i++) free(bufs[i]);
     free(bufs);
+    free(idx);
     free(outs);
     free(cfg);
     mto_ckpt_close(f);

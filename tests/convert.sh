@@ -35,6 +35,11 @@ check "convert pytorch_model.bin to a directory" "$MTO" convert "$T/t5-v11" "$tm
 check "the directory has model.safetensors and config.json" test -f "$tmp/v11/model.safetensors" -a -f "$tmp/v11/config.json"
 same "converted v1.1 scores as the .bin" "$T/t5-v11" "$tmp/v11"
 same "and as the reference safetensors" "$R/t5-v11" "$tmp/v11"
+"$MTO" convert "$T/t5-v10" "$tmp/v10" >"$tmp/conv10" 2>&1
+has "v1.0: the tied embed_tokens views of shared.weight are dropped" "dropped 2 views of shared.weight" "$tmp/conv10"
+"$MTO" info "$tmp/v10" >"$tmp/info" 2>&1
+has "v1.0 converted: 48 of the 50 tensors" "tensors     48 " "$tmp/info"
+same "converted v1.0 scores as the .bin (tied weights re-tied)" "$T/t5-v10" "$tmp/v10"
 check "convert BF16 .bin to one .safetensors" "$MTO" convert "$T/t5-v11-bf16/pytorch_model.bin" "$tmp/bf16.safetensors"
 "$MTO" info "$tmp/bf16.safetensors" >"$tmp/info" 2>&1
 has "dtype kept (BF16)" "tensors .*, 52 BF16" "$tmp/info"

@@ -58,6 +58,10 @@ int64_t mto_ckpt_numel(const mto_ckpt_tensor *t);
 int mto_ckpt_read_f32(mto_ckpt *c, const mto_ckpt_tensor *t, float *dst, size_t n, mto_error *err);
 int mto_ckpt_read_raw(mto_ckpt *c, const mto_ckpt_tensor *t, void *dst, size_t nbytes, mto_error *err);
 
+/* 1 if a and b are views of the same data (tied weights in a torch state dict:
+ * one file, one storage, same offset, dtype and shape), else 0. */
+int mto_ckpt_same_data(const mto_ckpt *c, const mto_ckpt_tensor *a, const mto_ckpt_tensor *b);
+
 /* safetensors __metadata__ of the (first) shard; NULL if absent or a torch file. */
 const char *mto_ckpt_meta(const mto_ckpt *c, const char *key);
 size_t mto_ckpt_meta_count(const mto_ckpt *c);
