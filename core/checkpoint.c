@@ -161,7 +161,7 @@ static int cmp_shard(const void *a, const void *b)
 static int open_index(mto_ckpt *c, mto_error *err)
 {
     char *text = NULL;
-    json_t *root = NULL;
+    json_t *root = NULL, *seen = NULL;
     const char *file = c->file;
     int rc = 0;
     FILE *fp = fopen(file, "rb");
@@ -198,7 +198,7 @@ static int open_index(mto_ckpt *c, mto_error *err)
     json_t *ts = json_is_object(meta) ? json_object_get(meta, "total_size") : NULL;
     c->total_size = json_is_integer(ts) ? (int64_t)json_integer_value(ts) : json_is_real(ts) ? (int64_t)json_real_value(ts) : -1;
     size_t nwm = json_object_size(wm);
-    if (!(c->sh = mto_calloc(nwm, sizeof *c->sh))) { rc = mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory", file); goto out; }
+    if (!(seen = json_object()) || !(c->sh = mto_calloc(nwm, sizeof *c->sh))) { rc = mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory", file); goto out; }
     const char *slash = strrchr(file, '/');
     int dirlen = slash ? (int)(slash - file) : 1;
     const char *dir = slash ? file : ".";
@@ -212,17 +212,22 @@ static int open_index(mto_ckpt *c, mto_error *err)
                                s ? "'" : "");
             goto out;
         }
-        size_t k = 0;
-        while (k < c->nsh && strcmp(strrchr(c->sh[k].path, '/') + 1, s) != 0) k++;
-        if (k < c->nsh) continue;
+        if (json_object_get(seen, s)) continue; /* a set of shard names: no quadratic search */
+        size_t k = c->nsh;
+        if (json_object_set_new(seen, s, json_true())) { rc = mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory", file); goto out; }
         size_t plen = (size_t)dirlen + strlen(s) + 2;
         if (!(c->sh[k].path = mto_malloc(plen))) { rc = mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory", file); goto out; }
         snprintf(c->sh[k].path, plen, "%.*s/%s", dirlen, dir, s);
         c->nsh++;
     }
     qsort(c->sh, c->nsh, sizeof *c->sh, cmp_shard); /* model-00001-of-0000N first */
-    for (size_t k = 0; k < c->nsh; k++)
+    for (size_t k = 0; k < c->nsh; k++) {
+        if (json_object_set_new(seen, strrchr(c->sh[k].path, '/') + 1, json_integer((json_int_t)k))) {
+            rc = mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory", file);
+            goto out;
+        }
         if ((rc = open_shard(&c->sh[k], c->torch, err))) goto out;
+    }
     size_t cap = 0;
     for (size_t k = 0; k < c->nsh; k++) {
         const char *base = strrchr(c->sh[k].path, '/') + 1;
@@ -236,8 +241,7 @@ static int open_index(mto_ckpt *c, mto_error *err)
     }
     if (c->n != nwm) { /* name the first tensor its shard lacks */
         json_object_foreach(wm, key, val) {
-            size_t k = 0;
-            while (k < c->nsh && strcmp(strrchr(c->sh[k].path, '/') + 1, json_string_value(val)) != 0) k++;
+            size_t k = (size_t)json_integer_value(json_object_get(seen, json_string_value(val)));
             int found = k < c->nsh && (c->torch ? mto_pt_find(c->sh[k].pt, key) != NULL
                                                : mto_st_find(c->sh[k].st, key) != NULL);
             if (!found) {
@@ -249,6 +253,7 @@ static int open_index(mto_ckpt *c, mto_error *err)
         rc = mto_error_set(err, MTO_EFORMAT, "%.200s: weight map and shards disagree", file);
     }
 out:
+    json_decref(seen);
     json_decref(root);
     free(text);
     return rc;
