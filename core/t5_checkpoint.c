@@ -1,6 +1,8 @@
 /* t5_checkpoint.c — load HF T5 checkpoints (dir with config.json +
- * model.safetensors, or one .safetensors with the config in __metadata__),
- * F32/F16/BF16, aliasing absent tied tensors; save our own safetensors. */
+ * model.safetensors, pytorch_model.bin or a sharded *.index.json, or one
+ * .safetensors with the config in __metadata__), F32/F16/BF16, aliasing absent
+ * tied tensors (mto/checkpoint.h reads the formats); save our own safetensors,
+ * sharded on request. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "mto/alloc.h"
+#include "mto/checkpoint.h"
 #include "mto/safetensors.h"
 #include "t5_internal.h"
 
@@ -39,29 +42,26 @@ static int is_dir(const char *p)
 }
 
 /* The tensor holding parameter p, trying the HF aliases of shared.weight. */
-static const mto_st_tensor *find_tensor(const mto_st_file *f, const char *name)
+static const mto_ckpt_tensor *find_tensor(const mto_ckpt *f, const char *name)
 {
-    const mto_st_tensor *t = mto_st_find(f, name);
+    const mto_ckpt_tensor *t = mto_ckpt_find(f, name);
     if (t || strcmp(name, "shared.weight") != 0) return t;
-    if ((t = mto_st_find(f, "encoder.embed_tokens.weight"))) return t;
-    if ((t = mto_st_find(f, "decoder.embed_tokens.weight"))) return t;
-    return mto_st_find(f, "lm_head.weight"); /* tied models may keep only the head */
+    if ((t = mto_ckpt_find(f, "encoder.embed_tokens.weight"))) return t;
+    if ((t = mto_ckpt_find(f, "decoder.embed_tokens.weight"))) return t;
+    return mto_ckpt_find(f, "lm_head.weight"); /* tied models may keep only the head */
 }
 
 mto_t5 *mto_t5_load(const char *path, mto_error *err)
 {
     char stpath[4096], cfgpath[4200];
     char *cfgtext = NULL;
-    mto_st_file *f = NULL;
+    mto_ckpt *f = NULL;
     mto_t5 *m = NULL;
     int dir = is_dir(path);
-    if (snprintf(stpath, sizeof stpath, dir ? "%s/model.safetensors" : "%s", path) >= (int)sizeof stpath) {
-        mto_error_set(err, MTO_EINVAL, "%s: path too long", path);
-        return NULL;
-    }
-    if (mto_st_open(stpath, &f, err)) return NULL;
+    if (mto_ckpt_resolve(path, stpath, sizeof stpath, err)) return NULL;
+    if (mto_ckpt_open(stpath, &f, err)) return NULL;
     const char *where = cfgpath;
-    const char *meta = mto_st_meta(f, "config");
+    const char *meta = mto_ckpt_meta(f, "config");
     if (!dir && meta) {
         cfgtext = mto_strdup(meta);
         snprintf(cfgpath, sizeof cfgpath, "%s: __metadata__.config", stpath);
@@ -86,7 +86,7 @@ mto_t5 *mto_t5_load(const char *path, mto_error *err)
     if (!(m = t5_alloc(&c, err))) goto fail;
     for (size_t i = 0; i < m->nparams; i++) {
         const mto_t5_param *p = &m->table[i];
-        const mto_st_tensor *t = find_tensor(f, p->name);
+        const mto_ckpt_tensor *t = find_tensor(f, p->name);
         if (!t) {
             mto_error_set(err, MTO_ENOTFOUND, "%s: tensor %s missing (config: %s, %s)", stpath, p->name,
                           c.ff == MTO_T5_FF_RELU ? "relu" : "gated", c.tie_word_embeddings ? "tied" : "untied");
@@ -94,22 +94,23 @@ mto_t5 *mto_t5_load(const char *path, mto_error *err)
         }
         int same = t->ndim == p->ndim && t->shape[0] == p->shape[0] && (p->ndim < 2 || t->shape[1] == p->shape[1]);
         if (!same) {
-            mto_error_set(err, MTO_EFORMAT, "%s: tensor %s has shape [%lld%s%lld], config wants [%lld%s%lld]", stpath,
+            mto_error_set(err, MTO_EFORMAT, "%s: tensor %s has shape [%lld%s%lld], config wants [%lld%s%lld]",
+                          mto_ckpt_shard(f, t->shard, NULL, NULL),
                           t->name, (long long)t->shape[0], t->ndim > 1 ? "," : "",
                           t->ndim > 1 ? (long long)t->shape[1] : 0LL, (long long)p->shape[0], p->ndim > 1 ? "," : "",
                           p->ndim > 1 ? (long long)p->shape[1] : 0LL);
             goto fail;
         }
-        if (mto_st_read_f32(f, t, m->params + p->offset, p->numel, err)) goto fail;
+        if (mto_ckpt_read_f32(f, t, m->params + p->offset, p->numel, err)) goto fail;
     }
-    const char *seed = mto_st_meta(f, "seed");
+    const char *seed = mto_ckpt_meta(f, "seed");
     if (seed) m->seed = strtoull(seed, NULL, 10);
     free(cfgtext);
-    mto_st_close(f);
+    mto_ckpt_close(f);
     return m;
 fail:
     free(cfgtext);
-    mto_st_close(f);
+    mto_ckpt_close(f);
     mto_t5_free(m);
     return NULL;
 }
@@ -133,8 +134,16 @@ static int write_text_atomic(const char *path, const char *text, mto_error *err)
 
 int mto_t5_save(const mto_t5 *m, const char *path, const char *const *extra_meta, mto_error *err)
 {
+    return mto_t5_save_sharded(m, path, extra_meta, 0, err);
+}
+
+int mto_t5_save_sharded(const mto_t5 *m, const char *path, const char *const *extra_meta, uint64_t max_shard_size,
+                        mto_error *err)
+{
     char stpath[4096], cfgpath[4200], seed[32];
     int dir = is_dir(path);
+    if (max_shard_size && !dir)
+        return mto_error_set(err, MTO_EINVAL, "%s: a sharded save needs an existing directory", path);
     if (snprintf(stpath, sizeof stpath, dir ? "%s/model.safetensors" : "%s", path) >= (int)sizeof stpath)
         return mto_error_set(err, MTO_EINVAL, "%s: path too long", path);
     char *cfg = mto_t5_config_json(&m->cfg);
@@ -155,7 +164,9 @@ int mto_t5_save(const mto_t5 *m, const char *path, const char *const *extra_meta
         const mto_t5_param *p = &m->table[i];
         outs[i] = (mto_st_out){p->name, MTO_ST_F32, p->ndim, p->shape, m->params + p->offset};
     }
-    if ((rc = mto_st_write(stpath, outs, m->nparams, meta, err))) goto out;
+    if (dir) rc = mto_st_write_sharded(path, outs, m->nparams, meta, max_shard_size, err);
+    else rc = mto_st_write(stpath, outs, m->nparams, meta, err);
+    if (rc) goto out;
     if (dir) {
         snprintf(cfgpath, sizeof cfgpath, "%s/config.json", path);
         rc = write_text_atomic(cfgpath, cfg, err);

@@ -5,7 +5,9 @@
  *   m:loss(src, tgt)               mean cross-entropy (eval mode)
  *   m:score(src, tgt)              sum log-prob of tgt given src
  *   m:generate(src, {max_len=, beams=, length_penalty=})  ids (without the final eos), log-prob
- *   m:save(path)                   .safetensors file, or an existing directory (HF layout)
+ *   m:save(path [, {max_shard_size = N | "10GB"}])
+ *                                  .safetensors file, or an existing directory (HF layout;
+ *                                  sharded into model-0000K-of-0000N.safetensors + index)
  *   m:num_params()
  *   m.tokenizer                    the directory's spiece.model as an mto.tokenizer (nil if none);
  *                                  assignable; m:save(dir) copies it into dir (self-contained)
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "lmto.h"
+#include "mto/checkpoint.h"
 #include "mto/t5.h"
 
 #define MODEL_MT "mto.model"
@@ -192,7 +195,13 @@ static int l_save(lua_State *L)
     mto_t5 *m = check_model(L, 1);
     const char *path = luaL_checkstring(L, 2);
     mto_error e;
-    if (mto_t5_save(m, path, NULL, &e)) return mto_lua_error(L, &e);
+    uint64_t max_shard = 0; /* opts.max_shard_size: bytes, or "10GB" / "500MiB" as in transformers */
+    if (lua_type(L, 3) == LUA_TTABLE && lua_getfield(L, 3, "max_shard_size") != LUA_TNIL) {
+        if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0) max_shard = (uint64_t)lua_tointeger(L, -1);
+        else if (mto_parse_size(lua_tostring(L, -1), &max_shard, &e)) return mto_lua_error(L, &e);
+    } else if (!lua_isnoneornil(L, 3))
+        luaL_checktype(L, 3, LUA_TTABLE);
+    if (mto_t5_save_sharded(m, path, NULL, max_shard, &e)) return mto_lua_error(L, &e);
     /* a saved directory carries its tokenizer: config.json, model.safetensors, spiece.model */
     if (is_dir(path) && lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA && lua_getfield(L, -1, "path") == LUA_TSTRING) {
         const char *src = lua_tostring(L, -1);

@@ -58,6 +58,28 @@ row "header is not JSON" fail "json.safetensors" -- "$MTO" info "$tmp/json.safet
 row "not a T5 checkpoint" fail "ok.safetensors.*config" -- "$MTO" info "$tmp/ok.safetensors"
 row "missing checkpoint" fail "nowhere.safetensors" -- "$MTO" info "$tmp/nowhere.safetensors"
 
+# --- hostile or damaged pytorch_model.bin (tests/ref/make_torch_fixtures.py) and sharded indexes ---
+T="$MTO_SRCDIR/tests/ref/torch"
+row "a valid pytorch_model.bin reads" 0 "parameters  8416" -- "$MTO" info "$T/t5-v10"
+row "pickle asking for os.system" fail "os_system.bin.*global 'os.system' is not allowed" -- "$MTO" info "$T/bad/os_system.bin"
+row "REDUCE of a global that is not callable" fail "reduce_storage.bin.*REDUCE may call only" -- "$MTO" info "$T/bad/reduce_storage.bin"
+row "truncated zip archive" fail "truncated.bin.*not a readable torch.save zip" -- "$MTO" info "$T/bad/truncated.bin"
+row "storage entry shorter than its storage" fail "short_storage.bin: tensor 'w'.*has 40 bytes" -- "$MTO" info "$T/bad/short_storage.bin"
+row "tensor past the end of its storage" fail "past_storage.bin: tensor 'w' needs elements" -- "$MTO" info "$T/bad/past_storage.bin"
+row "storage entry missing" fail "no_storage.bin: tensor 'w'.*missing" -- "$MTO" info "$T/bad/no_storage.bin"
+row "non-contiguous strides (transposed view)" fail "noncontig.bin: tensor 'w.t' is not contiguous" -- "$MTO" info "$T/bad/noncontig.bin"
+row "damaged storage (CRC mismatch)" fail "crc.bin: tensor 'w'.*CRC" -- "$MTO" convert "$T/bad/crc.bin" "$tmp/crc.safetensors"
+row "legacy (pre-1.6) torch.save format" fail "legacy.bin: legacy torch.save format" -- "$MTO" info "$T/bad/legacy.bin"
+row "nested dict instead of a state dict" fail "nested.bin: entry 'model' is a dict" -- "$MTO" info "$T/bad/nested.bin"
+mkdir -p "$tmp/idx"
+cp "$T/t5-v10-sharded/"* "$tmp/idx/"
+printf '{"weight_map": {"shared.weight": "../../etc/passwd"}}' >"$tmp/idx/pytorch_model.bin.index.json"
+row "index naming a shard outside its directory" fail "index.json: tensor 'shared.weight' maps to '../../etc/passwd'" -- "$MTO" info "$tmp/idx"
+printf '{"weight_map": {"lm_head.weight": "pytorch_model-00001-of-00002.bin"}}' >"$tmp/idx/pytorch_model.bin.index.json"
+row "index naming a tensor its shard lacks" fail "tensor 'lm_head.weight' is not in its shard" -- "$MTO" info "$tmp/idx"
+printf '{"weight_map": {"a": "gone.bin"}}' >"$tmp/idx/pytorch_model.bin.index.json"
+row "index naming a missing shard" fail "gone.bin" -- "$MTO" info "$tmp/idx"
+
 # --- malformed TSV / CSV rows, missing or damaged WordNet, corrupt tokenizer ---
 cat >"$tmp/read.lua" <<'LUA'
 local mto = require "mto"

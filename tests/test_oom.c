@@ -6,7 +6,9 @@
  * failure paths leak-free. Jansson is routed through the hook too, so the
  * safetensors header parser's JSON allocations fail as well. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <jansson.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +65,19 @@ static void walk(const char *name, op_fn op)
 static int op_load(mto_error *err)
 {
     mto_t5 *m = mto_t5_load(REF, err);
+    if (!m) return err->code ? err->code : -100;
+    mto_t5_free(m);
+    return 0;
+}
+
+static char REF_PT[4096], REF_PT_SHARDED[4096];
+
+static int op_load_torch(mto_error *err)
+{
+    mto_t5 *m = mto_t5_load(REF_PT, err);
+    if (!m) return err->code ? err->code : -100;
+    mto_t5_free(m);
+    m = mto_t5_load(REF_PT_SHARDED, err);
     if (!m) return err->code ? err->code : -100;
     mto_t5_free(m);
     return 0;
@@ -166,6 +181,19 @@ static int op_save_load(mto_error *err)
     return 0;
 }
 
+static int op_save_sharded(mto_error *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/sharded", TMPDIR_);
+    mkdir(path, 0777);
+    int rc = mto_t5_save_sharded(M, path, NULL, 4000, err);
+    if (rc) return rc;
+    mto_t5 *m = mto_t5_load(path, err);
+    if (!m) return err->code ? err->code : -100;
+    mto_t5_free(m);
+    return 0;
+}
+
 static int op_st_parse_write(mto_error *err)
 {
     float a[6] = {1, 2, 3, 4, 5, 6};
@@ -246,6 +274,8 @@ int main(void)
         return 0;
     }
     snprintf(REF, sizeof REF, "%s/tests/ref/t5-v11", src);
+    snprintf(REF_PT, sizeof REF_PT, "%s/tests/ref/torch/t5-v11", src);
+    snprintf(REF_PT_SHARDED, sizeof REF_PT_SHARDED, "%s/tests/ref/torch/t5-v10-sharded", src);
     snprintf(SPM, sizeof SPM, "%s/tests/fuzz/corpus/spm_model/unigram.model", src);
     snprintf(TMPDIR_, sizeof TMPDIR_, "%s/tests/oom-tmp-XXXXXX", build);
     if (!mkdtemp(TMPDIR_)) {
@@ -256,6 +286,7 @@ int main(void)
 
     walk("safetensors write + parse", op_st_parse_write);
     walk("load a checkpoint (tests/ref/t5-v11)", op_load);
+    walk("load pytorch_model.bin and a sharded .bin (tests/ref/torch)", op_load_torch);
     walk("create a model", op_new);
     mto_error e;
     mto_t5_config c;
@@ -269,6 +300,7 @@ int main(void)
     walk("training loop with validation (3 steps)", op_train);
     walk("greedy and beam decoding, scoring, batched predict and eval loss", op_generate);
     walk("save + load a model", op_save_load);
+    walk("sharded save + load a model", op_save_sharded);
     walk("metrics (ROUGE-L, BLEU, exact match, group means)", op_metrics);
     walk("plugin registry: load all, require a tokenizer", op_registry);
     walk("tokenizer: open, encode, decode", op_tokenizer);
@@ -280,6 +312,19 @@ int main(void)
     unlink(p);
     snprintf(p, sizeof p, "%s/t.safetensors", TMPDIR_);
     unlink(p);
+    snprintf(p, sizeof p, "%s/sharded", TMPDIR_);
+    DIR *d = opendir(p);
+    int stale = 0;
+    for (struct dirent *de; d && (de = readdir(d));) {
+        if (de->d_name[0] == '.') continue;
+        char q[4600];
+        stale += strstr(de->d_name, ".tmp.") != NULL;
+        snprintf(q, sizeof q, "%s/%s", p, de->d_name);
+        unlink(q);
+    }
+    if (d) closedir(d);
+    rmdir(p);
+    ok(d && !stale, "sharded save: no temporary files left behind (%d)", stale);
     ok(rmdir(TMPDIR_) == 0, "no temporary files left behind by failed writes");
     return tap_done();
 }

@@ -125,12 +125,18 @@ void mto_t5_trim(mto_t5 *m);
 
 /* ---- checkpoints ---------------------------------------------------------- */
 
-/* Load an HF directory (config.json + model.safetensors) or a .safetensors file
- * with the config in __metadata__["config"]; F32/F16/BF16; absent tied tensors aliased. */
+/* Load an HF directory (config.json + model.safetensors, pytorch_model.bin or a
+ * sharded *.index.json, see mto/checkpoint.h), or a .safetensors / .bin / index
+ * file (config in __metadata__["config"] or a config.json beside it);
+ * F32/F16/BF16; absent tied tensors aliased. */
 mto_t5 *mto_t5_load(const char *path, mto_error *err);
 /* Write a .safetensors file (or dir/model.safetensors + dir/config.json when path
  * is an existing directory) atomically; extra_meta = k,v,...,NULL or NULL. */
 int mto_t5_save(const mto_t5 *m, const char *path, const char *const *extra_meta, mto_error *err);
+/* The same; into a directory, max_shard_size > 0 shards the weights as
+ * Hugging Face does (model-0000K-of-0000N.safetensors + model.safetensors.index.json). */
+int mto_t5_save_sharded(const mto_t5 *m, const char *path, const char *const *extra_meta, uint64_t max_shard_size,
+                        mto_error *err);
 
 /* ---- inference (eval mode) ------------------------------------------------ */
 
