@@ -350,7 +350,7 @@ show(string.format("Matching scored by code: mto.match's recommendation (validat
 -- ---- 7. figures ---------------------------------------------------------------------------
 local F = require "figures"
 local figs = {}
-local p1, n1 = F.templates(rows, {out = results .. "/templates-30shot.png", condition = "heldout", shots = o.shots,
+local p1, n1 = F.templates(rows, {out = results .. "/templates.png", condition = "heldout", shots = o.shots,
                                   metric = "rouge_l", title = string.format("%d-shot, heldout: mean of %d replicates x %d seeds",
                                                                             o.shots, R, o.seeds)})
 local shots_list = {o.shots}
