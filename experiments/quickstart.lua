@@ -12,6 +12,8 @@
 --   --report DIR    also copy tables.md and the figures there (e.g. experiments/report)
 --   --conditions LIST  pre-training / template conditions, comma-separated, of
 --                   heldout (primary), verbatim, unseen (default: all three)
+--   --verbatim-replicates N  pre-train the verbatim condition in the first N
+--                   replicates only (default 1: it doubles a replicate's pre-training)
 --   --synsets N (300) --forms N (3)   world size, surface forms per fact
 --   --stage1 N --stage2 N            pre-training steps (default 2500 / 800)
 --   --shots N (30) --seeds N (3)                 the few-shot phase (per replicate)
@@ -54,8 +56,8 @@ local St = require "mto.stats"
 local o = {cache = os.getenv("MTO_CACHE") or "mto-cache", replicates = 2, synsets = 300, forms = 3,
            stage1 = nil, stage2 = nil, quick = false, tiny = false, study = true, quiet = false,
            shots = 30, seeds = 3, epochs = 10, more_shots = 60, more_seeds = 1, full_seeds = 1, full_epochs = 5,
-           full_patience = 1, workers = "auto", conditions = "heldout,verbatim,unseen"}
-local NUMERIC = {["--replicates"] = "replicates", ["--synsets"] = "synsets", ["--forms"] = "forms",
+           full_patience = 1, workers = "auto", conditions = "heldout,verbatim,unseen", verbatim_replicates = 1}
+local NUMERIC = {["--replicates"] = "replicates", ["--verbatim-replicates"] = "verbatim_replicates", ["--synsets"] = "synsets", ["--forms"] = "forms",
                  ["--seeds"] = "seeds", ["--stage1"] = "stage1", ["--stage2"] = "stage2",
                  ["--shots"] = "shots", ["--epochs"] = "epochs", ["--more-shots"] = "more_shots",
                  ["--more-seeds"] = "more_seeds", ["--full-seeds"] = "full_seeds", ["--full-epochs"] = "full_epochs",
@@ -139,9 +141,11 @@ for r = 1, R do
 end
 add("Configuration", string.format(
   "%d replicates (world seed = pre-training seed = replicate); %d synsets, %d surface forms per fact; " ..
-  "pre-training %s / %s steps; %d-shot with %d seeds per replicate, %d-shot with %d, full data with %d; conditions %s.",
+  "pre-training %s / %s steps; %d-shot with %d seeds per replicate, %d-shot with %d, full data with %d; conditions %s " ..
+  "(verbatim pre-trained in the first %d replicate%s).",
   R, o.synsets, o.forms, tostring(o.stage1 or B.DEFAULTS.stage1), tostring(o.stage2 or B.DEFAULTS.stage2), o.shots,
-  o.seeds, o.more_shots, o.more_seeds, o.full_seeds, o.conditions))
+  o.seeds, o.more_shots, o.more_seeds, o.full_seeds, o.conditions, math.min(R, o.verbatim_replicates),
+  math.min(R, o.verbatim_replicates) == 1 and "" or "s"))
 
 -- ---- 2. base models -----------------------------------------------------------------
 say("\n## 2. Base models (%s): %d pre-training jobs at a time", elapsed(), nworkers)
@@ -149,7 +153,7 @@ local t0 = mto._clock()
 local specs = {}
 for r = 1, R do
   for _, c in ipairs{"heldout", "verbatim"} do
-    if c == "heldout" or cond.verbatim and c == "verbatim" then
+    if c == "heldout" or cond.verbatim and c == "verbatim" and r <= o.verbatim_replicates then
       specs[#specs + 1] = {w = worlds[r], condition = c, seed = r, replicate = r, label = string.format("r%d/%s", r, c),
                            dir = string.format("%s/%s/models-%s%s", o.cache, wnames[r], c, tag)}
     end
@@ -279,7 +283,7 @@ for r = 1, R do
                          more = o.more_shots > 0 and o.more_seeds > 0 and {shots = o.more_shots, seeds = seq(o.more_seeds)} or nil,
                          full = o.full_seeds > 0 and {seeds = seq(o.full_seeds), epochs = o.full_epochs,
                                                       patience = o.full_patience} or nil})
-  if cond.verbatim then run(r, "verbatim", models[r].verbatim, {}) end
+  if cond.verbatim and models[r].verbatim then run(r, "verbatim", models[r].verbatim, {}) end
   if cond.unseen then
     run(r, "unseen", {v1_1 = hm.v1_1, lm_adapt = hm.lm_adapt, t5 = hm.t5}, {templates = unseen_tpls})
   end

@@ -9,7 +9,7 @@ echo "1..4"
 out=$(mktemp -d "${TMPDIR:-/tmp}/mto-repro-XXXXXX") || exit 1
 trap 'rm -rf "$out"' EXIT
 for k in a b; do
-  OPENBLAS_CORETYPE=Haswell "$MTO_BUILDDIR/mto" run "$MTO_SRCDIR/experiments/quickstart.lua" --tiny --replicates 2 \
+  OPENBLAS_CORETYPE=Haswell "$MTO_BUILDDIR/mto" run "$MTO_SRCDIR/experiments/quickstart.lua" --tiny --replicates 2 --verbatim-replicates 2 \
     --workers 2 --quiet --cache "$out/cache-$k" --results "$out/results-$k" >"$out/log-$k" 2>"$out/err-$k"
   rc=$?
   if [ $rc -ne 0 ]; then echo "# run $k exited $rc"; sed 's/^/# /' "$out/err-$k" | tail -5; fi

@@ -500,7 +500,13 @@ function M.ci_table(rows, baselines, o)
       end
     end
   end
-  -- baselines: one row per replicate in `baselines` (tagged .replicate)
+  -- baselines: one row per replicate in `baselines` (tagged .replicate), for the
+  -- replicates this table's rows come from
+  local reps = {}
+  for _, r in ipairs(sel) do reps[tostring(r.replicate)] = true end
+  local bl = {}
+  for _, b in ipairs(baselines or {}) do if reps[tostring(b.replicate)] then bl[#bl + 1] = b end end
+  baselines = bl
   local blabels, seen = {}, {}
   for _, b in ipairs(baselines or {}) do
     if b.task ~= "mcqa" and not seen[b.template] then seen[b.template] = true; blabels[#blabels + 1] = b.template end
