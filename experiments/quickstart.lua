@@ -20,8 +20,9 @@
 --   --more-shots N (60) --more-seeds N (1)       the larger shot count (0 = none)
 --   --full-seeds N (1) --full-epochs N (5) --full-patience N (1)   full data (0 seeds = none)
 --   --epochs N (10)  fine-tuning epochs
---   --workers N     pre-training jobs and study points run by N processes at once,
---                   one engine thread each (default: one per core)
+--   --workers N     pre-training jobs and study points run by N processes at once
+--                   (default: one per core); every process uses one engine thread,
+--                   so the tables do not depend on N
 --   --quick         a few-minute smoke version     --tiny   a seconds-long one (tests)
 --   --no-study      stop after the knowledge probe and the matching table
 --   --quiet         no progress lines
@@ -104,6 +105,10 @@ if o.tiny then -- seconds: for tests of the pipeline, not for results
                   feed_forward_proj = "gated-gelu", tie_word_embeddings = false, dropout_rate = 0.0}
 end
 local nworkers = o.workers == "auto" and mto.ncpu() or o.workers
+-- One engine thread everywhere (pre-training jobs, probe, matching, every study
+-- point), so that no number depends on the core count or on --workers: with
+-- OPENBLAS_CORETYPE fixed, the tables are bit-identical on any x86-64 machine.
+mto.threads(1)
 local R = o.replicates
 
 local t_start = mto._clock()
