@@ -5,7 +5,7 @@
 --   mto run experiments/quickstart.lua [options]
 --
 --   --replicates R  independent replicates, each with its own world sample and
---                   pre-training seed (default 2; the README's report: 3)
+--                   pre-training seed (default 3)
 --   --cache DIR     where worlds and base models are kept ($MTO_CACHE, else ./mto-cache)
 --   --results DIR   where the study writes its CSV / predictions / tables.md / figures
 --                   (default: CACHE/results-<configuration>)
@@ -54,7 +54,7 @@ local S = require "study"
 local St = require "mto.stats"
 
 -- ---- options ----------------------------------------------------------------------
-local o = {cache = os.getenv("MTO_CACHE") or "mto-cache", replicates = 2, synsets = 300, forms = 3,
+local o = {cache = os.getenv("MTO_CACHE") or "mto-cache", replicates = 3, synsets = 300, forms = 3,
            stage1 = nil, stage2 = nil, quick = false, tiny = false, study = true, quiet = false,
            shots = 30, seeds = 3, epochs = 10, more_shots = 60, more_seeds = 1, full_seeds = 1, full_epochs = 5,
            full_patience = 1, workers = "auto", conditions = "heldout,verbatim,unseen", verbatim_replicates = 1}
