@@ -2,7 +2,8 @@
 --   F.templates(rows, {out=, condition=, shots=, metric=})   templates x regimes, CI error bars
 --   F.shots(rows, {out=, condition=, shots_list = {30, 60, "full"}, metric=})
 --                                                           metric vs shots, one line per template,
---                                                           one panel per regime
+--                                                           one panel per regime, over the relations
+--                                                           measured at every shot setting
 -- Each value is the mean over the three relations of one unit (replicate x seed),
 -- and the bars are the 95% t CI over units. Writes OUT.dat and OUT.gp next to the
 -- PNG; without gnuplot returns nil and a note (never an error).
@@ -21,7 +22,8 @@ local function have_gnuplot()
 end
 
 -- unit values: mean over relations of rows of (model, template) per (replicate, seed)
-local function units(rows, o, model, tpl, shots)
+local function units(rows, o, model, tpl, shots, tasks)
+  tasks = tasks or world.STUDY
   local by, order = {}, {}
   for _, r in ipairs(S.select_rows(rows, {shots = shots, condition = o.condition, method = "finetune", model = model})) do
     if r.template == tpl and tonumber(r[o.metric]) then
@@ -33,8 +35,8 @@ local function units(rows, o, model, tpl, shots)
   local xs = {}
   for _, u in ipairs(order) do
     local s, n = 0, 0
-    for _, t in ipairs(world.STUDY) do if by[u][t] then s, n = s + by[u][t], n + 1 end end
-    if n == #world.STUDY then xs[#xs + 1] = s / n end
+    for _, t in ipairs(tasks) do if by[u][t] then s, n = s + by[u][t], n + 1 end end
+    if n == #tasks then xs[#xs + 1] = s / n end
   end
   return St.mean_ci(xs)
 end
@@ -94,13 +96,24 @@ end
 function F.shots(rows, o)
   local base = o.out:gsub("%.png$", "")
   local tpls = S.TRIPLE_TEMPLATES
+  -- the relations measured at every shot setting (a larger shot count runs only
+  -- where a relation has more training heads than that)
+  local tasks = {}
+  for _, t in ipairs(world.STUDY) do
+    local all = true
+    for _, sh in ipairs(o.shots_list) do
+      all = all and #S.select_rows(rows, {shots = sh, condition = o.condition, method = "finetune", task = t}) > 0
+    end
+    if all then tasks[#tasks + 1] = t end
+  end
+  if #tasks == 0 then return nil, "no relation measured at every shot setting" end
   local dat, idx = {}, 0
   local index = {}
   for _, m in ipairs(S.REGIMES) do
     for i, tpl in ipairs(tpls) do
       dat[#dat + 1] = "# " .. m .. " " .. tpl
       for k, sh in ipairs(o.shots_list) do
-        local r = units(rows, o, m, tpl, sh)
+        local r = units(rows, o, m, tpl, sh, tasks)
         if r.mean then dat[#dat + 1] = string.format("%.3f %.6f %.6f %.6f", k + (i - 2.5) * 0.05, ci(r)) end
       end
       dat[#dat + 1] = "\n"
@@ -113,7 +126,7 @@ function F.shots(rows, o)
   local lines = {
     "set terminal pngcairo size 900,320 font ',9' noenhanced",
     "set output '" .. base .. ".png'",
-    "set multiplot layout 1,3 title '" .. (o.title or "") .. "'",
+    "set multiplot layout 1,3 title '" .. (o.title or "") .. " — " .. table.concat(tasks, ", ") .. "'",
     "set xrange [0.7:" .. (#o.shots_list + 0.3) .. "]",
     "set yrange [0:1]",
     "set xtics (" .. table.concat(labels, ", ") .. ")",
@@ -128,7 +141,8 @@ function F.shots(rows, o)
                                index[m .. tpl], tpl)
     end
     lines[#lines + 1] = "set title '" .. m .. "'"
-    if j == 1 then lines[#lines + 1] = "set ylabel '" .. o.metric .. " (mean of 3 relations)'"
+    if j == 1 then
+      lines[#lines + 1] = "set ylabel '" .. o.metric .. (#tasks > 1 and " (mean of " .. #tasks .. " relations)'" or "'")
     else lines[#lines + 1] = "unset ylabel"; lines[#lines + 1] = "unset key" end
     lines[#lines + 1] = "plot " .. table.concat(plots, ", ")
   end
