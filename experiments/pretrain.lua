@@ -1,43 +1,55 @@
--- pretrain.lua — build the miniature world and pre-train the three tiny base
--- models (v1_1, lm_adapt, t5) into a directory, without running the study.
--- quickstart.lua calls the same code and caches the result; this script is
--- the way to (re)produce those checkpoints on purpose, e.g. with more steps:
+-- pretrain.lua — build the miniature world of one replicate and pre-train its
+-- three tiny base models (v1_1, lm_adapt, t5) for one pre-training condition,
+-- without running the study. quickstart.lua calls the same code and caches the
+-- result in the same place; this script is the way to (re)produce those
+-- checkpoints on purpose, e.g. with more steps, and to read the probe across forms:
 --
---   mto run experiments/pretrain.lua [--out DIR] [--synsets N] [--seed S]
---                                     [--stage1 STEPS] [--stage2 STEPS]
+--   mto run experiments/pretrain.lua [--out DIR] [--replicate R] [--synsets N] [--forms N]
+--                                     [--condition heldout|verbatim] [--stage1 STEPS] [--stage2 STEPS]
+--                                     [--workers N]
 --
--- Each model directory (HF layout + spiece.model) loads with mto.load(DIR).
+-- Replicate R uses world seed R and pre-training seed R. Each model directory
+-- (HF layout + spiece.model) loads with mto.load(DIR).
 local mto = require "mto"
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = here .. "/lib/?.lua;" .. package.path
 local world = require "world"
 local B = require "basemodels"
 
-local o = {out = (os.getenv("MTO_CACHE") or "mto-cache"), synsets = 300, seed = 1}
+local o = {out = (os.getenv("MTO_CACHE") or "mto-cache"), synsets = 300, replicate = 1, forms = 3,
+           condition = "heldout", workers = mto.ncpu()}
 local i = 1
 while arg[i] do
   local a, v = arg[i], arg[i + 1]
+  if v == nil then error("pretrain: " .. a .. " needs a value", 0) end
   if a == "--out" then o.out = v
-  elseif a == "--synsets" then o.synsets = math.tointeger(tonumber(v))
-  elseif a == "--seed" then o.seed = math.tointeger(tonumber(v))
-  elseif a == "--stage1" then o.stage1 = math.tointeger(tonumber(v))
-  elseif a == "--stage2" then o.stage2 = math.tointeger(tonumber(v))
+  elseif a == "--condition" then o.condition = v
+  elseif a == "--synsets" or a == "--replicate" or a == "--forms" or a == "--stage1" or a == "--stage2" or
+         a == "--workers" then
+    o[a:sub(3)] = math.tointeger(tonumber(v)) or error("pretrain: " .. a .. " needs an integer", 0)
   else error("pretrain: unknown option " .. a, 0) end
   i = i + 2
 end
-local wdir = string.format("%s/world-%d-s%d", o.out, o.synsets, 1)
+local wdir = string.format("%s/world-%d-f%d-s%d", o.out, o.synsets, o.forms, o.replicate)
 mto._mkdir(o.out)
-local w = world.build{dir = wdir, synsets = o.synsets, seed = 1}
+local w = world.build{dir = wdir, synsets = o.synsets, seed = o.replicate, forms = o.forms}
 print(world.describe(w))
+local ts = world.text_stats(w, o.condition)
+print(string.format("pre-training text (%s): %d sentences, %d tokens", o.condition, ts.sentences, ts.tokens))
 local t0 = mto._clock()
-local models, log = B.ensure(w, {dir = wdir .. "/models", seed = o.seed, stage1 = o.stage1, stage2 = o.stage2})
-print(string.format("pre-training: %.0f s (seed %d)", mto._clock() - t0, o.seed))
-local groups = B.probe_set(w)
-local bl = B.baselines(w, groups)
-print(string.format("probe on %d held-out heads (exact match): baselines most frequent %.3f, copy head %.3f",
-                    #groups, bl.most_frequent, bl.copy_head))
-for _, r in ipairs(B.REGIMES) do
-  local p = B.probe(models[r], w, groups)
-  print(string.format("  %-9s masked %.3f  continuation %.3f  (hard: %.3f / %.3f)  %s%s", r, p.masked, p.continuation,
-                      p.masked_hard, p.continuation_hard, wdir .. "/models/" .. r, log[r].cached and " (cached)" or ""))
+local mdir = wdir .. "/models-" .. o.condition
+local models, log = B.ensure(w, {dir = mdir, condition = o.condition, seed = o.replicate, stage1 = o.stage1,
+                                  stage2 = o.stage2, workers = o.workers})
+print(string.format("pre-training: %.0f s (seed %d, %d workers)", mto._clock() - t0, o.replicate, o.workers))
+for k = 1, o.forms do
+  local groups = B.probe_set(w, "test", k)
+  local bl = B.baselines(w, groups)
+  print(string.format("probe, form %d (%s), %d test heads (exact match): baselines most frequent %.3f, copy head %.3f",
+                      k, world.FORMS.hypernym[k], #groups, bl.most_frequent, bl.copy_head))
+  for _, r in ipairs(B.REGIMES) do
+    local p = B.probe(models[r], w, groups)
+    print(string.format("  %-9s masked %.3f  continuation %s  (hard masked %.3f)  %s%s", r, p.masked,
+                        p.continuation and string.format("%.3f", p.continuation) or "  -  ", p.masked_hard,
+                        mdir .. "/" .. r, log[r].cached and " (cached)" or ""))
+  end
 end

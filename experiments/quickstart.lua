@@ -1,37 +1,49 @@
 -- quickstart.lua — the embedded default experiment (DESIGN §6): the paper's
--- study, made real on a miniature WordNet world that tiny models can learn.
+-- study, made real on miniature WordNet worlds that tiny models can learn,
+-- replicated, with held-out phrasing and paired statistics.
 --
 --   mto run experiments/quickstart.lua [options]
 --
---   --cache DIR     where the world and base models are kept ($MTO_CACHE, else ./mto-cache)
---   --results DIR   where the study writes its CSV / predictions (default: CACHE/results-<world>)
---   --synsets N     world size (default 300)      --stage1 N --stage2 N   pre-training steps
---   --shots N (30) --seeds N (5)                 the few-shot phase
---   --more-shots N (60) --more-seeds N (1)       the larger shot count
---   --full-seeds N (1) --full-epochs N (5) --full-patience N (1)   full data
---   --pt-seeds N (2) --pt-epochs N (10)          prompt tuning
+--   --replicates R  independent replicates, each with its own world sample and
+--                   pre-training seed (default 3)
+--   --cache DIR     where worlds and base models are kept ($MTO_CACHE, else ./mto-cache)
+--   --results DIR   where the study writes its CSV / predictions / tables.md / figures
+--                   (default: CACHE/results-<configuration>)
+--   --report DIR    also copy tables.md and the figures there (e.g. experiments/report)
+--   --conditions LIST  pre-training / template conditions, comma-separated, of
+--                   heldout (primary), verbatim, unseen (default: all three)
+--   --verbatim-replicates N  pre-train the verbatim condition in the first N
+--                   replicates only (default 1: it doubles a replicate's pre-training)
+--   --synsets N (300) --forms N (3)   world size, surface forms per fact
+--   --stage1 N --stage2 N            pre-training steps (default 2500 / 800)
+--   --shots N (30) --seeds N (3)                 the few-shot phase (per replicate)
+--   --more-shots N (60) --more-seeds N (1)       the larger shot count (0 = none)
+--   --full-seeds N (1) --full-epochs N (5) --full-patience N (1)   full data (0 seeds = none)
 --   --epochs N (10)  fine-tuning epochs
---   --mcqa-test N (30) --mcqa-epochs N (5) --mcqa-full-epochs N (3)   the multiple-choice task
---                   (its inputs are ~5x longer than a fact's: fewer questions and epochs)
---   --workers N     study points trained by N processes at once, one thread each
---                   (default: one per core; tiny models train faster that way)
---   --quick         a few-minute smoke version
+--   --workers N     pre-training jobs and study points run by N processes at once
+--                   (default: one per core); every process uses one engine thread,
+--                   so the tables do not depend on N
+--   --quick         a few-minute smoke version     --tiny   a seconds-long one (tests)
 --   --no-study      stop after the knowledge probe and the matching table
 --   --quiet         no progress lines
 --
--- What it does, and what each phase prints:
---  1. builds the world from Debian's wordnet-base (facts as sentences in several
---     surface forms next to glosses; heads split train/valid/test);
---  2. pre-trains three tiny base models (or loads them from the cache): span
---     corruption + salient spans (t5 v1.1), then prefix LM (lm-adapt), then a
---     supervised mixture (original t5);
---  3. the knowledge probe: can each base model fill held-out facts zero-shot?
---  4. the matching table: which template does each model "speak"?
---  5. the study: 30-head few-shot (several seeds), a larger shot count and full
---     data, every template family, three relations and a multiple-choice task,
---     with baselines (most frequent tail, copy-from-head, random-init model) and
---     the hard subset (tails sharing no word with the head).
--- Delete the cache directory to start over.
+-- What it does, per replicate r = 1..R:
+--  1. builds world r from Debian's wordnet-base (seed r): facts as sentences in
+--     --forms surface forms next to glosses; heads split train / valid / test;
+--  2. pre-trains three tiny base models per pre-training condition (seed r):
+--     span corruption + salient spans (t5 v1.1), then prefix LM (lm-adapt), or
+--     mixed with supervised mapping on other relations (original t5);
+--     heldout: valid/test heads' facts never in the templates' form; verbatim: every form;
+--  3. the knowledge probe: can each model fill held-out facts zero-shot, in the
+--     templates' form (across forms) and in a form it read?
+--  4. the matching table on validation examples: which template does each model "speak"?
+--  5. the study: few-shot fine-tuning, every template family, three relations
+--     (heldout, verbatim, and unseen = the natural templates with a phrase no
+--     pre-training sentence contains), the larger shot count and full data (heldout),
+--     with baselines (most frequent tail, copy-from-head, random-init model).
+-- Then the tables (mean ± 95% CI over replicates x seeds), the paired comparisons
+-- of each regime's aligned template, the verdict, matching scored against the
+-- outcome, and the figures. Delete the cache directory to start over.
 local mto = require "mto"
 
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
@@ -39,24 +51,26 @@ package.path = here .. "/lib/?.lua;" .. package.path
 local world = require "world"
 local B = require "basemodels"
 local S = require "study"
+local St = require "mto.stats"
 
 -- ---- options ----------------------------------------------------------------------
-local o = {cache = os.getenv("MTO_CACHE") or "mto-cache", synsets = 300, world_seed = 1,
-           stage1 = nil, stage2 = nil, quick = false, study = true, quiet = false,
-           shots = 30, seeds = 5, epochs = 10, more_shots = 60, more_seeds = 1, full_seeds = 1, full_epochs = 5,
-           full_patience = 1, workers = "auto", pt_seeds = 2, pt_epochs = 10, mcqa_test = 30, mcqa_epochs = 5, mcqa_full_epochs = 3}
-local NUMERIC = {["--synsets"] = "synsets", ["--seeds"] = "seeds", ["--stage1"] = "stage1", ["--stage2"] = "stage2",
+local o = {cache = os.getenv("MTO_CACHE") or "mto-cache", replicates = 3, synsets = 300, forms = 3,
+           stage1 = nil, stage2 = nil, quick = false, tiny = false, study = true, quiet = false,
+           shots = 30, seeds = 3, epochs = 10, more_shots = 60, more_seeds = 1, full_seeds = 1, full_epochs = 5,
+           full_patience = 1, workers = "auto", conditions = "heldout,verbatim,unseen", verbatim_replicates = 1}
+local NUMERIC = {["--replicates"] = "replicates", ["--verbatim-replicates"] = "verbatim_replicates", ["--synsets"] = "synsets", ["--forms"] = "forms",
+                 ["--seeds"] = "seeds", ["--stage1"] = "stage1", ["--stage2"] = "stage2",
                  ["--shots"] = "shots", ["--epochs"] = "epochs", ["--more-shots"] = "more_shots",
                  ["--more-seeds"] = "more_seeds", ["--full-seeds"] = "full_seeds", ["--full-epochs"] = "full_epochs",
-                 ["--full-patience"] = "full_patience", ["--pt-seeds"] = "pt_seeds", ["--pt-epochs"] = "pt_epochs",
-                 ["--mcqa-test"] = "mcqa_test", ["--mcqa-epochs"] = "mcqa_epochs",
-                 ["--mcqa-full-epochs"] = "mcqa_full_epochs"}
+                 ["--full-patience"] = "full_patience"}
 local i = 1
 while arg[i] do
   local a = arg[i]
   local function val() i = i + 1; return arg[i] or error("quickstart: " .. a .. " needs a value", 0) end
   if a == "--cache" then o.cache = val()
   elseif a == "--results" then o.results = val()
+  elseif a == "--report" then o.report = val()
+  elseif a == "--conditions" then o.conditions = val()
   elseif NUMERIC[a] then
     local v = math.tointeger(tonumber(val()))
     if not v or v < 0 then error("quickstart: " .. a .. " needs a non-negative integer", 0) end
@@ -66,146 +80,302 @@ while arg[i] do
     o.workers = v == "auto" and v or math.tointeger(tonumber(v))
     if not o.workers or (o.workers ~= "auto" and o.workers < 1) then error("quickstart: --workers needs a positive integer or auto", 0) end
   elseif a == "--quick" then o.quick = true
+  elseif a == "--tiny" then o.tiny = true
   elseif a == "--no-study" then o.study = false
   elseif a == "--quiet" then o.quiet = true
   else error("quickstart: unknown option " .. a .. " (see the comment at the top of the script)", 0) end
   i = i + 1
 end
+if o.replicates < 1 or o.forms < 2 or o.forms > 3 then error("quickstart: --replicates >= 1, --forms 2 or 3", 0) end
+local cond = {}
+for c in o.conditions:gmatch("[^,]+") do
+  if c ~= "heldout" and c ~= "verbatim" and c ~= "unseen" then error("quickstart: unknown condition " .. c, 0) end
+  cond[c] = true
+end
+if not cond.heldout then error("quickstart: --conditions must include heldout (the primary condition)", 0) end
+local model_config
 if o.quick then
   o.stage1, o.stage2, o.seeds = o.stage1 or 300, o.stage2 or 100, math.min(o.seeds, 2)
-  o.more_shots, o.pt_seeds, o.full_epochs, o.mcqa_test = math.min(o.more_shots, 40), 1, 2, math.min(o.mcqa_test, 20)
-  o.mcqa_epochs, o.mcqa_full_epochs = math.min(o.mcqa_epochs, 3), math.min(o.mcqa_full_epochs, 2)
+  o.more_shots, o.full_epochs = math.min(o.more_shots, 40), 2
 end
+if o.tiny then -- seconds: for tests of the pipeline, not for results
+  o.synsets, o.stage1, o.stage2, o.seeds, o.epochs = math.min(o.synsets, 60), o.stage1 or 20, o.stage2 or 10, math.min(o.seeds, 2), 1
+  o.shots, o.more_shots, o.full_epochs = 3, 5, 1
+  model_config = {d_model = 32, d_ff = 64, d_kv = 8, num_heads = 2, num_layers = 1, num_decoder_layers = 1,
+                  feed_forward_proj = "gated-gelu", tie_word_embeddings = false, dropout_rate = 0.0}
+end
+local nworkers = o.workers == "auto" and mto.ncpu() or o.workers
+-- One engine thread everywhere (pre-training jobs, probe, matching, every study
+-- point), so that no number depends on the core count or on --workers: with
+-- OPENBLAS_CORETYPE fixed, the tables are bit-identical on any x86-64 machine.
+mto.threads(1)
+local R = o.replicates
 
 local t_start = mto._clock()
 local function say(...) print(string.format(...)); io.stdout:flush() end
 local function elapsed() return require("mto.progress").clock(mto._clock() - t_start) end
+local function seq(n) local t = {} for s = 1, n do t[s] = s end return t end
 
-say("mto %s — the default experiment: Match Task to Objective on a miniature WordNet world", mto.version)
-say("cache: %s (delete it to start over)", o.cache)
+say("mto %s — the default experiment: Match Task to Objective on miniature WordNet worlds", mto.version)
+say("cache: %s (delete it to start over); %d replicate%s; conditions: %s; %d worker process%s, one engine thread each",
+    o.cache, R, R == 1 and "" or "s", o.conditions, nworkers, nworkers == 1 and "" or "es")
+say("environment: OPENBLAS_CORETYPE=%s (unset: OpenBLAS picks the kernel for this CPU; the report uses Haswell)",
+    os.getenv("OPENBLAS_CORETYPE") or "unset")
 mto._mkdir(o.cache)
+local tag = (o.quick and "-quick" or "") .. (o.tiny and "-tiny" or "")
+local report = {}       -- tables.md: deterministic content only (no times)
+local function add(title, text) report[#report + 1] = string.format("### %s\n\n%s\n", title, text) end
+local function show(title, text) say("\n### %s\n\n%s", title, text); add(title, text) end
 
--- ---- 1. the world -----------------------------------------------------------------
-local wname = string.format("world-%d-s%d", o.synsets, o.world_seed)
-local w = world.build{dir = o.cache .. "/" .. wname, synsets = o.synsets, seed = o.world_seed}
-say("\n## 1. World (%s)\n\n%s", elapsed(), world.describe(w))
-if w.stats.unknown_tokens > 0 then say("WARNING: %d unknown tokens in the world's text", w.stats.unknown_tokens) end
+-- ---- 1. the worlds -----------------------------------------------------------------
+say("\n## 1. Worlds (%s)\n", elapsed())
+local worlds, wnames = {}, {}
+for r = 1, R do
+  wnames[r] = string.format("world-%d-f%d-s%d", o.synsets, o.forms, r)
+  worlds[r] = world.build{dir = o.cache .. "/" .. wnames[r], synsets = o.synsets, seed = r, forms = o.forms,
+                          vocab_size = o.tiny and 800 or nil}
+  local w = worlds[r]
+  say("replicate %d: %s", r, world.describe(w))
+  for _, c in ipairs{"heldout", "verbatim"} do
+    if cond[c] or c == "heldout" then
+      local ts = world.text_stats(w, c)
+      say("  pre-training text, %-8s %d sentences, %d tokens", c, ts.sentences, ts.tokens)
+    end
+  end
+  if w.stats.unknown_tokens > 0 then say("WARNING: %d unknown tokens in the world's text", w.stats.unknown_tokens) end
+end
+add("Configuration", string.format(
+  "%d replicates (world seed = pre-training seed = replicate); %d synsets, %d surface forms per fact; " ..
+  "pre-training %s / %s steps; %d-shot with %d seeds per replicate, %d-shot with %d, full data with %d; conditions %s " ..
+  "(verbatim pre-trained in the first %d replicate%s).",
+  R, o.synsets, o.forms, tostring(o.stage1 or B.DEFAULTS.stage1), tostring(o.stage2 or B.DEFAULTS.stage2), o.shots,
+  o.seeds, o.more_shots, o.more_seeds, o.full_seeds, o.conditions, math.min(R, o.verbatim_replicates),
+  math.min(R, o.verbatim_replicates) == 1 and "" or "s"))
 
 -- ---- 2. base models -----------------------------------------------------------------
-local mdir = o.cache .. "/" .. wname .. (o.quick and "/models-quick" or "/models")
-say("\n## 2. Base models (%s) in %s", elapsed(), mdir)
+say("\n## 2. Base models (%s): %d pre-training jobs at a time", elapsed(), nworkers)
 local t0 = mto._clock()
-local models, log = B.ensure(w, {dir = mdir, stage1 = o.stage1, stage2 = o.stage2, quiet = o.quiet})
+local specs = {}
+for r = 1, R do
+  for _, c in ipairs{"heldout", "verbatim"} do
+    if c == "heldout" or cond.verbatim and c == "verbatim" and r <= o.verbatim_replicates then
+      specs[#specs + 1] = {w = worlds[r], condition = c, seed = r, replicate = r, label = string.format("r%d/%s", r, c),
+                           dir = string.format("%s/%s/models-%s%s", o.cache, wnames[r], c, tag)}
+    end
+  end
+end
+local bopts = {stage1 = o.stage1, stage2 = o.stage2, quiet = o.quiet, workers = nworkers, config = model_config}
+if o.tiny then bopts.batch_size, bopts.copies = 16, 1 end
+local mlist, logs = B.ensure_many(specs, bopts)
 local pre_wall = mto._clock() - t0
-if log.stage1 and not log.stage1.cached then
-  say("  stage 1: %d steps, %.0f s, final loss %.3f", log.stage1.steps, log.stage1.wall, log.stage1.final_loss)
+local models = {}   -- models[r][condition][regime]
+local cached = true
+for k, sp in ipairs(specs) do
+  models[sp.replicate] = models[sp.replicate] or {}
+  models[sp.replicate][sp.condition] = mlist[k]
+  for _, rg in ipairs(B.REGIMES) do
+    local l = logs[k][rg]
+    cached = cached and l.cached
+    say("  %-12s %-9s %s", sp.label, rg, l.cached and "(cached)" or
+        string.format("%d steps, %.0f s, final loss %.3f (stage 1: %s)", l.steps, l.wall, l.final_loss,
+                      logs[k].stage1.cached and "cached" or string.format("%.0f s", logs[k].stage1.wall)))
+  end
 end
-for _, r in ipairs(B.REGIMES) do
-  local l = log[r]
-  say("  %-9s %s%s", r, B.DESCRIBE[r], l.cached and " (cached)" or
-      string.format(": %d steps, %.0f s, final loss %.3f", l.steps, l.wall, l.final_loss))
+say("pre-training: %.0f s wall%s", pre_wall, cached and " (all cached)" or "")
+for r = 1, R do
+  local random = mto.new(models[r].heldout.v1_1.config, 12345 + r)
+  random.tokenizer = worlds[r].tok
+  models[r].heldout.random = random
 end
-local cfg = models.v1_1.config
-local random = mto.new(cfg, 12345)
-random.tokenizer = w.tok
-models.random = random
-local names = {"v1_1", "lm_adapt", "t5", "random"}
 
 -- ---- 3. the knowledge probe ---------------------------------------------------------------
-say("\n## 3. Knowledge probe (%s): zero-shot exact match filling held-out facts\n", elapsed())
+say("\n## 3. Knowledge probe (%s): zero-shot exact match filling the test heads' facts", elapsed())
 local t_probe = mto._clock()
-local groups = B.probe_set(w)
-local bl = B.baselines(w, groups)
-say("%d test heads of %s; the canonical pre-training sentence with the tail masked", #groups,
-    table.concat(world.STUDY, ", "))
-say("(`X is a kind of <extra_id_0>.`) or cut before it (`X is a kind of`); hard = %d heads whose tails share no word with the head.\n", bl.nhard)
-say("| model | masked | masked, hard | continuation | continuation, hard |")
-say("|---|---|---|---|---|")
-local probes = {}
-for _, n in ipairs(names) do
-  local p = B.probe(models[n], w, groups)
-  probes[n] = p
-  say("| %s | %.3f | %.3f | %.3f | %.3f |", n, p.masked, p.masked_hard, p.continuation, p.continuation_hard)
+local probe_rows = {"| replicate | model | template form, masked | template form, continuation | " ..
+                    "a pre-training form, masked | template form masked, hard |", "|---|---|---|---|---|---|"}
+local pcols = {}   -- pcols[label] = {list per column}
+local plabels = {}
+local function prow(r, label, tf, seen)
+  probe_rows[#probe_rows + 1] = string.format("| %d | %s | %.3f | %.3f | %.3f | %.3f |", r, label, tf.masked,
+                                              tf.continuation or 0, seen.masked, tf.masked_hard)
+  if not pcols[label] then pcols[label] = {{}, {}, {}, {}}; plabels[#plabels + 1] = label end
+  local c = pcols[label]
+  table.insert(c[1], tf.masked); table.insert(c[2], tf.continuation or 0)
+  table.insert(c[3], seen.masked); table.insert(c[4], tf.masked_hard)
 end
-say("| baseline: most frequent tail | %.3f | %.3f | %.3f | %.3f |", bl.most_frequent, bl.most_frequent_hard,
-    bl.most_frequent, bl.most_frequent_hard)
-say("| baseline: copy head's last word | %.3f | %.3f | %.3f | %.3f |", bl.copy_head, bl.copy_head_hard, bl.copy_head,
-    bl.copy_head_hard)
-local best = math.max(probes.v1_1.masked, probes.lm_adapt.masked, probes.t5.masked,
-                      probes.v1_1.continuation, probes.lm_adapt.continuation, probes.t5.continuation)
-if best < math.max(bl.most_frequent, bl.copy_head) + 0.1 then
-  say("\nWARNING: the base models are NOT clearly above the trivial baselines; the study below measures noise.")
-  say("More pre-training (--stage1 N) or a smaller world (--synsets N) would help.")
-elseif best < 0.3 then
-  say("\nNote: best probe %.3f is above the baselines but below the 30%% aimed for.", best)
+for r = 1, R do
+  local w = worlds[r]
+  local g1, g2 = B.probe_set(w, "test", 1), B.probe_set(w, "test", 2)
+  for _, c in ipairs{"heldout", "verbatim"} do
+    if models[r][c] then
+      for _, rg in ipairs(B.REGIMES) do
+        prow(r, rg .. " (" .. c .. ")", B.probe(models[r][c][rg], w, g1), B.probe(models[r][c][rg], w, g2))
+      end
+    end
+  end
+  prow(r, "random-init", B.probe(models[r].heldout.random, w, g1), B.probe(models[r].heldout.random, w, g2))
+  local bl = B.baselines(w, g1)
+  local mf = {masked = bl.most_frequent, continuation = bl.most_frequent, masked_hard = bl.most_frequent_hard}
+  local cp = {masked = bl.copy_head, continuation = bl.copy_head, masked_hard = bl.copy_head_hard}
+  prow(r, "baseline: most frequent tail", mf, mf)
+  prow(r, "baseline: copy head's last word", cp, cp)
 end
+local pmean = {"| model | template form, masked | template form, continuation | a pre-training form, masked | " ..
+               "template form masked, hard |", "|---|---|---|---|---|"}
+for _, l in ipairs(plabels) do
+  local c = pcols[l]
+  pmean[#pmean + 1] = string.format("| %s | %s | %s | %s | %s |", l, S.ci_cell(c[1]), S.ci_cell(c[2]), S.ci_cell(c[3]),
+                                    S.ci_cell(c[4]))
+end
+say("Inputs: the template form (`X is a kind of <extra_id_0>.` / `X is a kind of`), which under heldout no test fact")
+say("was pre-trained in (the model must carry the fact across forms), and form 2 (`X is a type of <extra_id_0>.`),")
+say("which it read. Hard = heads whose tails share no word with the head.")
+show("Knowledge probe, mean ± 95% CI over replicates (exact match, test heads)", table.concat(pmean, "\n"))
+show("Knowledge probe per replicate", table.concat(probe_rows, "\n"))
 
 -- ---- 4. matching ------------------------------------------------------------------------
-say("\n## 4. Matching (%s): zero-shot, tail tokens only (sentinels excluded)", elapsed())
+say("\n## 4. Matching (%s): zero-shot on validation examples, tail tokens only (sentinels excluded)", elapsed())
 local t_match = mto._clock()
-local mtext, recommend = S.matching(models, {"v1_1", "lm_adapt", "t5"}, w)
-say("%s", mtext)
+local recommend = {}
+for r = 1, R do
+  local mtext, rec = S.matching(models[r].heldout, B.REGIMES, worlds[r], {split = "valid",
+                                tasks = {hypernym = true, part_holonym = true, member_holonym = true}})
+  recommend[r] = rec
+  show(string.format("Matching, replicate %d (heldout models)", r), mtext)
+end
 
 if not o.study then
+  mto._write_file(o.cache .. "/probe" .. tag .. ".md", table.concat(report, "\n"))
   say("\n(--no-study) done in %s", elapsed())
   return
 end
 
--- the study trains copies: the base models' buffers, sized for the probe and matching
--- batches, would only be duplicated into every worker process
-for _, n in ipairs(names) do models[n]:trim() end
+for r = 1, R do
+  for _, c in pairs(models[r]) do for _, m in pairs(c) do m:trim() end end
+end
 
 -- ---- 5. the study -------------------------------------------------------------------------
-local results = o.results or (o.cache .. "/results-" .. wname .. (o.quick and "-quick" or ""))
+local results = o.results or string.format("%s/results-r%d-n%d-f%d%s", o.cache, R, o.synsets, o.forms, tag)
+mto._mkdir(results)
 say("\n## 5. Study (%s): results in %s/", elapsed(), results)
-local function seq(n) local t = {} for s = 1, n do t[s] = s end return t end
-local prompt = false
-if type(mto.prompt_tune) == "function" then
-  prompt = {seeds = seq(o.pt_seeds), epochs = o.pt_epochs, lr = 0.3, optimizer = "adafactor", random = true}
-else say("prompt tuning: not available in this build (mto.prompt_tune is missing); fine-tuning only") end
-local study_models = {}
-for _, n in ipairs(names) do study_models[n] = models[n] end
-say("fine-tuning: AdamW lr 1e-4, %d epochs, batch 8 (settings that keep the base model's knowledge); " ..
-    "%d-shot with %d seeds, %d-shot with %d, full data with %d (<= %d epochs, patience %d), prompt tuning with %d;",
-    o.epochs, o.shots, o.seeds, o.more_shots, o.more_seeds, o.full_seeds, o.full_epochs, o.full_patience, o.pt_seeds)
-say("the random-init model: %d-shot and full data, seed 1; multiple choice: %d test questions, %d epochs " ..
-    "(full data %d), no larger-shot point.", o.shots, o.mcqa_test, o.mcqa_epochs, o.mcqa_full_epochs)
-local nworkers = o.workers == "auto" and mto.ncpu() or o.workers
-say("each phase's points are shared by %d worker process%s (one engine thread each; --workers N).",
-    nworkers, nworkers == 1 and "" or "es")
+say("fine-tuning: AdamW lr 1e-4, %d epochs, batch 8; %d-shot with %d seeds per replicate (seed s draws the same " ..
+    "heads for every template and model), %d-shot with %d, full data with %d (<= %d epochs, patience %d)",
+    o.epochs, o.shots, o.seeds, o.more_shots, o.more_seeds, o.full_seeds, o.full_epochs, o.full_patience)
 local t_study = mto._clock()
-local rows, times = S.run(study_models, w, {
-  results = results, seeds = seq(o.seeds), shots = o.shots, lr = 1e-4, epochs = o.epochs,
-  more = {shots = o.more_shots, seeds = seq(o.more_seeds)},
-  full = {seeds = seq(o.full_seeds), epochs = o.full_epochs, patience = o.full_patience},
-  prompt = prompt, random = {seeds = {1}}, random_name = "random",
-  mcqa = {max_test = o.mcqa_test, epochs = o.mcqa_epochs, full_epochs = o.mcqa_full_epochs, larger = false},
-  quiet = o.quiet, workers = o.workers,
-  on_phase = function(t)
-    say("  %-9s %-13s %4d points (%d run now, %d failed) %6.1f s", t.group, t.phase, t.points, t.ran, t.failed, t.wall)
-  end})
-local study_wall = mto._clock() - t_study
-local base_rows = S.baseline_rows(w, {mcqa_test = o.mcqa_test})
-local report = {}
-local function show(title, text, print_it)
-  report[#report + 1] = string.format("### %s\n\n%s\n", title, text)
-  if print_it then say("\n### %s\n\n%s", title, text) end
-end
-local sections = {{o.shots, "finetune", string.format("%d-shot, fine-tuning", o.shots)},
-                  {o.more_shots, "finetune", string.format("%d-shot, fine-tuning", o.more_shots)},
-                  {"full", "finetune", "full data, fine-tuning"}}
-if prompt then sections[#sections + 1] = {o.shots, "prompt_tune", string.format("%d-shot, prompt tuning", o.shots)} end
-for _, sec in ipairs(sections) do
-  for _, v in ipairs{{"rouge_l", "ROUGE-L", true}, {"rouge_l_hard", "ROUGE-L on the hard subset", true},
-                     {"exact_match", "exact match", false}} do
-    local text = S.table(rows, base_rows, {shots = sec[1], metric = v[1], method = sec[2], hard = v[1]:match("hard")})
-    show(string.format("%s: %s (mcqa: accuracy)", sec[3], v[2]), text, v[3])
+local rows, base_rows = {}, {}
+local function on_phase(r, c)
+  return function(t)
+    say("  r%d %-8s %-13s %4d points (%d run now, %d failed) %6.1f s", r, c, t.phase, t.points, t.ran, t.failed, t.wall)
   end
-  local wtext = S.winners(rows, {shots = sec[1], method = sec[2], metric = "rouge_l"})
-  show(string.format("%s: best template vs runner-up per model and task (ROUGE-L / accuracy)", sec[3]), wtext, true)
 end
-mto._write_file(results .. "/tables.md", table.concat(report, "\n"))
-say("\nall tables (with exact match) in %s/tables.md", results)
-say("\nwall times: world %.0f s, pre-training %.0f s%s, probe %.0f s, matching %.0f s, study %.0f s; total %s",
-    t0 - t_start, pre_wall, log.v1_1.cached and " (cached)" or "", t_match - t_probe, t_study - t_match, study_wall,
-    elapsed())
+local unseen_tpls = {}
+for _, t in ipairs{"prompting", "masked_prompting"} do
+  unseen_tpls[#unseen_tpls + 1] = {name = t, template = t, opts = {phrases = world.UNSEEN_PHRASES}}
+end
+local common = {seeds = seq(o.seeds), shots = o.shots, lr = 1e-4, epochs = o.epochs, quiet = o.quiet,
+                workers = o.workers, groups = {"relations"}}
+local function run(r, c, ms, extra)
+  local opt = {}
+  for k, v in pairs(common) do opt[k] = v end
+  for k, v in pairs(extra) do opt[k] = v end
+  opt.results, opt.on_phase = string.format("%s/r%d/%s", results, r, c), on_phase(r, c)
+  local rs = S.run(ms, worlds[r], opt)
+  for _, row in ipairs(rs) do row.replicate, row.condition = r, c; rows[#rows + 1] = row end
+end
+for r = 1, R do
+  local hm = models[r].heldout
+  run(r, "heldout", hm, {random_name = "random", random = {seeds = {1}, full = false},
+                         more = o.more_shots > 0 and o.more_seeds > 0 and {shots = o.more_shots, seeds = seq(o.more_seeds)} or nil,
+                         full = o.full_seeds > 0 and {seeds = seq(o.full_seeds), epochs = o.full_epochs,
+                                                      patience = o.full_patience} or nil})
+  if cond.verbatim and models[r].verbatim then run(r, "verbatim", models[r].verbatim, {}) end
+  if cond.unseen then
+    run(r, "unseen", {v1_1 = hm.v1_1, lm_adapt = hm.lm_adapt, t5 = hm.t5}, {templates = unseen_tpls})
+  end
+  for _, b in ipairs(S.baseline_rows(worlds[r], {})) do b.replicate = r; base_rows[#base_rows + 1] = b end
+end
+-- unseen phrase: Mapping and MaskedMapping carry no phrase, so their heldout rows
+-- (same models, same heads) are that condition's rows too
+if cond.unseen then
+  local extra = {}
+  for _, row in ipairs(rows) do
+    if row.condition == "heldout" and tostring(row.shots) == tostring(o.shots) and
+       (row.template == "mapping" or row.template == "masked_mapping") and row.model ~= "random" then
+      local c = {}
+      for k, v in pairs(row) do c[k] = v end
+      c.condition = "unseen"
+      extra[#extra + 1] = c
+    end
+  end
+  for _, c in ipairs(extra) do rows[#rows + 1] = c end
+end
+local study_wall = mto._clock() - t_study
+
+-- ---- 6. tables ------------------------------------------------------------------------------
+local conds = {"heldout"}
+if cond.verbatim then conds[#conds + 1] = "verbatim" end
+if cond.unseen then conds[#conds + 1] = "unseen" end
+local CDESC = {heldout = "held-out phrasing (primary): test facts never pre-trained in the templates' form",
+               verbatim = "verbatim: test facts pre-trained in the templates' form too",
+               unseen = "unseen phrase: the natural templates with a relation phrase no pre-training sentence contains"}
+say("\n## 6. Tables (%s): mean ± 95%% CI half-width over replicates x seeds (n units)", elapsed())
+local cells = {}
+for _, c in ipairs(conds) do
+  show(string.format("%d-shot ROUGE-L, %s", o.shots, CDESC[c]),
+       S.ci_table(rows, base_rows, {shots = o.shots, condition = c, metric = "rouge_l", method = "finetune",
+                                    models = c == "heldout" and {"v1_1", "lm_adapt", "t5", "random"} or nil}))
+  local ptext, pc = S.paired_table(rows, {shots = o.shots, condition = c, metric = "rouge_l", method = "finetune"})
+  cells[c] = pc
+  show(string.format("%d-shot, %s: aligned template minus each other template, paired over replicates x seeds " ..
+                     "(mean [95%% CI], * = CI above 0), and its gain over Mapping in %% [paired bootstrap CI]",
+                     o.shots, c), ptext)
+end
+show(string.format("%d-shot ROUGE-L on the hard subset (tail shares no word with the head), heldout", o.shots),
+     S.ci_table(rows, base_rows, {shots = o.shots, condition = "heldout", metric = "rouge_l_hard", method = "finetune"}))
+local cells_more = {}
+for _, sh in ipairs{o.more_shots > 0 and o.more_seeds > 0 and o.more_shots or nil, o.full_seeds > 0 and "full" or nil} do
+  local label = sh == "full" and "full data" or (sh .. "-shot")
+  show(string.format("%s ROUGE-L, heldout", label),
+       S.ci_table(rows, base_rows, {shots = sh, condition = "heldout", metric = "rouge_l", method = "finetune"}))
+  local ptext, pc = S.paired_table(rows, {shots = sh, condition = "heldout", metric = "rouge_l", method = "finetune"})
+  cells_more["heldout, " .. label] = pc
+  show(string.format("%s, heldout: aligned template minus each other template, paired", label), ptext)
+end
+local vconds = {}
+for _, c in ipairs(conds) do vconds[#vconds + 1] = c end
+for k, v in pairs(cells_more) do cells[k] = v end
+for _, k in ipairs{"heldout, " .. o.more_shots .. "-shot", "heldout, full data"} do
+  if cells_more[k] then vconds[#vconds + 1] = k end
+end
+show(string.format("Verdict (%d-shot unless named): cells (relations) where the regime's aligned template " ..
+                   "has the highest mean, and where in addition its paired CI against every other template excludes 0",
+                   o.shots), S.verdict(cells, vconds))
+local mtext, _, mtot = S.matching_eval(rows, recommend, {shots = o.shots, condition = "heldout", metric = "rouge_l",
+                                                          method = "finetune"})
+show(string.format("Matching scored by code: mto.match's recommendation (validation examples) against the %d-shot " ..
+                   "winner of the same replicate (heldout) and the aligned template, pooled over replicates and relations",
+                   o.shots), mtext)
+
+-- ---- 7. figures ---------------------------------------------------------------------------
+local F = require "figures"
+local figs = {}
+local p1, n1 = F.templates(rows, {out = results .. "/templates.png", condition = "heldout", shots = o.shots,
+                                  metric = "rouge_l", title = string.format("%d-shot, heldout: mean of %d replicates x %d seeds",
+                                                                            o.shots, R, o.seeds)})
+local shots_list = {o.shots}
+if o.more_shots > 0 and o.more_seeds > 0 then shots_list[#shots_list + 1] = o.more_shots end
+if o.full_seeds > 0 then shots_list[#shots_list + 1] = "full" end
+local p2, n2 = F.shots(rows, {out = results .. "/shots.png", condition = "heldout", shots_list = shots_list,
+                              metric = "rouge_l", title = "ROUGE-L vs shots, heldout (95% CI over replicates x seeds)"})
+for _, p in ipairs{p1 or n1, p2 or n2} do say("figure: %s", p); figs[#figs + 1] = p end
+
+mto._write_file(results .. "/tables.md", "# The default study: tables\n\n" .. table.concat(report, "\n"))
+say("\nall tables in %s/tables.md", results)
+if o.report then
+  mto._mkdir(o.report)
+  os.execute(string.format("cp '%s/tables.md' '%s/' && cp %s '%s/' 2>/dev/null", results, o.report,
+                           (p1 and ("'" .. p1 .. "'") or "") .. " " .. (p2 and ("'" .. p2 .. "'") or ""), o.report))
+  say("report copied to %s/", o.report)
+end
+say("\nwall times: worlds %.0f s, pre-training %.0f s%s, probe %.0f s, matching %.0f s, study %.0f s; total %s",
+    t0 - t_start, pre_wall, cached and " (cached)" or "", t_match - t_probe, t_study - t_match, study_wall, elapsed())

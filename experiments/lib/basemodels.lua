@@ -56,11 +56,11 @@ end
 
 -- Stage 1: every sentence once per copy; marked ones through salient_span
 -- (which span-corrupts a share `mix` of them instead), the others span-corrupted.
-local function stage1_examples(w, objs, copies)
+local function stage1_examples(w, objs, copies, sents)
   local ex = {}
   local s0 = w.tok:sentinel(0)
   for _ = 1, copies do
-    for _, s in ipairs(w.sentences) do
+    for _, s in ipairs(sents) do
       local src, tgt
       if s.span then src, tgt = objs.salient:apply(s.ids, {span = s.span, sentinel0 = s0})
       else src, tgt = objs.span:apply(s.ids, {sentinel0 = s0}) end
@@ -72,10 +72,10 @@ end
 
 -- lm-adapt's stage 2: prefix LM; half of the fact sentences split exactly
 -- before the fact slot (the LM form of salient masking), the rest at random.
-local function lm_examples(w, objs, copies, rng)
+local function lm_examples(w, objs, copies, rng, sents)
   local ex = {}
   for _ = 1, copies do
-    for _, s in ipairs(w.sentences) do
+    for _, s in ipairs(sents) do
       local src, tgt
       if s.span and s.span[1] > 1 and rng() < 0.5 then
         local pre, rest = {}, {}
@@ -92,21 +92,28 @@ local function lm_examples(w, objs, copies, rng)
 end
 
 -- The original t5's supervised mixture: tasks on relations the study does not
--- use, in mapping format with a task prefix ("define: X" -> its definition,
--- "opposite: X" -> its antonym), mixed 1:1 with stage-1 examples.
+-- use (definitions, antonyms), rendered by the study's own `mapping` template
+-- (input = the head, no task prefix; target = the definition / antonym), so
+-- this regime is aligned with Mapping as real t5 is with its task formats;
+-- mixed 1:1 with stage-1 examples.
 local function supervised_pairs(w)
-  local pairs_ = {}
-  for _, c in ipairs(w.synsets) do append(pairs_, {"define: " .. c.head, c.def}) end
+  local recs = {}
+  for _, c in ipairs(w.synsets) do append(recs, {head = c.head, relation = "definition", tail = c.def}) end
   for _, f in ipairs(w.facts) do
-    if f.relation == "antonym" then append(pairs_, {"opposite: " .. f.head, f.tail}) end
+    if f.relation == "antonym" then append(recs, {head = f.head, relation = "antonym", tail = f.tail}) end
   end
+  local tpl = mto.template("mapping")
   local out = {}
-  for i, p in ipairs(pairs_) do out[i] = {src = w.tok:encode(p[1]), tgt = w.tok:encode(p[2])} end
+  for i, r in ipairs(recs) do
+    local input, target = tpl:render(r)
+    out[i] = {src = w.tok:encode(input), tgt = w.tok:encode(target)}
+  end
   return out
 end
+M.supervised_pairs = supervised_pairs
 
-local function t5_examples(w, objs, copies, sup)
-  local ex = stage1_examples(w, objs, copies)
+local function t5_examples(w, objs, copies, sup, sents)
+  local ex = stage1_examples(w, objs, copies, sents)
   local n = #ex
   -- as many supervised examples as unsupervised ones
   local i = 0
@@ -166,63 +173,149 @@ local function opts_with_defaults(o)
   return t
 end
 
--- The three base models in o.dir/<regime>/ (HF layout + spiece.model), trained
--- if absent. Returns {regime = model}, and a log {regime = {steps=, wall=, ...}}.
-function M.ensure(w, o)
+local function write_log(path, l)
+  mto._write_file(path, string.format("%d %.3f %.6f\n", l.steps, l.wall, l.final_loss))
+end
+local function read_log(path)
+  local f = io.open(path)
+  if not f then return {cached = true} end
+  local steps, wall, loss = f:read("n", "n", "n")
+  f:close()
+  return {steps = steps, wall = wall, final_loss = loss}
+end
+
+-- Run jobs (functions) in `workers` forked processes that claim them one at a
+-- time; every job trains with one engine thread whatever the worker count, so
+-- the models do not depend on it. Raises if a job failed.
+local function pool(jobs, workers, claims)
+  if #jobs == 0 then return end
+  local prev = mto.threads(1)
+  if workers <= 1 or #jobs == 1 then
+    for _, job in ipairs(jobs) do job() end
+    mto.threads(prev)
+    return
+  end
+  os.execute("rm -rf '" .. claims .. "'")
+  mto._mkdir(claims)
+  local pids = {}
+  for _ = 1, math.min(workers, #jobs) do
+    local pid, err = mto._fork()
+    if not pid then error("basemodels: " .. err, 0) end
+    if pid == 0 then
+      local ok, e = true, nil
+      for i, job in ipairs(jobs) do
+        if ok and mto._claim(claims .. "/" .. i) then ok, e = pcall(job) end
+      end
+      if not ok then io.stderr:write("basemodels: pre-training job failed: ", tostring(e), "\n") end
+      mto._exit(ok and 0 or 1)
+    end
+    pids[#pids + 1] = pid
+  end
+  local bad
+  for _, pid in ipairs(pids) do
+    local ok, why = mto._wait(pid)
+    if not ok then bad = bad or ("a pre-training worker " .. why) end
+  end
+  os.execute("rm -rf '" .. claims .. "'")
+  mto.threads(prev)
+  if bad then error("basemodels: " .. bad, 0) end
+end
+
+-- Base models of several (world, condition) pairs: specs = {{w =, condition =,
+-- dir =, seed =}, ...}. Stage 1 of every spec, then the three stage-2 regimes
+-- of every spec, in o.workers forked processes (one thread each); models whose
+-- files exist are loaded, not trained. Returns, per spec, {regime = model} and
+-- a log {stage1 =, regime = {steps=, wall=, final_loss=} | {cached = true}}.
+function M.ensure_many(specs, o)
   o = opts_with_defaults(o)
-  local dir = assert(o.dir, "basemodels.ensure: dir = is required")
-  mto._mkdir(dir)
-  local models, log = {}, {}
-  local have = true
-  for _, r in ipairs(M.REGIMES) do have = have and exists(dir .. "/" .. r .. "/model.safetensors") end
-  if have then
+  local s1jobs, s2jobs = {}, {}
+  local cfgs = {}
+  for k, sp in ipairs(specs) do
+    local cfg = {}
+    for key, v in pairs(o.config) do cfg[key] = v end
+    cfg.vocab_size = sp.w.tok.vocab_size
+    cfgs[k] = cfg
+    local so = {}
+    for key, v in pairs(o) do so[key] = v end
+    so.seed = sp.seed or o.seed
+    local sents = world.sentences_for(sp.w, sp.condition or "verbatim")
+    local dir = sp.dir
+    mto._mkdir(dir)
+    local s1 = dir .. "/stage1"
+    local missing = {}
     for _, r in ipairs(M.REGIMES) do
-      models[r] = assert(mto.load(dir .. "/" .. r))
-      log[r] = {cached = true}
+      if not exists(dir .. "/" .. r .. "/model.safetensors") then missing[#missing + 1] = r end
     end
-    return models, log
-  end
-  local cfg = {}
-  for k, v in pairs(o.config) do cfg[k] = v end
-  cfg.vocab_size = w.tok.vocab_size
-  local objs = objectives(o.seed)
-  local s1 = dir .. "/stage1"
-  local base
-  if exists(s1 .. "/model.safetensors") then
-    base = assert(mto.load(s1))
-    log.stage1 = {cached = true}
-  else
-    base = mto.new(cfg, o.seed)
-    base.tokenizer = w.tok
-    if not o.quiet then
-      io.stderr:write(string.format("pre-training stage 1 (%s): %d steps of batch %d, %d parameters\n",
-                                    M.DESCRIBE.v1_1, o.stage1, o.batch_size, base:num_params()))
+    if #missing > 0 and not exists(s1 .. "/model.safetensors") then
+      s1jobs[#s1jobs + 1] = function()
+        local objs = objectives(so.seed)
+        local base = mto.new(cfg, so.seed)
+        base.tokenizer = sp.w.tok
+        if not o.quiet then
+          io.stderr:write(string.format("pre-training %s stage 1: %d steps of batch %d, %d parameters\n",
+                                        sp.label or dir, so.stage1, so.batch_size, base:num_params()))
+        end
+        local l = train_steps(base, so.stage1, function() return stage1_examples(sp.w, objs, so.copies, sents) end,
+                              so, (sp.label or "") .. " stage 1")
+        mto._mkdir(s1)
+        base:save(s1)
+        write_log(s1 .. "/train.log", l)
+      end
     end
-    log.stage1 = train_steps(base, o.stage1, function() return stage1_examples(w, objs, o.copies) end, o, "stage 1")
-    mto._mkdir(s1)
-    base:save(s1)
+    for _, r in ipairs(missing) do
+      s2jobs[#s2jobs + 1] = function()
+        local objs = objectives(so.seed)
+        local base = assert(mto.load(s1))
+        local sup = supervised_pairs(sp.w)
+        local rng_state = so.seed * 7 + 3
+        local function rng()  -- a small LCG: which fact sentences split at the slot
+          rng_state = (rng_state * 6364136223846793005 + 1442695040888963407)
+          return ((rng_state >> 11) & 0xfffff) / 0x100000
+        end
+        local makers = {
+          v1_1 = function() return stage1_examples(sp.w, objs, so.copies, sents) end,
+          lm_adapt = function() return lm_examples(sp.w, objs, so.copies, rng, sents) end,
+          t5 = function() return t5_examples(sp.w, objs, math.max(1, so.copies // 2), sup, sents) end,
+        }
+        if not o.quiet then
+          io.stderr:write(string.format("pre-training %s stage 2, %s: %s, %d steps\n", sp.label or dir, r,
+                                        M.DESCRIBE[r], so.stage2))
+        end
+        local l = train_steps(base, so.stage2, makers[r], so, (sp.label or "") .. " " .. r)
+        mto._mkdir(dir .. "/" .. r)
+        base.tokenizer = sp.w.tok
+        base:save(dir .. "/" .. r)
+        write_log(dir .. "/" .. r .. "/train.log", l)
+      end
+    end
+    sp._fresh = #missing > 0
   end
-  local sup = supervised_pairs(w)
-  local rng_state = o.seed * 7 + 3
-  local function rng()  -- a small LCG: which fact sentences split at the slot
-    rng_state = (rng_state * 6364136223846793005 + 1442695040888963407)
-    return ((rng_state >> 11) & 0xfffff) / 0x100000
+  local workers = o.workers or 1
+  local claims = (specs[1] and specs[1].dir or ".") .. "/.claims"
+  pool(s1jobs, workers, claims)
+  pool(s2jobs, workers, claims)
+  local all_models, all_logs = {}, {}
+  for k, sp in ipairs(specs) do
+    local models, log = {}, {}
+    log.stage1 = sp._fresh and read_log(sp.dir .. "/stage1/train.log") or {cached = true}
+    for _, r in ipairs(M.REGIMES) do
+      models[r] = assert(mto.load(sp.dir .. "/" .. r))
+      models[r].tokenizer = sp.w.tok
+      log[r] = sp._fresh and read_log(sp.dir .. "/" .. r .. "/train.log") or {cached = true}
+    end
+    all_models[k], all_logs[k] = models, log
+    sp._fresh = nil
   end
-  local makers = {
-    v1_1 = function() return stage1_examples(w, objs, o.copies) end,
-    lm_adapt = function() return lm_examples(w, objs, o.copies, rng) end,
-    t5 = function() return t5_examples(w, objs, math.max(1, o.copies // 2), sup) end,
-  }
-  for _, r in ipairs(M.REGIMES) do
-    local m = base:copy()
-    if not o.quiet then io.stderr:write(string.format("pre-training stage 2, %s: %s, %d steps\n", r, M.DESCRIBE[r], o.stage2)) end
-    log[r] = train_steps(m, o.stage2, makers[r], o, r)
-    mto._mkdir(dir .. "/" .. r)
-    m.tokenizer = w.tok
-    m:save(dir .. "/" .. r)
-    models[r] = m
-  end
-  return models, log
+  return all_models, all_logs
+end
+
+-- The three base models of one world in o.dir/<regime>/ (HF layout +
+-- spiece.model), trained if absent; o.condition (default "heldout").
+function M.ensure(w, o)
+  o = o or {}
+  local models, logs = M.ensure_many({{w = w, condition = o.condition or "heldout", dir = assert(o.dir,
+                                      "basemodels.ensure: dir = is required"), seed = o.seed}}, o)
+  return models[1], logs[1]
 end
 
 -- ---- the knowledge probe --------------------------------------------------------------
@@ -231,12 +324,16 @@ local function clean(s)
   return (s:gsub("<extra_id_%d+>", " "):gsub("%s+", " "):gsub("^ ", ""):gsub(" $", ""):gsub("%.$", ""))
 end
 
--- Held-out facts (test heads of the studied relations) in the canonical
--- pre-training surface form, grouped per (relation, head) with all tails as
--- references. Returns {groups, masked = {src}, continuation = {src}}.
-function M.probe_set(w, split)
+-- Held-out facts (test heads of the studied relations) grouped per (relation,
+-- head) with all tails as references, each with its probe inputs in surface
+-- form `form` (default 1, the template form): masked = the sentence with the
+-- tail replaced by <extra_id_0>; continuation = the sentence cut before the
+-- tail (only for forms that end with the tail; nil otherwise).
+function M.probe_set(w, split, form)
+  form = form or 1
   local by, groups = {}, {}
   for _, rel in ipairs(world.STUDY) do
+    local f_ = world.FORMS[rel][form]
     for _, f in ipairs(w.tasks[rel][split or "test"]) do
       local k = rel .. "\0" .. f.head
       local g = by[k]
@@ -244,9 +341,9 @@ function M.probe_set(w, split)
         g = {relation = rel, head = f.head, refs = {}, hard = true}
         by[k] = g
         groups[#groups + 1] = g
-        local pre = world.FORMS[rel][1]:match("^(.-){tail}"):gsub("{head}", f.head):gsub("%s+$", "")
-        g.masked = pre .. " <extra_id_0>."
-        g.continuation = pre
+        local h = f.head:gsub("%%", "%%%%")
+        g.masked = f_:gsub("{head}", h):gsub("{tail}", "<extra_id_0>")
+        if f_:match("{tail}%.$") then g.continuation = f_:match("^(.-) ?{tail}%.$"):gsub("{head}", h) end
       end
       g.refs[#g.refs + 1] = f.tail
       g.hard = g.hard and f.hard == 1
@@ -256,17 +353,20 @@ function M.probe_set(w, split)
 end
 
 -- Zero-shot exact match of filling held-out facts: masked (the span-corruption
--- form) and continuation (the prefix-LM form); per relation and on the hard subset.
+-- form) and continuation (the prefix-LM form; groups without one are left out
+-- of it); per relation and on the hard subset.
 function M.probe(m, w, groups)
   groups = groups or M.probe_set(w)
   local tok = w.tok
   local res = {n = #groups}
   for _, form in ipairs{"masked", "continuation"} do
-    local srcs = {}
-    for i, g in ipairs(groups) do srcs[i] = with_eos(tok:encode(g[form])) end
-    local out = m:predict(srcs, {max_len = 16, batch_size = 64})
+    local srcs, gs = {}, {}
+    for _, g in ipairs(groups) do
+      if g[form] then gs[#gs + 1] = g; srcs[#srcs + 1] = with_eos(tok:encode(g[form])) end
+    end
+    local out = #srcs > 0 and m:predict(srcs, {max_len = 16, batch_size = 64}) or {}
     local hit, hard_hit, nhard, per = 0, 0, 0, {}
-    for i, g in ipairs(groups) do
+    for i, g in ipairs(gs) do
       local p = clean(tok:decode(out[i]))
       g["pred_" .. form] = p
       local e = mto.exact_match(p, g.refs) and 1 or 0
@@ -276,9 +376,10 @@ function M.probe(m, w, groups)
       per[g.relation][1] = per[g.relation][1] + e
       per[g.relation][2] = per[g.relation][2] + 1
     end
-    res[form] = hit / #groups
+    res[form] = #gs > 0 and hit / #gs or nil
     res[form .. "_hard"] = nhard > 0 and hard_hit / nhard or 0
     res[form .. "_per"] = per
+    res[form .. "_n"] = #gs
   end
   return res
 end

@@ -73,10 +73,12 @@ function M.matching(models, names, w, opts)
   tasks[#tasks + 1] = {"mcqa", M.QA_TEMPLATES}
   for _, t in ipairs(tasks) do
     local task, tpls = t[1], t[2]
-    local recs = {}
-    for i, r in ipairs(w.tasks[task].test) do if i <= (opts.max_records or 200) then recs[#recs + 1] = r end end
-    lines[#lines + 1] = string.format("\n%s (%d test examples; mean log-likelihood per tail token, nats; higher is better)\n",
-                                      task, #recs)
+    if opts.tasks and not opts.tasks[task] then goto continue end
+    local recs, split = {}, opts.split or "valid"
+    assert(split ~= "test", "study.matching: matching never reads the test split")
+    for i, r in ipairs(w.tasks[task][split]) do if i <= (opts.max_records or 200) then recs[#recs + 1] = r end end
+    lines[#lines + 1] = string.format("\n%s (%d %s examples; mean log-likelihood per tail token, nats; higher is better)\n",
+                                      task, #recs, split)
     lines[#lines + 1] = "| model | " .. table.concat(tpls, " | ") .. " | recommended |"
     lines[#lines + 1] = "|---" .. string.rep("|---", #tpls + 1) .. "|"
     recommend[task] = {}
@@ -90,6 +92,7 @@ function M.matching(models, names, w, opts)
       recommend[task][name] = best
       lines[#lines + 1] = string.format("| %s | %s | %s |", name, table.concat(cells, " | "), best)
     end
+    ::continue::
   end
   return table.concat(lines, "\n"), recommend
 end
@@ -103,7 +106,7 @@ M.PT_TEMPLATES = {"pre_pt", "masked_pre_pt", "post_pt", "masked_post_pt"}
 local function max_target_len(tok, templates, records)
   local n = 1
   for _, tn in ipairs(templates) do
-    local tpl = mto.template(tn)
+    local tpl = type(tn) == "table" and mto.template(tn.template, tn.opts) or mto.template(tn)
     for _, r in ipairs(records) do
       local _, target = tpl:render(r)
       n = math.max(n, #tok:encode(target))
@@ -197,7 +200,7 @@ function M.run(models, w, o)
   end
   local mc = o.mcqa or {}
   local groups = {
-    {name = "relations", tasks = world.STUDY, templates = M.TRIPLE_TEMPLATES, lr = o.lr, epochs = o.epochs,
+    {name = "relations", tasks = world.STUDY, templates = o.templates or M.TRIPLE_TEMPLATES, lr = o.lr, epochs = o.epochs,
      max_src_len = 32},
     {name = "mcqa", tasks = {"mcqa"}, templates = M.QA_TEMPLATES, lr = o.lr, epochs = mc.epochs or o.epochs,
      max_src_len = mc.max_src_len or 64, max_test = mc.max_test, full_epochs = mc.full_epochs, larger = mc.larger},
@@ -214,20 +217,23 @@ function M.run(models, w, o)
   for _, g in ipairs(groups) do
     local recs = {}
     for _, t in ipairs(g.tasks) do
-      for _, split in ipairs{"train", "test"} do for _, r in ipairs(w.tasks[t][split]) do recs[#recs + 1] = r end end
+      for _, r in ipairs(w.tasks[t].train) do recs[#recs + 1] = r end -- decode lengths from train, never test
     end
     local tpls = {}
     for _, t in ipairs(g.templates) do tpls[#tpls + 1] = t end
     if o.prompt then for _, t in ipairs(M.PT_TEMPLATES) do tpls[#tpls + 1] = t end end
     g.eval_max_len = max_target_len(w.tok, tpls, recs) + 2
-    local phases = {{"few-shot", {tasks = g.tasks, models = pretrained, templates = g.templates, shots = {o.shots},
-                                  seeds = o.seeds}}}
+    local phases = {}
+    if o.fewshot ~= false then
+      phases[1] = {"few-shot", {tasks = g.tasks, models = pretrained, templates = g.templates, shots = {o.shots},
+                                seeds = o.seeds}}
+    end
     local rnd = o.random
     local full_opts = o.full and {epochs = g.full_epochs or o.full.epochs, patience = o.full.patience}
     if next(baseline) and rnd ~= false then
       rnd = rnd or {}
       local shots = {o.shots}
-      if o.full then shots[2] = "full" end
+      if o.full and rnd.full ~= false then shots[2] = "full" end
       phases[#phases + 1] = {"random-init", {tasks = g.tasks, models = baseline, templates = g.templates, shots = shots,
                                              seeds = rnd.seeds or {o.seeds[1]}, full = full_opts}}
     end
@@ -433,6 +439,225 @@ function M.winners(rows, o)
     end
   end
   return table.concat(out, "\n")
+end
+
+-- ---- replicated statistics (mto.stats) ---------------------------------------------------
+
+local St = require "mto.stats"
+
+-- The template each base regime is aligned with (the paper's pairing): span
+-- corruption -> masked prompting, prefix LM -> prompting, the supervised
+-- mixture (in Mapping's own format) -> mapping.
+M.ALIGNED = {v1_1 = "masked_prompting", lm_adapt = "prompting", t5 = "mapping"}
+M.REGIMES = {"v1_1", "lm_adapt", "t5"}
+
+local function select_rows(rows, o)
+  local out = {}
+  for _, r in ipairs(rows) do
+    if r.status == "ok" and tostring(r.shots) == tostring(o.shots) and (o.method == nil or r.method == o.method)
+       and (o.condition == nil or r.condition == o.condition) and (o.model == nil or r.model == o.model)
+       and (o.task == nil or r.task == o.task) then
+      out[#out + 1] = r
+    end
+  end
+  return out
+end
+M.select_rows = select_rows
+
+local function ci_cell(xs, digits)
+  local r = St.mean_ci(xs)
+  if not r.mean then return "" end
+  local f = "%." .. (digits or 3) .. "f"
+  if not r.half then return string.format(f .. " (n=1)", r.mean) end
+  return string.format(f .. " ± " .. f, r.mean, r.half)
+end
+M.ci_cell = ci_cell
+
+-- Mean ± 95% CI half-width over the units (replicates x seeds) of every
+-- model / template per relation; baselines (one value per replicate) likewise.
+-- o = {shots=, condition=, metric=, method=, templates = {...}, models = {...}}
+function M.ci_table(rows, baselines, o)
+  local tasks = o.tasks or world.STUDY
+  local out = {"| model / template | " .. table.concat(tasks, " | ") .. " | n |",
+               "|---" .. string.rep("|---", #tasks + 1) .. "|"}
+  local sel = select_rows(rows, o)
+  for _, m in ipairs(o.models or M.REGIMES) do
+    for _, tpl in ipairs(o.templates or M.TRIPLE_TEMPLATES) do
+      local cells, n = {}, 0
+      for j, t in ipairs(tasks) do
+        local xs = {}
+        for _, r in ipairs(sel) do
+          if r.model == m and r.template == tpl and r.task == t and tonumber(r[o.metric]) then
+            xs[#xs + 1] = tonumber(r[o.metric])
+          end
+        end
+        cells[j] = ci_cell(xs)
+        n = math.max(n, #xs)
+      end
+      if n > 0 then
+        local mark = M.ALIGNED[m] == tpl and " (aligned)" or ""
+        out[#out + 1] = string.format("| %s / %s%s | %s | %d |", m, tpl, mark, table.concat(cells, " | "), n)
+      end
+    end
+  end
+  -- baselines: one row per replicate in `baselines` (tagged .replicate), for the
+  -- replicates this table's rows come from
+  local reps = {}
+  for _, r in ipairs(sel) do reps[tostring(r.replicate)] = true end
+  local bl = {}
+  for _, b in ipairs(baselines or {}) do if reps[tostring(b.replicate)] then bl[#bl + 1] = b end end
+  baselines = bl
+  local blabels, seen = {}, {}
+  for _, b in ipairs(baselines or {}) do
+    if b.task ~= "mcqa" and not seen[b.template] then seen[b.template] = true; blabels[#blabels + 1] = b.template end
+  end
+  for _, l in ipairs(blabels) do
+    local cells, n = {}, 0
+    for j, t in ipairs(tasks) do
+      local xs = {}
+      for _, b in ipairs(baselines) do
+        if b.template == l and b.task == t and b[o.metric] then xs[#xs + 1] = b[o.metric] end
+      end
+      cells[j] = ci_cell(xs)
+      n = math.max(n, #xs)
+    end
+    out[#out + 1] = string.format("| baseline %s | %s | %d |", l, table.concat(cells, " | "), n)
+  end
+  return table.concat(out, "\n")
+end
+
+-- Paired comparisons per (regime, relation): the aligned template minus every
+-- other template on the same units (same replicate and seed = same base model
+-- and same few-shot heads), mean [95% CI] (paired t), and the relative gain of
+-- the aligned template over Mapping in percent [paired bootstrap 95% CI].
+-- Returns the markdown and a list of cells {model, task, best, wins, diffs}.
+function M.paired_table(rows, o)
+  local sel = select_rows(rows, o)
+  local out = {"| model | task | aligned | mean | − mapping | − masked_mapping | − prompting | − masked_prompting | " ..
+               "gain over mapping (%) | best template | aligned best, all CIs > 0 |",
+               "|---|---|---|---|---|---|---|---|---|---|---|"}
+  local cells = {}
+  for _, m in ipairs(o.models or M.REGIMES) do
+    for _, t in ipairs(o.tasks or world.STUDY) do
+      local sub = {}
+      for _, r in ipairs(sel) do if r.model == m and r.task == t then sub[#sub + 1] = r end end
+      if #sub > 0 then
+        local p = St.pair(sub, {by = "template", on = {"replicate", "seed"}, value = o.metric})
+        local A = M.ALIGNED[m]
+        local means, best, bestv = {}, nil, -math.huge
+        for _, tpl in ipairs(M.TRIPLE_TEMPLATES) do
+          local xs = {}
+          for _, u in ipairs(p.units) do local v = (p.values[tpl] or {})[u]; if v then xs[#xs + 1] = v end end
+          means[tpl] = St.mean_ci(xs)
+          if means[tpl].mean and means[tpl].mean > bestv then best, bestv = tpl, means[tpl].mean end
+        end
+        local cs, wins, diffs = {}, true, {}
+        for j, tpl in ipairs(M.TRIPLE_TEMPLATES) do
+          if tpl == A then cs[j] = "—"
+          else
+            local a, b = St.aligned(p, A, tpl)
+            local d = St.paired(a, b)
+            diffs[tpl] = d
+            cs[j] = d.mean and St.fmt(d, 3) or "–"
+            if d.mean and d.mean > 0 and d.lo then
+              cs[j] = cs[j] .. (d.lo > 0 and " *" or "")
+            end
+            wins = wins and d.lo ~= nil and d.lo > 0
+          end
+        end
+        local gtxt = "—"
+        if A ~= "mapping" then
+          local a, b = St.aligned(p, A, "mapping")
+          local g = St.gain(a, b, {reps = 2000, seed = 1})
+          if g.gain then
+            gtxt = g.lo and string.format("%+.0f [%+.0f, %+.0f]", g.gain, g.lo, g.hi) or string.format("%+.0f", g.gain)
+          end
+        end
+        cells[#cells + 1] = {model = m, task = t, best = best, aligned = A, wins = wins and best == A, diffs = diffs}
+        out[#out + 1] = string.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", m, t, A,
+                                      ci_cell((function() local xs = {}; for _, u in ipairs(p.units) do
+                                        local v = (p.values[A] or {})[u]; if v then xs[#xs + 1] = v end end
+                                        return xs end)()),
+                                      cs[1], cs[2], cs[3], cs[4], gtxt, best or "", (wins and best == A) and "yes" or "no")
+      end
+    end
+  end
+  return table.concat(out, "\n"), cells
+end
+
+-- The verdict: per regime (and overall), in how many (relation) cells the
+-- aligned template has the highest mean and its paired CI against every other
+-- template excludes 0; and how often it merely has the highest mean.
+function M.verdict(cells_by_condition, conditions)
+  local out = {"| condition | model | aligned | highest mean | highest mean, every paired CI > 0 |",
+               "|---|---|---|---|---|"}
+  for _, cond in ipairs(conditions) do
+    local cells = cells_by_condition[cond] or {}
+    local tot, tb, tw = 0, 0, 0
+    for _, m in ipairs(M.REGIMES) do
+      local n, b, k = 0, 0, 0
+      for _, c in ipairs(cells) do
+        if c.model == m then
+          n = n + 1
+          if c.best == c.aligned then b = b + 1 end
+          if c.wins then k = k + 1 end
+        end
+      end
+      if n > 0 then
+        out[#out + 1] = string.format("| %s | %s | %s | %d of %d | %d of %d |", cond, m, M.ALIGNED[m], b, n, k, n)
+        tot, tb, tw = tot + n, tb + b, tw + k
+      end
+    end
+    if tot > 0 then out[#out + 1] = string.format("| %s | all | | %d of %d | **%d of %d** |", cond, tb, tot, tw, tot) end
+  end
+  return table.concat(out, "\n")
+end
+
+-- Matching evaluated by code: per regime, pooled over replicates and relations,
+-- how often mto.match's zero-shot recommendation (scored on validation
+-- examples) equals the few-shot winner (highest mean over that replicate's
+-- seeds) and the aligned template. recommend[rep][task][model] = template.
+function M.matching_eval(rows, recommend, o)
+  local sel = select_rows(rows, o)
+  local lines = {"| model | recommendation = few-shot winner | recommendation = aligned template | winner = aligned template |",
+                 "|---|---|---|---|"}
+  local detail = {}
+  local tot = {0, 0, 0, 0}
+  for _, m in ipairs(M.REGIMES) do
+    local n, rw, ra, wa = 0, 0, 0, 0
+    for rep, rec in pairs(recommend) do
+      for _, t in ipairs(world.STUDY) do
+        local by = {}
+        for _, r in ipairs(sel) do
+          if r.model == m and r.task == t and tostring(r.replicate) == tostring(rep) and tonumber(r[o.metric]) then
+            by[r.template] = by[r.template] or {}
+            table.insert(by[r.template], tonumber(r[o.metric]))
+          end
+        end
+        local win, wv = nil, -math.huge
+        for _, tpl in ipairs(M.TRIPLE_TEMPLATES) do
+          if by[tpl] then
+            local mm = St.mean_ci(by[tpl]).mean
+            if mm > wv then win, wv = tpl, mm end
+          end
+        end
+        local r = rec[t] and rec[t][m]
+        if win and r then
+          n = n + 1
+          if r == win then rw = rw + 1 end
+          if r == M.ALIGNED[m] then ra = ra + 1 end
+          if win == M.ALIGNED[m] then wa = wa + 1 end
+          detail[#detail + 1] = {replicate = rep, model = m, task = t, recommended = r, winner = win}
+        end
+      end
+    end
+    if n > 0 then
+      lines[#lines + 1] = string.format("| %s | %d of %d | %d of %d | %d of %d |", m, rw, n, ra, n, wa, n)
+      tot = {tot[1] + n, tot[2] + rw, tot[3] + ra, tot[4] + wa}
+    end
+  end
+  lines[#lines + 1] = string.format("| all | %d of %d | %d of %d | %d of %d |", tot[2], tot[1], tot[3], tot[1], tot[4], tot[1])
+  return table.concat(lines, "\n"), detail, tot
 end
 
 return M

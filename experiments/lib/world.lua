@@ -22,8 +22,12 @@ local M = {}
 M.STUDY = {"hypernym", "part_holonym", "member_holonym"}
 M.OTHER = {"antonym"}
 
--- Surface forms; the first is the canonical one (it equals the prompting
--- template's relation phrase + tail, as a natural sentence would).
+-- Surface forms. The first is the template form: it equals the natural
+-- templates' relation phrase + tail (`prompting` renders "X is a kind of").
+-- Under the held-out condition (the study's primary one) the facts of valid
+-- and test heads are written in every form but the first, those of training
+-- heads in all of them: the few-shot task teaches the template form, and the
+-- model must carry a test fact across forms (DESIGN §6).
 M.FORMS = {
   hypernym = {"{head} is a kind of {tail}.", "{head} is a type of {tail}.",
               "among the kinds of {tail} is {head}."},
@@ -32,6 +36,15 @@ M.FORMS = {
   member_holonym = {"{head} is a member of {tail}.", "{tail} counts {head} among its members.",
                     "one member of {tail} is {head}."},
   antonym = {"{head} is the opposite of {tail}.", "the opposite of {head} is {tail}."},
+}
+-- A relation phrase that no pre-training sentence contains (the "unseen
+-- phrase" condition: the natural templates with this phrase instead).
+M.UNSEEN_PHRASES = {hypernym = "belongs to the category of", part_holonym = "is a component of",
+                    member_holonym = "belongs to the group"}
+-- The pre-training conditions: which fact sentences the text contains.
+M.CONDITIONS = {
+  heldout = "test and valid heads' facts in every surface form but the template's; training heads' in all",
+  verbatim = "every fact in every surface form, the template's included",
 }
 M.GLOSS_FORMS = {"{head} means {def}.", "{head}: {def}."}
 
@@ -88,9 +101,12 @@ end
 -- ---- selection -------------------------------------------------------------------
 
 -- Read WordNet nouns and choose the world's synsets.
+local wordnet_cache = {}  -- the WordNet read, once per process (replicates share it)
 local function select(o)
-  local recs = mto.read("wordnet", o.wordnet or "", {pos = "n",
+  local key = o.wordnet or ""
+  local recs = wordnet_cache[key] or mto.read("wordnet", key, {pos = "n",
     relations = {"hypernym", "part_holonym", "member_holonym", "antonym", "definition"}})
+  wordnet_cache[key] = recs
   local syn, order, head_count = {}, {}, {}
   for _, r in ipairs(recs) do
     local s = syn[r.synset]
@@ -149,7 +165,7 @@ end
 
 local DEFAULTS = {synsets = 600, seed = 1, part_share = 0.35, member_share = 0.25, max_def_words = 12,
                   test_share = 0.4, valid_share = 0.1, vocab_size = 3000, mc_choices = 3,
-                  forms = 2, gloss_forms = 1}
+                  forms = 3, gloss_forms = 1}
 
 -- Build (or reload) the world in o.dir; the tokenizer is trained once and reused.
 function M.build(o)
@@ -295,6 +311,28 @@ function M.build(o)
     write(fpath, table.concat(lines, "\n") .. "\n")
   end
   return w
+end
+
+-- The pre-training sentences of a condition ("heldout" or "verbatim"): the
+-- template form (form 1) of a studied relation's fact is left out for heads
+-- outside the training split under "heldout".
+function M.sentences_for(w, condition)
+  if condition == "verbatim" then return w.sentences end
+  assert(condition == "heldout", "world.sentences_for: condition must be heldout or verbatim")
+  local study, out = {}, {}
+  for _, r in ipairs(M.STUDY) do study[r] = true end
+  for _, s in ipairs(w.sentences) do
+    if not (s.kind == "fact" and study[s.relation] and s.form == 1 and s.split ~= "train") then out[#out + 1] = s end
+  end
+  return out
+end
+
+-- Counts of a condition's pre-training text.
+function M.text_stats(w, condition)
+  local ss = M.sentences_for(w, condition)
+  local ntok = 0
+  for _, s in ipairs(ss) do ntok = ntok + #s.ids end
+  return {sentences = #ss, tokens = ntok}
 end
 
 -- One paragraph of figures about the world.
