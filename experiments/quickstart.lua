@@ -15,6 +15,8 @@
 --                   (its inputs are ~5x longer than a fact's: fewer questions and epochs)
 --   --workers N     study points trained by N processes at once, one thread each
 --                   (default: one per core; tiny models train faster that way)
+--   --mcqa          also fine-tune on the multiple-choice task (off: measured no signal here,
+--                   see "Dead ends, measured" in the README; zero-shot rank classification stays)
 --   --quick         a few-minute smoke version
 --   --no-study      stop after the knowledge probe and the matching table
 --   --quiet         no progress lines
@@ -66,6 +68,7 @@ while arg[i] do
     o.workers = v == "auto" and v or math.tointeger(tonumber(v))
     if not o.workers or (o.workers ~= "auto" and o.workers < 1) then error("quickstart: --workers needs a positive integer or auto", 0) end
   elseif a == "--quick" then o.quick = true
+  elseif a == "--mcqa" then o.mcqa = true
   elseif a == "--no-study" then o.study = false
   elseif a == "--quiet" then o.quiet = true
   else error("quickstart: unknown option " .. a .. " (see the comment at the top of the script)", 0) end
@@ -162,6 +165,9 @@ local function seq(n) local t = {} for s = 1, n do t[s] = s end return t end
 local prompt = false
 if type(mto.prompt_tune) == "function" then
   prompt = {seeds = seq(o.pt_seeds), epochs = o.pt_epochs, lr = 0.3, optimizer = "adafactor", random = true}
+  -- dead ends (experiments/lib/deadends.lua): soft tokens initialised from the relation
+  -- phrase learn; drawn from the vocabulary they stayed below the baselines
+  require("mto.prompt").defaults.init = "phrase"
 else say("prompt tuning: not available in this build (mto.prompt_tune is missing); fine-tuning only") end
 local study_models = {}
 for _, n in ipairs(names) do study_models[n] = models[n] end
@@ -180,7 +186,7 @@ local rows, times = S.run(study_models, w, {
   full = {seeds = seq(o.full_seeds), epochs = o.full_epochs, patience = o.full_patience},
   prompt = prompt, random = {seeds = {1}}, random_name = "random",
   mcqa = {max_test = o.mcqa_test, epochs = o.mcqa_epochs, full_epochs = o.mcqa_full_epochs, larger = false},
-  quiet = o.quiet, workers = o.workers,
+  quiet = o.quiet, workers = o.workers, groups = (not o.mcqa) and {"relations"} or nil,
   on_phase = function(t)
     say("  %-9s %-13s %4d points (%d run now, %d failed) %6.1f s", t.group, t.phase, t.points, t.ran, t.failed, t.wall)
   end})
@@ -204,6 +210,18 @@ for _, sec in ipairs(sections) do
   local wtext = S.winners(rows, {shots = sec[1], method = sec[2], metric = "rouge_l"})
   show(string.format("%s: best template vs runner-up per model and task (ROUGE-L / accuracy)", sec[3]), wtext, true)
 end
+-- ---- dead ends, measured (experiments/lib/deadends.lua) -------------------------------
+local D = require "deadends"
+local t_dead = mto._clock()
+local mcr = D.mcqa_rank(models, w, {})
+show("multiple choice, zero-shot rank classification (accuracy / by sum)", mcr.text, true)
+local ad = D.adapt(models, w, {results = results, seeds = seq(o.seeds), shots = o.shots, lr = 1e-4, epochs = o.epochs,
+                               base_rows = rows, workers = o.workers, quiet = o.quiet,
+                               adapt_steps = o.quick and 50 or nil})
+show(string.format("adaptation: lm_adapt continued on the training facts, mask vs lm format, then %d-shot", o.shots),
+     ad.text, true)
+say("\ndead ends: multiple-choice ranking %.0f s, adaptation %.0f s", mcr.wall, ad.wall)
+study_wall = study_wall + (mto._clock() - t_dead)
 mto._write_file(results .. "/tables.md", table.concat(report, "\n"))
 say("\nall tables (with exact match) in %s/tables.md", results)
 say("\nwall times: world %.0f s, pre-training %.0f s%s, probe %.0f s, matching %.0f s, study %.0f s; total %s",

@@ -171,11 +171,44 @@ function D.mcqa(models, w, o)
   return {rows = rows, text = table.concat(out, "\n"), wall = mto._clock() - t0, baselines = bl, best = best}
 end
 
+-- Zero-shot rank classification only (no sweep, nothing decoded): the cheap multiple-
+-- choice table of the default study. o.models ({"v1_1", "lm_adapt", "t5", "random"}),
+-- o.mcqa_test (every test question). Returns {text =, wall =, acc = {[model] = {[template] = {mean =, sum =}}}}.
+function D.mcqa_rank(models, w, o)
+  o = o or {}
+  local t0 = mto._clock()
+  local names = o.models or {"v1_1", "lm_adapt", "t5", "random"}
+  local ntest = math.min(o.mcqa_test or #w.tasks.mcqa.test, #w.tasks.mcqa.test)
+  local test = {table.unpack(w.tasks.mcqa.test, 1, ntest)}
+  local bl = D.mc_baselines(w, ntest)
+  local out = {string.format("Zero-shot rank classification (mto.mc.rank: each choice scored as the template's " ..
+                             "target; accuracy [Wilson 95%% CI] over %d test questions, %d choices; by mean " ..
+                             "log-likelihood per token / by the sum). Chance %.3f; always answering position %d " ..
+                             "(the best constant) %.3f.", ntest, w.opt.mc_choices, bl.chance, bl.position, bl.constant), "",
+               "| model | " .. table.concat(D.QA_TEMPLATES, " | ") .. " |", "|---" .. string.rep("|---", #D.QA_TEMPLATES) .. "|"}
+  local acc = {}
+  for _, n in ipairs(names) do
+    acc[n] = {}
+    local cells = {}
+    for _, t in ipairs(D.QA_TEMPLATES) do
+      local r = mc.rank(models[n], w.tok, mto.template(t), test, {batch_size = 32})
+      local am, as = mc.score(test, r.mean), mc.score(test, r.sum)
+      acc[n][t] = {mean = am, sum = as}
+      cells[#cells + 1] = wilson(am, ntest) .. " / " .. wilson(as, ntest)
+    end
+    models[n]:trim()
+    out[#out + 1] = string.format("| %s | %s |", n, table.concat(cells, " | "))
+  end
+  return {text = table.concat(out, "\n"), wall = mto._clock() - t0, acc = acc, baselines = bl}
+end
+
 -- ---- prompt tuning ---------------------------------------------------------------------
 
 -- The settings tried; the first is the default study's.
 D.PT_SETTINGS = {
   {name = "vocab-k20-lr0.3-e10", init = "vocab", k = 20, lr = 0.3, epochs = 10, what = "as in the study"},
+  {name = "phrase-k20-untrained", init = "phrase", k = 20, lr = 1e-9, epochs = 1,
+   what = "the phrase-init prompt itself (lr 1e-9: no learning)"},
   {name = "phrase-k20-lr0.3-e10", init = "phrase", k = 20, lr = 0.3, epochs = 10, what = "init from the phrase"},
   {name = "phrase-k20-lr0.3-e60", init = "phrase", k = 20, lr = 0.3, epochs = 60, what = "+ 6x the steps"},
   {name = "phrase-k50-lr0.3-e60", init = "phrase", k = 50, lr = 0.3, epochs = 60, what = "+ a longer prompt"},
@@ -242,24 +275,35 @@ function D.prompt(models, w, o)
       end
       out[#out + 1] = table.concat(cells)
     end
-    -- each remedy against the study's setting, paired by seed
-    out[#out + 1] = ""
-    out[#out + 1] = "Paired by seed against the study's setting (difference [95% CI], p):"
-    out[#out + 1] = ""
-    for _, s in ipairs(settings) do
-      if s ~= settings[1] then
-        local parts = {}
-        for _, n in ipairs(names) do
-          for _, t in ipairs(tpls) do
-            local p = stats.pair(where_(rows, {model = n, template = t, task = task}),
-                                 {by = "setting", on = {"seed"}, value = "rouge_l"})
-            local a, b = stats.aligned(p, s.name, settings[1].name)
-            local d = stats.paired(a, b)
-            parts[#parts + 1] = string.format("%s/%s %s%s", n, t, stats.fmt(d), d.p and string.format(" p=%.3f", d.p) or "")
+    -- each remedy against the study's setting (and a trained phrase prompt against the
+    -- untrained one, when that setting ran), paired by seed
+    local untrained
+    for _, s in ipairs(settings) do if s.init == "phrase" and s.lr < 1e-6 then untrained = s end end
+    local function paired_lines(title, ref, keep)
+      out[#out + 1] = ""
+      out[#out + 1] = title
+      out[#out + 1] = ""
+      for _, s in ipairs(settings) do
+        if s ~= ref and keep(s) then
+          local parts = {}
+          for _, n in ipairs(names) do
+            for _, t in ipairs(tpls) do
+              local p = stats.pair(where_(rows, {model = n, template = t, task = task}),
+                                   {by = "setting", on = {"seed"}, value = "rouge_l"})
+              local a, b = stats.aligned(p, s.name, ref.name)
+              local d = stats.paired(a, b)
+              parts[#parts + 1] = string.format("%s/%s %s%s", n, t, stats.fmt(d), d.p and string.format(" p=%.3f", d.p) or "")
+            end
           end
+          out[#out + 1] = string.format("- %s: %s", s.name, table.concat(parts, "; "))
         end
-        out[#out + 1] = string.format("- %s: %s", s.name, table.concat(parts, "; "))
       end
+    end
+    paired_lines("Paired by seed against the study's setting (difference [95% CI], p):", settings[1],
+                 function() return true end)
+    if untrained then
+      paired_lines("Trained phrase prompts against the untrained one (what training adds), paired by seed:", untrained,
+                   function(s) return s.init == "phrase" end)
     end
     out[#out + 1] = ""
   end
@@ -270,7 +314,8 @@ end
 
 -- o.adapt_model ("lm_adapt"), o.adapt_steps (300), o.adapt_lr (5e-4), o.adapt_arms
 -- ({"mask", "lm"}: the objective of each adapted copy; "none" = the model as it is is
--- always there), o.adapt_seed (1). The adapted models are saved under
+-- always there), o.adapt_seed (1), o.base_rows (rows of the unadapted model's few-shot points
+-- with the same shots, seeds and training, e.g. the study's: then only the arms run). The adapted models are saved under
 -- DIR/adapt/models/<arm> and reused by a rerun.
 function D.adapt(models, w, o)
   local t0 = mto._clock()
@@ -313,7 +358,20 @@ function D.adapt(models, w, o)
                 train = {optimizer = "adamw", lr = o.lr or 1e-4, epochs = o.epochs or 10, batch_size = 8,
                          max_src_len = 32, max_tgt_len = 24},
                 eval = {max_len = max_target_len(w.tok, D.TRIPLE_TEMPLATES, recs) + 2, beams = 1, batch_size = 64}}
+  if o.base_rows then -- the unadapted model's points were run already (same shots, seeds and training)
+    spec.models = {}
+    for _, arm in ipairs(arms) do spec.models[arm] = ms[arm] end
+  end
   local rows, wall = run_sweep(spec, o.results .. "/adapt/few-shot", o)
+  for _, r in ipairs(o.base_rows or {}) do
+    if r.model == base and tostring(r.shots) == tostring(o.shots or 30) and r.status == "ok" and
+       (r.method == nil or r.method == "finetune") then
+      local c = {}
+      for k, v in pairs(r) do c[k] = v end
+      c.model = "none"
+      rows[#rows + 1] = c
+    end
+  end
   local all = {"none", table.unpack(arms)}
   local out = {string.format("Adaptation of **%s**: mto.adapt on the %d training-split facts of %s rendered as " ..
                              "sentences (the prompting phrase) and split at the tail — objective mask (`head phrase " ..
