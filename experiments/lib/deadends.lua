@@ -214,6 +214,8 @@ D.PT_SETTINGS = {
   {name = "phrase-k50-lr0.3-e60", init = "phrase", k = 50, lr = 0.3, epochs = 60, what = "+ a longer prompt"},
   {name = "phrase-k20-lr0.1-e60", init = "phrase", k = 20, lr = 0.1, epochs = 60, what = "lr 0.1"},
   {name = "phrase-k20-lr1-e60", init = "phrase", k = 20, lr = 1.0, epochs = 60, what = "lr 1.0"},
+  {name = "phrase-k20-lr0.03-e60", init = "phrase", k = 20, lr = 0.03, epochs = 60, what = "lr 0.03"},
+  {name = "phrase-k20-lr0.01-e60", init = "phrase", k = 20, lr = 0.01, epochs = 60, what = "lr 0.01"},
 }
 
 -- o.pt_tasks ({"hypernym"}), o.pt_templates ({"post_pt", "masked_post_pt"}: the soft
