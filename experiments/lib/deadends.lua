@@ -55,12 +55,21 @@ local function run_sweep(spec, dir, o)
   local sw = mto.sweep(spec)
   local keys = {}
   for _, p in ipairs(sw:points()) do keys[p.key] = true end
-  sw:run{results = dir, quiet = o.quiet, workers = o.workers}
+  local sum = sw:run{results = dir, quiet = o.quiet, workers = o.workers}
   local rows = {}
   for _, r in ipairs(require("mto.results").load(dir)) do
     if keys[r.key] and r.status == "ok" then rows[#rows + 1] = r end
   end
-  return rows, mto._clock() - t0
+  return rows, mto._clock() - t0, sum.ran
+end
+
+-- "12 points, 340 s of point time" (the points' own wall times, summed: what they cost
+-- when they ran, also after a rerun skipped them) + ", now Ns" when some ran now
+local function cost(rows, wall, ran)
+  local t = 0
+  for _, r in ipairs(rows) do t = t + (tonumber(r.wall) or 0) end
+  return string.format("%d points, %.0f s of point time%s", #rows, t,
+                       ran and ran > 0 and string.format(", %.0f s wall now", wall) or ", cached")
 end
 
 local function num(x) return tonumber(x) end
@@ -130,9 +139,9 @@ function D.mcqa(models, w, o)
                      max_src_len = o.max_src_len or 64, max_tgt_len = 24},
             eval = {max_len = max_target_len(w.tok, D.QA_TEMPLATES, recs) + 2, beams = 1, batch_size = 64}}
   end
-  local zrows, zwall = run_sweep(spec(0, {1}), o.results .. "/mcqa/zero-shot", o)
+  local zrows, zwall, zran = run_sweep(spec(0, {1}), o.results .. "/mcqa/zero-shot", o)
   local seeds = o.mcqa_seeds or o.seeds
-  local frows, fwall = run_sweep(spec(o.shots or 30, seeds), o.results .. "/mcqa/few-shot", o)
+  local frows, fwall, fran = run_sweep(spec(o.shots or 30, seeds), o.results .. "/mcqa/few-shot", o)
   local bl = D.mc_baselines(w, ntest)
   local out = {string.format("Multiple choice: %d test questions, %d choices; chance %.3f, always answering " ..
                              "position %d (the best constant) %.3f. Zero-shot: one run, Wilson 95%% CI over " ..
@@ -163,8 +172,9 @@ function D.mcqa(models, w, o)
     end
   end
   out[#out + 1] = ""
-  out[#out + 1] = string.format("Best cell: %s = %.3f (best constant %.3f). Wall: zero-shot %.0f s, few-shot %.0f s.",
-                                best.what or "–", best.value, bl.constant, zwall, fwall)
+  out[#out + 1] = string.format("Best cell: %s = %.3f (best constant %.3f). Cost: zero-shot %s; few-shot %s.",
+                                best.what or "–", best.value, bl.constant, cost(zrows, zwall, zran),
+                                cost(frows, fwall, fran))
   local rows = {}
   for _, r in ipairs(zrows) do r.phase = "mcqa zero-shot"; rows[#rows + 1] = r end
   for _, r in ipairs(frows) do r.phase = "mcqa few-shot"; rows[#rows + 1] = r end
@@ -216,6 +226,7 @@ D.PT_SETTINGS = {
   {name = "phrase-k20-lr1-e60", init = "phrase", k = 20, lr = 1.0, epochs = 60, what = "lr 1.0"},
   {name = "phrase-k20-lr0.03-e60", init = "phrase", k = 20, lr = 0.03, epochs = 60, what = "lr 0.03"},
   {name = "phrase-k20-lr0.01-e60", init = "phrase", k = 20, lr = 0.01, epochs = 60, what = "lr 0.01"},
+  {name = "phrase-k20-lr0.03-e10", init = "phrase", k = 20, lr = 0.03, epochs = 10, what = "lr 0.03 at the study's 10 epochs"},
 }
 
 -- o.pt_tasks ({"hypernym"}), o.pt_templates ({"post_pt", "masked_post_pt"}: the soft
@@ -243,11 +254,11 @@ function D.prompt(models, w, o)
                   train = {optimizer = "adafactor", lr = s.lr, epochs = s.epochs, batch_size = 8, max_src_len = 32,
                            max_tgt_len = 24},
                   eval = {max_len = max_target_len(w.tok, tpls, recs) + 2, beams = 1, batch_size = 64}}
-    local ok, r, wall = pcall(run_sweep, spec, o.results .. "/prompt/" .. s.name, o)
+    local ok, r, wall, ran = pcall(run_sweep, spec, o.results .. "/prompt/" .. s.name, o)
     for k in pairs(P.defaults) do P.defaults[k] = saved[k] end
     for k, v in pairs(saved) do P.defaults[k] = v end
     if not ok then error(r, 0) end
-    walls[s.name] = wall
+    walls[s.name] = cost(r, wall, ran)
     for _, row in ipairs(r) do row.setting = s.name; rows[#rows + 1] = row end
   end
   -- baselines of the tasks (most frequent tail, copy the head's last word)
@@ -268,7 +279,7 @@ function D.prompt(models, w, o)
     out[#out + 1] = table.concat(head)
     out[#out + 1] = table.concat(sep)
     for _, s in ipairs(settings) do
-      local cells = {string.format("| %s (%s, %.0f s) |", s.name, s.what, walls[s.name] or 0)}
+      local cells = {string.format("| %s (%s; %s) |", s.name, s.what, walls[s.name] or "")}
       for _, n in ipairs(names) do
         for _, t in ipairs(tpls) do
           cells[#cells + 1] = " " .. ci(values(where_(rows, {setting = s.name, model = n, template = t, task = task}),
@@ -364,7 +375,8 @@ function D.adapt(models, w, o)
     spec.models = {}
     for _, arm in ipairs(arms) do spec.models[arm] = ms[arm] end
   end
-  local rows, wall = run_sweep(spec, o.results .. "/adapt/few-shot", o)
+  local rows, wall, ran = run_sweep(spec, o.results .. "/adapt/few-shot", o)
+  local swept = cost(rows, wall, ran)
   for _, r in ipairs(o.base_rows or {}) do
     if r.model == base and tostring(r.shots) == tostring(o.shots or 30) and r.status == "ok" and
        (r.method == nil or r.method == "finetune") then
@@ -452,7 +464,7 @@ function D.adapt(models, w, o)
                                   "mapping pair %s", diff(gaps.mask.prompt, gaps.lm.prompt), diff(gaps.mask.map, gaps.lm.map))
   end
   out[#out + 1] = ""
-  out[#out + 1] = string.format("Wall: few-shot sweep %.0f s.", wall)
+  out[#out + 1] = string.format("Cost of the fine-tuning points: %s.", swept)
   return {rows = rows, text = table.concat(out, "\n"), wall = mto._clock() - t0, probes = probes}
 end
 
