@@ -169,6 +169,7 @@ if type(mto.prompt_tune) == "function" then
   -- stayed below the baselines
   prompt = {seeds = seq(o.pt_seeds), epochs = o.pt_epochs, lr = 0.03, optimizer = "adafactor", random = true}
   require("mto.prompt").defaults.init = "phrase"
+  require("mto.prompt").defaults.phrases = {mcqa = "The answer is"} -- the QA templates' phrase (--mcqa)
 else say("prompt tuning: not available in this build (mto.prompt_tune is missing); fine-tuning only") end
 local study_models = {}
 for _, n in ipairs(names) do study_models[n] = models[n] end
