@@ -142,8 +142,8 @@ local e1, m1 = pcall(mto.sweep, {tasks = {}, models = {}, templates = {}})
 ok(not e1 and m1:find("tasks"), "bad spec: clear error (" .. tostring(m1) .. ")")
 local e2, m2 = pcall(mto.sweep, {tasks = {a = {}}, models = {b = {}}, templates = {"mapping"}, methods = {"nope"}})
 ok(not e2 and m2:find("unknown method 'nope'", 1, true), "bad spec: unknown method named")
-local e3, m3 = pcall(mto.sweep, {tasks = {a = {}}, models = {b = {}}, templates = {"mapping"}, shots = {0}})
-ok(not e3 and m3:find("shots"), "bad spec: shots = 0 rejected")
+local e3, m3 = pcall(mto.sweep, {tasks = {a = {}}, models = {b = {}}, templates = {"mapping"}, shots = {-1}})
+ok(not e3 and m3:find("shots"), "bad spec: shots = -1 rejected (0 is zero-shot, tests/mc.lua)")
 
 local total = mto._clock() - t0
 print(string.format("# total %.2f s", total))

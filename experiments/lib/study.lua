@@ -351,7 +351,9 @@ M.mean_std = mean_std
 function M.table(rows, baselines, o)
   local tasks = {}
   for _, rel in ipairs(world.STUDY) do tasks[#tasks + 1] = rel end
-  tasks[#tasks + 1] = "mcqa"
+  local has_mc = false -- the mcqa column only when the study ran it (quickstart --mcqa)
+  for _, r in ipairs(rows) do has_mc = has_mc or r.task == "mcqa" end
+  if has_mc then tasks[#tasks + 1] = "mcqa" end
   local labels, seen, cells = {}, {}, {}
   local function add(label, task, v)
     if not seen[label] then seen[label] = true; labels[#labels + 1] = label end
@@ -377,7 +379,7 @@ function M.table(rows, baselines, o)
   for _, b in ipairs(baselines) do
     local metric = b.task == "mcqa" and "accuracy" or o.metric
     local v = b[metric]
-    if v then add("baseline " .. b.template, b.task, v) end
+    if v and (has_mc or b.task ~= "mcqa") then add("baseline " .. b.template, b.task, v) end
   end
   local out = {"| model / template | " .. table.concat(tasks, " | ") .. " |", "|---" .. string.rep("|---", #tasks) .. "|"}
   for _, l in ipairs(labels) do

@@ -33,6 +33,7 @@ local mto = require "mto"
 local fewshot = require "mto.fewshot"
 local results = require "mto.results"
 local progress = require "mto.progress"
+local MC = require "mto.mc"
 
 local M = {}
 M.methods = {}
@@ -85,6 +86,25 @@ local METRICS = {"status", "template_used", "rouge_l", "bleu", "corpus_bleu", "e
                  "n_train", "n_test", "steps", "epochs_run", "first_loss", "final_loss", "best_valid_loss",
                  "train_wall", "wall", "predictions", "finished", "error"}
 M.metric_columns = METRICS
+-- columns of sweeps with a multiple-choice task (mto.mc): the generated answer's
+-- accuracy is `accuracy` (a prediction naming no choice counts as wrong), mc_nomatch
+-- counts those predictions; rank classification picks by the mean log-likelihood per
+-- target token (accuracy_rank_mean) and by the sum (accuracy_rank_sum)
+local MC_METRICS = {"mc_nomatch", "accuracy_rank_mean", "accuracy_rank_sum"}
+M.mc_metric_columns = MC_METRICS
+
+-- Does the spec name a multiple-choice task (reader *mcqa, or records with nchoices)?
+local function has_mc_task(tasks)
+  for _, t in ipairs(tasks) do
+    local v = t.value
+    if type(v) == "table" then
+      if type(v.reader) == "string" and v.reader:match("mcqa$") then return true end
+      local recs = v.test_records or v.train_records
+      if type(recs) == "table" and recs[1] and recs[1].nchoices ~= nil then return true end
+    end
+  end
+  return false
+end
 
 -- ---- helpers -------------------------------------------------------------------
 
@@ -144,8 +164,9 @@ function M.new(spec)
   self.seeds = list(spec.seeds, {1})
   self.methods = list(spec.methods, {"finetune"})
   for _, s in ipairs(self.shots) do
-    if s ~= "full" and (math.type(s) ~= "integer" or s < 1) then
-      error("mto.sweep: shots must be positive integers or \"full\", got " .. tostring(s), 2)
+    if s ~= "full" and (math.type(s) ~= "integer" or s < 0) then
+      error("mto.sweep: shots must be non-negative integers (0: zero-shot, no training) or \"full\", got " ..
+            tostring(s), 2)
     end
   end
   for _, s in ipairs(self.seeds) do
@@ -217,6 +238,9 @@ function M.new(spec)
   for _, k in ipairs(sorted_keys(self.eval)) do self.columns[#self.columns + 1] = "eval_" .. k end
   local have = {}
   for _, c in ipairs(METRICS) do self.columns[#self.columns + 1] = c; have[c] = true end
+  if has_mc_task(self.tasks) then
+    for _, c in ipairs(MC_METRICS) do self.columns[#self.columns + 1] = c; have[c] = true end
+  end
   for _, c in ipairs(self.metrics) do -- a chosen metric without a standard column gets one
     if not have[c] then self.columns[#self.columns + 1] = c; have[c] = true end
   end
@@ -427,8 +451,8 @@ function Sweep:_run_point(p, dir, prog, label)
   if find(self.templates, tname) == "auto" then tname = self:_auto_template(p.task, p.model) end
   local task, mc, tpl = self:_task(p.task), self:_model(p.model), self:_template(tname)
   local tok = mc.tok
-  local recs = fewshot.sample(task.train, {shots = p.shots, tails = p.tails, seed = p.seed,
-                                          order = self.sampling, counts = task.train_counts})
+  local recs = p.shots == 0 and {} or fewshot.sample(task.train, {shots = p.shots, tails = p.tails, seed = p.seed,
+                                                                  order = self.sampling, counts = task.train_counts})
   local opts = {}
   for _, k in ipairs(self.option_names) do opts[k] = p[k] end
   if p.shots == "full" then
@@ -447,7 +471,12 @@ function Sweep:_run_point(p, dir, prog, label)
   local ctx = {point = p, model = copy, tokenizer = tok, template = tpl,
                train = examples(tok, tpl, recs), opts = opts, records = recs}
   local row = {n_train = #ctx.train, n_test = #task.test, status = "ok", template_used = tname}
-  local ok, res = pcall(M.methods[p.method], ctx)
+  local ok, res
+  if p.shots == 0 then -- zero-shot: the model as it is (the method never runs)
+    ok, res = true, {steps = 0, epochs = 0}
+  else
+    ok, res = pcall(M.methods[p.method], ctx)
+  end
   if not ok then
     copy:free()
     -- the reason without the Lua position of the call (it names sweep.lua, not the cause)
@@ -469,9 +498,15 @@ function Sweep:_run_point(p, dir, prog, label)
   end
   local out = ctx.model:predict(srcs, {max_len = self.eval.max_len, beams = self.eval.beams,
                                        batch_size = self.eval.batch_size, max_src_len = opts.max_src_len})
+  local ranked -- rank classification of the choices (mto.mc), when the model can score
+  if task.qa and self.eval.rank ~= false and type(ctx.model) == "userdata" and ctx.model.score_batch then
+    local recs = {}
+    for i, g in ipairs(task.test) do recs[i] = g.records[1] end
+    ranked = MC.rank(ctx.model, tok, tpl, recs, {batch_size = self.eval.batch_size})
+  end
   copy:free()
   local preds, lines = {}, {"relation\thead\tinput\tprediction\tscore\treferences"}
-  local scores, per_head, groups = {}, {}, {}
+  local scores, per_head, groups, nomatch = {}, {}, {}, 0
   local head_names, score_name = {}, nil
   for _, name in ipairs(self.metrics) do
     if M.metrics.head[name] then
@@ -484,11 +519,10 @@ function Sweep:_run_point(p, dir, prog, label)
     preds[i] = clean(tok:decode(out[i]))
     if task.qa then
       local r = g.records[1]
-      local choices = {}
-      for c = 1, r.nchoices do choices[c] = r["choice" .. c] or "" end
-      local pick, gold = mto.mc_pick(preds[i], choices), tonumber((r.answer or ""):match("(%d+)$"))
+      local pick, gold = MC.pick(preds[i], MC.choices(r)), MC.gold(r)
+      if pick == nil then nomatch = nomatch + 1 end
       scores[i] = (pick and pick == gold) and 1 or 0
-      g.refs = {r[r.answer] or ""}
+      g.refs = {r["choice" .. tostring(gold)] or ""}
     else
       for _, name in ipairs(head_names) do per_head[name][i] = M.metrics.head[name](preds[i], g.refs) end
       scores[i] = score_name and per_head[score_name][i] or 0
@@ -500,6 +534,13 @@ function Sweep:_run_point(p, dir, prog, label)
   if task.qa then
     row.accuracy = mto.mean_by_group(scores, groups)
     row.unique = mto.unique_count(preds)
+    row.mc_nomatch = nomatch
+    if ranked then
+      local recs = {}
+      for i, g in ipairs(task.test) do recs[i] = g.records[1] end
+      row.accuracy_rank_mean = MC.score(recs, ranked.mean)
+      row.accuracy_rank_sum = MC.score(recs, ranked.sum)
+    end
   else
     for _, name in ipairs(head_names) do row[name] = mto.mean_by_group(per_head[name], groups) end
     local refs = {}
@@ -534,7 +575,7 @@ local function run_list(self, list, dir, store, prog, prefix, summary, claim)
     else
       local mname = row.accuracy and "accuracy" or (row.rouge_l and "rouge_l") or self.metrics[1]
       local metric = string.format("%s %.4f", mname, tonumber(row[mname]) or 0)
-      prog:finish(string.format("%s, %d steps, loss %.4f, %.2f s", metric, row.steps, row.final_loss, row.wall))
+      prog:finish(string.format("%s, %d steps, loss %.4f, %.2f s", metric, row.steps, row.final_loss or 0 / 0, row.wall))
     end
     ::next::
   end
