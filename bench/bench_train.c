@@ -1,7 +1,9 @@
 /* bench_train.c — train-step throughput of the C engine (forward, backward,
  * AdamW), the machine's own cblas_sgemm ceiling, achieved GFLOP/s and peak
- * RSS, and the time of each phase. bench/run-bench.sh runs it next to the
- * PyTorch peer and prints the ratio. Usage: bench_train SHAPE [--threads N] [--steps N] */
+ * RSS, and the time of each phase; with oneDNN also its fp32 and bf16 matmul
+ * ceilings. bench/run-bench.sh runs it next to the PyTorch peer and prints the
+ * ratio. The matmul backend is MTO_MATMUL's (openblas default, dnnl).
+ * Usage: bench_train SHAPE [--threads N] [--steps N] [--precision fp32|bf16] [--ceilings] */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,8 @@
 #include <time.h>
 
 #include "config.h"
+#include "matmul_impl.h"
+#include "mto/matmul.h"
 #include "mto/optim.h"
 #include "mto/t5.h"
 
@@ -62,19 +66,47 @@ static double sgemm_gflops(void)
     return 2.0 * n * n * n / best / 1e9;
 }
 
+/* oneDNN's ceilings on the same square product: fp32, and bf16 in / fp32 out. 0: not built. */
+static double dnnl_gflops(int bf16, int threads)
+{
+    int n = 1024;
+    size_t nn = (size_t)n * n;
+    float *a = malloc(sizeof(float) * nn), *b = malloc(sizeof(float) * nn), *c = malloc(sizeof(float) * nn);
+    uint16_t *ah = malloc(2 * nn), *bh = malloc(2 * nn);
+    for (size_t i = 0; i < nn; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
+    mto_bf16_convert(ah, a, nn);
+    mto_bf16_convert(bh, b, nn);
+    double best = 1e30;
+    for (int r = 0; r < 6; r++) {
+        double t = now();
+        if (mto_dnnl_mm(bf16, 0, 0, n, n, n, 1.0f, bf16 ? (void *)ah : a, n, bf16 ? (void *)bh : b, n, 0.0f, c, n,
+                        threads)) {
+            best = 0;
+            break;
+        }
+        t = now() - t;
+        if (r && t < best) best = t; /* run 0 creates the primitive */
+    }
+    free(a); free(b); free(c); free(ah); free(bh);
+    return best > 0 ? 2.0 * n * n * n / best / 1e9 : 0;
+}
+
 int main(int argc, char **argv)
 {
     const shape *s = NULL;
-    int threads = 1, steps = 10, warmup = 2;
+    int threads = 1, steps = 10, warmup = 2, prec = MTO_PREC_FP32, ceilings = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc) prec = mto_precision_parse(argv[++i]);
+        else if (!strcmp(argv[i], "--ceilings")) ceilings = 1;
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else
             for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
                 if (!strcmp(argv[i], shapes[k].name)) s = &shapes[k];
     }
-    if (!s) {
-        fprintf(stderr, "usage: bench_train {t5-small|tiny} [--threads N] [--steps N]\n");
+    if (!s || prec < 0) {
+        fprintf(stderr, "usage: bench_train {t5-small|tiny} [--threads N] [--steps N] [--precision fp32|bf16] "
+                        "[--ceilings]\n");
         return 2;
     }
 #ifdef HAVE_OPENBLAS_SET_NUM_THREADS
@@ -88,6 +120,8 @@ int main(int argc, char **argv)
     c.dropout_rate = 0.0f;
     mto_t5 *m = mto_t5_new(&c, 0, &err);
     if (!m || mto_t5_zero_grad(m, &err)) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
+    int eff = mto_t5_set_precision(m, prec, &err);
+    if (eff < 0) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
 
     mto_param_view *views = calloc(m->nparams, sizeof *views);
     for (size_t i = 0; i < m->nparams; i++) {
@@ -131,9 +165,13 @@ int main(int argc, char **argv)
     double flops = 3.0 * forward_flops(s); /* backward ~ 2x forward */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("mto %s tokens_per_s=%.1f step_ms=%.2f gflops=%.2f sgemm_ceiling_gflops=%.2f peak_rss_mb=%.1f loss=%.4f\n",
-           s->name, s->B * (s->Ts + s->Tt) / dt, dt * 1e3, flops / dt / 1e9, sgemm_gflops(),
-           ru.ru_maxrss / 1024.0, m->loss);
+    printf("mto %s backend=%s precision=%s tokens_per_s=%.1f step_ms=%.2f gflops=%.2f sgemm_ceiling_gflops=%.2f "
+           "peak_rss_mb=%.1f loss=%.4f\n",
+           s->name, mto_matmul_backend_name(mto_matmul_backend()), mto_precision_name(eff),
+           s->B * (s->Ts + s->Tt) / dt, dt * 1e3, flops / dt / 1e9, sgemm_gflops(), ru.ru_maxrss / 1024.0, m->loss);
+    if (ceilings)
+        printf("# ceilings threads=%d sgemm_gflops=%.1f dnnl_f32_gflops=%.1f dnnl_bf16_gflops=%.1f\n", threads,
+               sgemm_gflops(), dnnl_gflops(0, threads), dnnl_gflops(1, threads));
     /* matmul_gflops: the same FLOPs over forward+backward time only (no AdamW, no zeroing) */
     printf("# mto %s phases_ms zero_grad=%.1f forward=%.1f backward=%.1f adamw=%.1f matmul_gflops=%.2f\n", s->name,
            ph[0] * 1e3 / steps, ph[1] * 1e3 / steps, ph[2] * 1e3 / steps, ph[3] * 1e3 / steps,

@@ -107,7 +107,10 @@ int mto_t5_set_precision(mto_t5 *m, int prec, mto_error *err)
         }
         prec = MTO_PREC_FP32;
     }
-    if (prec == MTO_PREC_FP32 && !m->mm) return MTO_PREC_FP32;
+    if (prec == MTO_PREC_FP32) { /* nothing bf16 kept */
+        t5_mm_free(m);
+        return MTO_PREC_FP32;
+    }
     if (!m->mm && !(m->mm = mto_calloc(1, sizeof *m->mm)))
         return mto_error_set(err, MTO_ENOMEM, "precision: out of memory"), -1;
     if (prec == MTO_PREC_BF16 && !m->mm->shadow && !(m->mm->shadow = mto_malloc(m->numel * sizeof(uint16_t))))

@@ -21,7 +21,7 @@
 enum { CACHE_CAP = 256 };
 
 typedef struct mm_key {
-    int bf16, ta, tb, M, N, K, lda, ldb, ldc;
+    int bf16, ta, tb, M, N, K, lda, ldb, ldc, threads; /* oneDNN splits the work at creation */
     float alpha, beta;
 } mm_key;
 
@@ -94,7 +94,7 @@ long mto_dnnl_primitives_created(void) { return g_created; }
 static int same(const mm_key *a, const mm_key *b)
 {
     return a->bf16 == b->bf16 && a->ta == b->ta && a->tb == b->tb && a->M == b->M && a->N == b->N && a->K == b->K &&
-           a->lda == b->lda && a->ldb == b->ldb && a->ldc == b->ldc && a->alpha == b->alpha && a->beta == b->beta;
+           a->lda == b->lda && a->ldb == b->ldb && a->ldc == b->ldc && a->threads == b->threads && a->alpha == b->alpha && a->beta == b->beta;
 }
 
 static void entry_free(mm_entry *e)
@@ -180,13 +180,13 @@ int mto_dnnl_mm(int bf16, int ta, int tb, int M, int N, int K, float alpha, cons
                 int ldb, float beta, float *C, int ldc, int nthreads)
 {
     if (!mto_dnnl_available() || M <= 0 || N <= 0 || K <= 0) return -1;
-    mm_key k = {bf16 != 0, ta != 0, tb != 0, M, N, K, lda, ldb, ldc, alpha, beta};
+    mm_key k = {bf16 != 0, ta != 0, tb != 0, M, N, K, lda, ldb, ldc, nthreads, alpha, beta};
     pthread_mutex_lock(&g_mu);
     int rc = -1;
+    if (g_omp_set) g_omp_set(nthreads); /* before creation: the primitive is planned for this many */
     mm_entry *e = lookup(&k);
     if (!e) goto out;
     e->used = ++g_clock;
-    if (g_omp_set) g_omp_set(nthreads);
     if (dnnl_memory_set_data_handle(e->a, (void *)A) != dnnl_success ||
         dnnl_memory_set_data_handle(e->b, (void *)B) != dnnl_success ||
         dnnl_memory_set_data_handle(e->c, C) != dnnl_success)

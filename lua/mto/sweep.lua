@@ -379,7 +379,8 @@ function Sweep:_run_point(p, dir, prog, label)
     srcs[i] = encode_src(tok, inputs[i])
   end
   local out = ctx.model:predict(srcs, {max_len = self.eval.max_len, beams = self.eval.beams,
-                                       batch_size = self.eval.batch_size, max_src_len = opts.max_src_len})
+                                       batch_size = self.eval.batch_size, max_src_len = opts.max_src_len,
+                                       precision = opts.precision})
   copy:free()
   local preds, lines = {}, {"relation\thead\tinput\tprediction\tscore\treferences"}
   local scores, bleus, ems, groups = {}, {}, {}, {}
