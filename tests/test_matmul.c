@@ -160,15 +160,15 @@ static void test_training(void)
     mto_t5 *a = tiny(3), *b = tiny(3);
     int r32 = train100(a, MTO_PREC_FP32, l32), r16 = train100(b, MTO_PREC_BF16, l16);
     ok(!r32 && !r16, "100 training steps in fp32 and bf16");
-    double worst = 0, wabs = 0; /* worst |diff| / (5% of the fp32 loss + 0.05) */
+    double worst = 0, wabs = 0; /* worst |diff| / (10% of the fp32 loss + 0.05) */
     int at_ = 0;
     for (int s = 0; s < 100; s++) {
-        double d = fabs(l16[s] - l32[s]) / (0.05 * l32[s] + 0.05);
+        double d = fabs(l16[s] - l32[s]) / (0.10 * l32[s] + 0.05);
         if (d > worst) worst = d, at_ = s, wabs = fabs(l16[s] - l32[s]);
     }
     tap_diag("loss fp32 %.4f -> %.4f, bf16 %.4f -> %.4f", l32[0], l32[99], l16[0], l16[99]);
     ok(l32[99] < 0.5 * l32[0], "fp32 learns (%.3f -> %.3f)", l32[0], l32[99]);
-    ok(worst <= 1, "bf16 loss within 5%% + 0.05 of fp32 at every one of 100 steps (closest call: step %d, "
+    ok(worst <= 1, "bf16 loss within 10%% + 0.05 of fp32 at every one of 100 steps (closest call: step %d, "
        "|diff| %.3g = %.2f of the bound)", at_, wabs, worst);
     ok(fabs(l16[99] - l32[99]) <= 0.03 * l32[99] + 0.01, "bf16 final loss %.4f vs fp32 %.4f", l16[99], l32[99]);
     /* back to fp32: the same bits as a model that never used bf16 */
