@@ -3,7 +3,8 @@
  * RSS, and the time of each phase; with oneDNN also its fp32 and bf16 matmul
  * ceilings. bench/run-bench.sh runs it next to the PyTorch peer and prints the
  * ratio. The matmul backend is MTO_MATMUL's (openblas default, dnnl).
- * Usage: bench_train SHAPE [--threads N] [--steps N] [--precision fp32|bf16] [--ceilings] */
+ * Usage: bench_train SHAPE [--threads N] [--steps N] [--precision fp32|bf16] [--ceilings|--ceilings-only]
+ *        bench_train --info   (the matmul line of mto --version) */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,13 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) prec = mto_precision_parse(argv[++i]);
         else if (!strcmp(argv[i], "--ceilings")) ceilings = 1;
+        else if (!strcmp(argv[i], "--ceilings-only")) ceilings = 2;
+        else if (!strcmp(argv[i], "--info")) {
+            char d[256];
+            mto_matmul_describe(d, sizeof d);
+            printf("%s\n", d);
+            return 0;
+        }
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else
             for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
@@ -112,6 +120,11 @@ int main(int argc, char **argv)
 #ifdef HAVE_OPENBLAS_SET_NUM_THREADS
     openblas_set_num_threads(threads);
 #endif
+    if (ceilings == 2) {
+        printf("ceilings (1024^3 product, GFLOP/s): sgemm %.1f, oneDNN f32 %.1f, oneDNN bf16 %.1f\n", sgemm_gflops(),
+               dnnl_gflops(0, threads), dnnl_gflops(1, threads));
+        return 0;
+    }
     mto_error err;
     mto_t5_config c;
     mto_t5_config_default(&c);
