@@ -50,6 +50,13 @@ static double forward_flops(const shape *s)
     return s->layers * (attn_enc + ff_enc + attn_dself + attn_cross + ff_dec) + head;
 }
 
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 /* The ceiling: a large square sgemm, best of a few runs. */
 static double sgemm_gflops(void)
 {
@@ -154,9 +161,17 @@ int main(int argc, char **argv)
     for (int i = 0; i < s->B * s->Tt; i++) lab[i] = 2 + (int)((x = x * 1103515245u + 12345u) >> 8) % (s->vocab - 2);
     mto_t5_batch b = {s->B, s->Ts, s->Tt, src, lab};
 
-    double t0 = 0, ph[4] = {0}; /* zero_grad, forward, backward, optimizer */
+    double t0 = 0, ph[4] = {0}, cpu0 = 0; /* zero_grad, forward, backward, optimizer */
+    long flt0 = 0;
     for (int i = 0; i < warmup + steps; i++) {
-        if (i == warmup) { t0 = now(); memset(ph, 0, sizeof ph); }
+        if (i == warmup) {
+            struct rusage r0;
+            getrusage(RUSAGE_SELF, &r0);
+            flt0 = r0.ru_minflt;
+            cpu0 = cpu_now();
+            t0 = now();
+            memset(ph, 0, sizeof ph);
+        }
         double t[5];
         int rc;
         t[0] = now();
@@ -174,10 +189,13 @@ int main(int argc, char **argv)
         }
         for (int k = 0; k < 4; k++) ph[k] += t[k + 1] - t[k];
     }
-    double dt = (now() - t0) / steps;
+    double dt = (now() - t0) / steps, cdt = (cpu_now() - cpu0) / steps;
     double flops = 3.0 * forward_flops(s); /* backward ~ 2x forward */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    /* process CPU time per step: at 1 thread, a figure less moved by other load on the machine */
+    printf("# mto %s cpu_ms_per_step=%.1f cpu_tokens_per_s=%.1f minor_faults_per_step=%.0f\n", s->name, cdt * 1e3,
+           s->B * (s->Ts + s->Tt) / cdt, (double)(ru.ru_minflt - flt0) / steps);
     printf("mto %s backend=%s precision=%s tokens_per_s=%.1f step_ms=%.2f gflops=%.2f sgemm_ceiling_gflops=%.2f "
            "peak_rss_mb=%.1f loss=%.4f\n",
            s->name, mto_matmul_backend_name(mto_matmul_backend()), mto_precision_name(eff),

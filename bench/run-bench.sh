@@ -38,26 +38,28 @@ echo "# $("$bin" --info)"
 echo "# torch $("$py" -c 'import torch; print(torch.__version__, "mkldnn bf16" if torch.backends.mkldnn.is_available() else "no mkldnn")' 2>/dev/null)"
 echo "# steps=$steps rounds=$rounds, load average at start: $(load)"
 field() { echo "$1" | sed -n "s/.* $2=\([0-9.]*\).*/\1/p"; }
+wall() { echo "$1" | grep -v '^#' | sed -n "s/.* tokens_per_s=\([0-9.]*\).*/\1/p"; }
+cpu() { echo "$1" | sed -n "s/.* cpu_tokens_per_s=\([0-9.]*\).*/\1/p"; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (!NR) print 0; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "-" }'; }
 for threads in $threads_list; do
     export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
     echo "# threads=$threads: $("$bin" tiny --threads "$threads" --ceilings-only)"
     for shape in $shapes; do
-        a=; b=; c=; d=; e=; loads=
+        a=; b=; c=; d=; e=; ca=; cb=; cc=; cd_=; ce=; loads=
         r=0
         while [ $r -lt "$rounds" ]; do
             loads="$loads $(load | cut -d, -f1)"
-            o=$("$bin" "$shape" --threads "$threads" --steps "$steps") || exit 1; echo "$o" | head -1
-            a="$a $(field "$o" tokens_per_s)"
-            o=$(MTO_MATMUL=dnnl "$bin" "$shape" --threads "$threads" --steps "$steps") || exit 1; echo "$o" | head -1
-            b="$b $(field "$o" tokens_per_s)"
-            o=$("$bin" "$shape" --threads "$threads" --steps "$steps" --precision bf16) || exit 1; echo "$o" | head -1
-            c="$c $(field "$o" tokens_per_s)"
+            o=$("$bin" "$shape" --threads "$threads" --steps "$steps") || exit 1; echo "$o"
+            a="$a $(wall "$o")"; ca="$ca $(cpu "$o")"
+            o=$(MTO_MATMUL=dnnl "$bin" "$shape" --threads "$threads" --steps "$steps") || exit 1; echo "$o"
+            b="$b $(wall "$o")"; cb="$cb $(cpu "$o")"
+            o=$("$bin" "$shape" --threads "$threads" --steps "$steps" --precision bf16) || exit 1; echo "$o"
+            c="$c $(wall "$o")"; cc="$cc $(cpu "$o")"
             o=$(cd "$srcdir/bench" && "$py" torch_train.py "$shape" --threads "$threads" --steps "$steps") || exit 1; echo "$o"
-            d="$d $(field "$o" tokens_per_s)"
+            d="$d $(wall "$o")"; cd_="$cd_ $(cpu "$o")"
             o=$(cd "$srcdir/bench" && "$py" torch_train.py "$shape" --threads "$threads" --steps "$steps" --bf16) || exit 1; echo "$o"
-            e="$e $(field "$o" tokens_per_s)"
+            e="$e $(wall "$o")"; ce="$ce $(cpu "$o")"
             r=$((r + 1))
         done
         ma=$(echo "$a" | median); mb=$(echo "$b" | median); mc=$(echo "$c" | median)
@@ -66,6 +68,14 @@ for threads in $threads_list; do
              "mto-fp32-openblas $ma, mto-fp32-dnnl $mb, mto-bf16 $mc, torch-fp32 $md, torch-bf16-autocast $me"
         echo "ratio train $shape threads=$threads vs torch-fp32: openblas $(ratio "$ma" "$md"), dnnl $(ratio "$mb" "$md")," \
              "bf16 $(ratio "$mc" "$md"); vs torch-bf16: bf16 $(ratio "$mc" "$me"), dnnl-fp32 $(ratio "$mb" "$me")"
+        if [ "$threads" = 1 ]; then # tokens per second of process CPU time: less moved by a loaded machine
+            ma=$(echo "$ca" | median); mb=$(echo "$cb" | median); mc=$(echo "$cc" | median)
+            md=$(echo "$cd_" | median); me=$(echo "$ce" | median)
+            echo "train-cpu $shape threads=1 tokens per CPU-second (median of $rounds): mto-fp32-openblas $ma," \
+                 "mto-fp32-dnnl $mb, mto-bf16 $mc, torch-fp32 $md, torch-bf16-autocast $me"
+            echo "ratio train-cpu $shape threads=1 vs torch-fp32: openblas $(ratio "$ma" "$md"), dnnl $(ratio "$mb" "$md")," \
+                 "bf16 $(ratio "$mc" "$md"); vs torch-bf16: bf16 $(ratio "$mc" "$me"), dnnl-fp32 $(ratio "$mb" "$me")"
+        fi
         for bs in $dbatches; do
             a=; b=; c=; d=
             r=0

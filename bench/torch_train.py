@@ -53,11 +53,14 @@ def main():
 
     for _ in range(a.warmup):
         step()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(a.steps):
         step()
     dt = (time.perf_counter() - t0) / a.steps
+    cdt = (time.process_time() - c0) / a.steps
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    # process CPU time per step: at 1 thread, a figure less moved by other load on the machine
+    print(f"# torch {a.shape} cpu_ms_per_step={cdt * 1e3:.1f} cpu_tokens_per_s={B * (Ts + Tt) / cdt:.1f}")
     print(f"torch {a.shape} precision={'bf16' if a.bf16 else 'fp32'} tokens_per_s={B * (Ts + Tt) / dt:.1f} step_ms={dt * 1e3:.2f} peak_rss_mb={rss:.1f}")
 
 

@@ -132,9 +132,43 @@ void t5_mm_free(mto_t5 *m)
     m->mm = NULL;
 }
 
-void mto_bf16_convert(uint16_t *restrict dst, const float *restrict src, size_t n)
+static void bf16_convert_c(uint16_t *restrict dst, const float *restrict src, size_t n)
 {
     for (size_t i = 0; i < n; i++) dst[i] = mto_f32_to_bf16(src[i]);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+/* AVX512_BF16's vcvtne2ps2bf16: 32 values per instruction, round to nearest
+ * even like mto_f32_to_bf16 (denormal inputs become zero; NaN stays NaN). */
+__attribute__((target("avx512f,avx512bf16"))) static void bf16_convert_avx512(uint16_t *restrict dst,
+                                                                             const float *restrict src, size_t n)
+{
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512bh r = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + i + 16), _mm512_loadu_ps(src + i));
+        _mm512_storeu_si512((void *)(dst + i), (__m512i)r);
+    }
+    bf16_convert_c(dst + i, src + i, n - i);
+}
+
+static void (*bf16_convert_pick(void))(uint16_t *, const float *, size_t)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") ? bf16_convert_avx512 : bf16_convert_c;
+}
+#else
+static void (*bf16_convert_pick(void))(uint16_t *, const float *, size_t) { return bf16_convert_c; }
+#endif
+
+static void (*g_convert)(uint16_t *, const float *, size_t);
+static pthread_once_t g_convert_once = PTHREAD_ONCE_INIT;
+static void convert_init(void) { g_convert = bf16_convert_pick(); }
+
+void mto_bf16_convert(uint16_t *dst, const float *src, size_t n)
+{
+    pthread_once(&g_convert_once, convert_init);
+    g_convert(dst, src, n);
 }
 
 /* Conversion of rows x cols (row stride ld) into a compact copy, split over the pool. */
