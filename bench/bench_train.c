@@ -74,6 +74,23 @@ static double sgemm_gflops(void)
     return 2.0 * n * n * n / best / 1e9;
 }
 
+/* The same by process CPU time (1 thread): best of 5. */
+static double sgemm_cpu_gflops(void)
+{
+    int n = 1024;
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
+    for (int i = 0; i < n * n; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
+    double best = 1e30;
+    for (int r = 0; r < 5; r++) {
+        double t = cpu_now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        t = cpu_now() - t;
+        if (t < best) best = t;
+    }
+    free(a); free(b); free(c);
+    return 2.0 * n * n * n / best / 1e9;
+}
+
 /* oneDNN's ceilings on the same square product: fp32, and bf16 in / fp32 out. 0: not built. */
 static double dnnl_gflops(int bf16, int threads)
 {
@@ -161,7 +178,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < s->B * s->Tt; i++) lab[i] = 2 + (int)((x = x * 1103515245u + 12345u) >> 8) % (s->vocab - 2);
     mto_t5_batch b = {s->B, s->Ts, s->Tt, src, lab};
 
-    double t0 = 0, ph[4] = {0}, cpu0 = 0; /* zero_grad, forward, backward, optimizer */
+    double t0 = 0, ph[4] = {0}, cp[4] = {0}, cpu0 = 0; /* zero_grad, forward, backward, optimizer */
     long flt0 = 0;
     for (int i = 0; i < warmup + steps; i++) {
         if (i == warmup) {
@@ -171,23 +188,24 @@ int main(int argc, char **argv)
             cpu0 = cpu_now();
             t0 = now();
             memset(ph, 0, sizeof ph);
+            memset(cp, 0, sizeof cp);
         }
-        double t[5];
+        double t[5], c[5];
         int rc;
-        t[0] = now();
+        t[0] = now(), c[0] = cpu_now();
         rc = mto_t5_zero_grad(m, &err);
-        t[1] = now();
+        t[1] = now(), c[1] = cpu_now();
         rc = rc ? rc : mto_t5_forward(m, &b, 1, &err);
-        t[2] = now();
+        t[2] = now(), c[2] = cpu_now();
         rc = rc ? rc : mto_t5_backward(m, &err);
-        t[3] = now();
+        t[3] = now(), c[3] = cpu_now();
         rc = rc ? rc : mto_optim_step(opt, 1e-4f, &err);
-        t[4] = now();
+        t[4] = now(), c[4] = cpu_now();
         if (rc) {
             fprintf(stderr, "bench_train: %s\n", err.msg);
             return 1;
         }
-        for (int k = 0; k < 4; k++) ph[k] += t[k + 1] - t[k];
+        for (int k = 0; k < 4; k++) ph[k] += t[k + 1] - t[k], cp[k] += c[k + 1] - c[k];
     }
     double dt = (now() - t0) / steps, cdt = (cpu_now() - cpu0) / steps;
     double flops = 3.0 * forward_flops(s); /* backward ~ 2x forward */
@@ -207,6 +225,10 @@ int main(int argc, char **argv)
     printf("# mto %s phases_ms zero_grad=%.1f forward=%.1f backward=%.1f adamw=%.1f matmul_gflops=%.2f\n", s->name,
            ph[0] * 1e3 / steps, ph[1] * 1e3 / steps, ph[2] * 1e3 / steps, ph[3] * 1e3 / steps,
            flops / ((ph[1] + ph[2]) / steps) / 1e9);
+    if (threads == 1) /* by process CPU time: the figures a loaded machine moves least */
+        printf("# mto %s cpu_phases_ms zero_grad=%.1f forward=%.1f backward=%.1f adamw=%.1f matmul_gflops_cpu=%.2f "
+               "sgemm_ceiling_gflops_cpu=%.2f\n", s->name, cp[0] * 1e3 / steps, cp[1] * 1e3 / steps,
+               cp[2] * 1e3 / steps, cp[3] * 1e3 / steps, flops / ((cp[1] + cp[2]) / steps) / 1e9, sgemm_cpu_gflops());
     mto_optim_free(opt);
     free(views); free(src); free(lab);
     mto_t5_free(m);
