@@ -3,7 +3,9 @@
  * the prefix). EOS is made unreachable (its embedding row, which is also the
  * tied LM-head row, is zeroed) so every run decodes exactly B x max_len
  * tokens, as the PyTorch peer (bench/torch_decode.py) does.
- * Usage: bench_decode SHAPE [--threads N] [--reps N] [--max-len N] [--no-cache] */
+ * The matmul backend is MTO_MATMUL's; --precision bf16 runs the products in bf16.
+ * Usage: bench_decode SHAPE [--threads N] [--reps N] [--max-len N] [--batch N] [--no-cache]
+ *        [--precision fp32|bf16] */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "mto/matmul.h"
 #include "mto/t5.h"
 
 typedef struct shape {
@@ -34,18 +37,21 @@ static double now(void)
 int main(int argc, char **argv)
 {
     const shape *s = NULL;
-    int threads = 1, reps = 3, max_len = 32, cache = 1;
+    int threads = 1, reps = 3, max_len = 32, cache = 1, B = 0, prec = MTO_PREC_FP32;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--max-len") && i + 1 < argc) max_len = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-cache")) cache = 0;
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc) B = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc) prec = mto_precision_parse(argv[++i]);
         else
             for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
                 if (!strcmp(argv[i], shapes[k].name)) s = &shapes[k];
     }
-    if (!s || reps < 1 || max_len < 1) {
-        fprintf(stderr, "usage: bench_decode {t5-small|tiny} [--threads N] [--reps N] [--max-len N] [--no-cache]\n");
+    if (!s || reps < 1 || max_len < 1 || B < 0 || prec < 0) {
+        fprintf(stderr, "usage: bench_decode {t5-small|tiny} [--threads N] [--reps N] [--max-len N] [--batch N] "
+                        "[--no-cache] [--precision fp32|bf16]\n");
         return 2;
     }
 #ifdef HAVE_OPENBLAS_SET_NUM_THREADS
@@ -58,31 +64,35 @@ int main(int argc, char **argv)
     c.num_layers = c.num_decoder_layers = s->layers; c.vocab_size = s->vocab;
     mto_t5 *m = mto_t5_new(&c, 0, &err);
     if (!m) { fprintf(stderr, "bench_decode: %s\n", err.msg); return 1; }
+    int eff = mto_t5_set_precision(m, prec, &err);
+    if (eff < 0) { fprintf(stderr, "bench_decode: %s\n", err.msg); return 1; }
+    if (!B) B = s->B;
     memset(m->w.shared + (size_t)MTO_T5_EOS * c.d_model, 0, c.d_model * sizeof(float));
 
-    int32_t *src = malloc(sizeof(int32_t) * s->B * s->Ts), *out = malloc(sizeof(int32_t) * s->B * max_len);
-    int *len = malloc(sizeof(int) * s->B);
+    int32_t *src = malloc(sizeof(int32_t) * B * s->Ts), *out = malloc(sizeof(int32_t) * B * max_len);
+    int *len = malloc(sizeof(int) * B);
     unsigned x = 7;
-    for (int i = 0; i < s->B * s->Ts; i++) src[i] = 2 + (int)((x = x * 1103515245u + 12345u) >> 8) % (s->vocab - 2);
+    for (int i = 0; i < B * s->Ts; i++) src[i] = 2 + (int)((x = x * 1103515245u + 12345u) >> 8) % (s->vocab - 2);
     mto_t5_gen_opts o = {max_len, 1, 1.0f, cache};
     double best = 1e30;
     long toks = 0;
     for (int r = 0; r <= reps; r++) { /* run 0 warms up */
         double t = now();
-        if (mto_t5_generate(m, src, s->B, s->Ts, &o, out, len, NULL, &err)) {
+        if (mto_t5_generate(m, src, B, s->Ts, &o, out, len, NULL, &err)) {
             fprintf(stderr, "bench_decode: %s\n", err.msg);
             return 1;
         }
         t = now() - t;
         toks = 0;
-        for (int b = 0; b < s->B; b++) toks += len[b];
+        for (int b = 0; b < B; b++) toks += len[b];
         if (r && t < best) best = t;
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("mto-decode %s cache=%d tokens_per_s=%.1f ms_per_batch=%.2f tokens=%ld peak_rss_mb=%.1f\n", s->name, cache,
-           toks / best, best * 1e3, toks, ru.ru_maxrss / 1024.0);
+    printf("mto-decode %s backend=%s precision=%s cache=%d batch=%d tokens_per_s=%.1f ms_per_batch=%.2f tokens=%ld "
+           "peak_rss_mb=%.1f\n", s->name, mto_matmul_backend_name(mto_matmul_backend()), mto_precision_name(eff),
+           cache, B, toks / best, best * 1e3, toks, ru.ru_maxrss / 1024.0);
     free(src); free(out); free(len);
     mto_t5_free(m);
-    return toks == (long)s->B * max_len ? 0 : 1;
+    return toks == (long)B * max_len ? 0 : 1;
 }

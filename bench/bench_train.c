@@ -1,7 +1,10 @@
 /* bench_train.c — train-step throughput of the C engine (forward, backward,
  * AdamW), the machine's own cblas_sgemm ceiling, achieved GFLOP/s and peak
- * RSS, and the time of each phase. bench/run-bench.sh runs it next to the
- * PyTorch peer and prints the ratio. Usage: bench_train SHAPE [--threads N] [--steps N] */
+ * RSS, and the time of each phase; with oneDNN also its fp32 and bf16 matmul
+ * ceilings. bench/run-bench.sh runs it next to the PyTorch peer and prints the
+ * ratio. The matmul backend is MTO_MATMUL's (openblas default, dnnl).
+ * Usage: bench_train SHAPE [--threads N] [--steps N] [--precision fp32|bf16] [--ceilings|--ceilings-only]
+ *        bench_train --info   (the matmul line of mto --version) */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +13,8 @@
 #include <time.h>
 
 #include "config.h"
+#include "matmul_impl.h"
+#include "mto/matmul.h"
 #include "mto/optim.h"
 #include "mto/t5.h"
 
@@ -45,6 +50,13 @@ static double forward_flops(const shape *s)
     return s->layers * (attn_enc + ff_enc + attn_dself + attn_cross + ff_dec) + head;
 }
 
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 /* The ceiling: a large square sgemm, best of a few runs. */
 static double sgemm_gflops(void)
 {
@@ -62,24 +74,81 @@ static double sgemm_gflops(void)
     return 2.0 * n * n * n / best / 1e9;
 }
 
+/* The same by process CPU time (1 thread): best of 5. */
+static double sgemm_cpu_gflops(void)
+{
+    int n = 1024;
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
+    for (int i = 0; i < n * n; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
+    double best = 1e30;
+    for (int r = 0; r < 5; r++) {
+        double t = cpu_now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        t = cpu_now() - t;
+        if (t < best) best = t;
+    }
+    free(a); free(b); free(c);
+    return 2.0 * n * n * n / best / 1e9;
+}
+
+/* oneDNN's ceilings on the same square product: fp32, and bf16 in / fp32 out. 0: not built. */
+static double dnnl_gflops(int bf16, int threads)
+{
+    int n = 1024;
+    size_t nn = (size_t)n * n;
+    float *a = malloc(sizeof(float) * nn), *b = malloc(sizeof(float) * nn), *c = malloc(sizeof(float) * nn);
+    uint16_t *ah = malloc(2 * nn), *bh = malloc(2 * nn);
+    for (size_t i = 0; i < nn; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
+    mto_bf16_convert(ah, a, nn);
+    mto_bf16_convert(bh, b, nn);
+    double best = 1e30;
+    for (int r = 0; r < 6; r++) {
+        double t = now();
+        if (mto_dnnl_mm(bf16, 0, 0, n, n, n, 1.0f, bf16 ? (void *)ah : a, n, bf16 ? (void *)bh : b, n, 0.0f, c, n,
+                        threads)) {
+            best = 0;
+            break;
+        }
+        t = now() - t;
+        if (r && t < best) best = t; /* run 0 creates the primitive */
+    }
+    free(a); free(b); free(c); free(ah); free(bh);
+    return best > 0 ? 2.0 * n * n * n / best / 1e9 : 0;
+}
+
 int main(int argc, char **argv)
 {
     const shape *s = NULL;
-    int threads = 1, steps = 10, warmup = 2;
+    int threads = 1, steps = 10, warmup = 2, prec = MTO_PREC_FP32, ceilings = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc) prec = mto_precision_parse(argv[++i]);
+        else if (!strcmp(argv[i], "--ceilings")) ceilings = 1;
+        else if (!strcmp(argv[i], "--ceilings-only")) ceilings = 2;
+        else if (!strcmp(argv[i], "--info")) {
+            char d[256];
+            mto_matmul_describe(d, sizeof d);
+            printf("%s\n", d);
+            return 0;
+        }
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else
             for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
                 if (!strcmp(argv[i], shapes[k].name)) s = &shapes[k];
     }
-    if (!s) {
-        fprintf(stderr, "usage: bench_train {t5-small|tiny} [--threads N] [--steps N]\n");
+    if (!s || prec < 0) {
+        fprintf(stderr, "usage: bench_train {t5-small|tiny} [--threads N] [--steps N] [--precision fp32|bf16] "
+                        "[--ceilings]\n");
         return 2;
     }
 #ifdef HAVE_OPENBLAS_SET_NUM_THREADS
     openblas_set_num_threads(threads);
 #endif
+    if (ceilings == 2) {
+        printf("ceilings (1024^3 product, GFLOP/s): sgemm %.1f, oneDNN f32 %.1f, oneDNN bf16 %.1f\n", sgemm_gflops(),
+               dnnl_gflops(0, threads), dnnl_gflops(1, threads));
+        return 0;
+    }
     mto_error err;
     mto_t5_config c;
     mto_t5_config_default(&c);
@@ -88,6 +157,8 @@ int main(int argc, char **argv)
     c.dropout_rate = 0.0f;
     mto_t5 *m = mto_t5_new(&c, 0, &err);
     if (!m || mto_t5_zero_grad(m, &err)) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
+    int eff = mto_t5_set_precision(m, prec, &err);
+    if (eff < 0) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
 
     mto_param_view *views = calloc(m->nparams, sizeof *views);
     for (size_t i = 0; i < m->nparams; i++) {
@@ -107,37 +178,57 @@ int main(int argc, char **argv)
     for (int i = 0; i < s->B * s->Tt; i++) lab[i] = 2 + (int)((x = x * 1103515245u + 12345u) >> 8) % (s->vocab - 2);
     mto_t5_batch b = {s->B, s->Ts, s->Tt, src, lab};
 
-    double t0 = 0, ph[4] = {0}; /* zero_grad, forward, backward, optimizer */
+    double t0 = 0, ph[4] = {0}, cp[4] = {0}, cpu0 = 0; /* zero_grad, forward, backward, optimizer */
+    long flt0 = 0;
     for (int i = 0; i < warmup + steps; i++) {
-        if (i == warmup) { t0 = now(); memset(ph, 0, sizeof ph); }
-        double t[5];
+        if (i == warmup) {
+            struct rusage r0;
+            getrusage(RUSAGE_SELF, &r0);
+            flt0 = r0.ru_minflt;
+            cpu0 = cpu_now();
+            t0 = now();
+            memset(ph, 0, sizeof ph);
+            memset(cp, 0, sizeof cp);
+        }
+        double t[5], c[5];
         int rc;
-        t[0] = now();
+        t[0] = now(), c[0] = cpu_now();
         rc = mto_t5_zero_grad(m, &err);
-        t[1] = now();
+        t[1] = now(), c[1] = cpu_now();
         rc = rc ? rc : mto_t5_forward(m, &b, 1, &err);
-        t[2] = now();
+        t[2] = now(), c[2] = cpu_now();
         rc = rc ? rc : mto_t5_backward(m, &err);
-        t[3] = now();
+        t[3] = now(), c[3] = cpu_now();
         rc = rc ? rc : mto_optim_step(opt, 1e-4f, &err);
-        t[4] = now();
+        t[4] = now(), c[4] = cpu_now();
         if (rc) {
             fprintf(stderr, "bench_train: %s\n", err.msg);
             return 1;
         }
-        for (int k = 0; k < 4; k++) ph[k] += t[k + 1] - t[k];
+        for (int k = 0; k < 4; k++) ph[k] += t[k + 1] - t[k], cp[k] += c[k + 1] - c[k];
     }
-    double dt = (now() - t0) / steps;
+    double dt = (now() - t0) / steps, cdt = (cpu_now() - cpu0) / steps;
     double flops = 3.0 * forward_flops(s); /* backward ~ 2x forward */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("mto %s tokens_per_s=%.1f step_ms=%.2f gflops=%.2f sgemm_ceiling_gflops=%.2f peak_rss_mb=%.1f loss=%.4f\n",
-           s->name, s->B * (s->Ts + s->Tt) / dt, dt * 1e3, flops / dt / 1e9, sgemm_gflops(),
-           ru.ru_maxrss / 1024.0, m->loss);
+    /* process CPU time per step: at 1 thread, a figure less moved by other load on the machine */
+    printf("# mto %s cpu_ms_per_step=%.1f cpu_tokens_per_s=%.1f minor_faults_per_step=%.0f\n", s->name, cdt * 1e3,
+           s->B * (s->Ts + s->Tt) / cdt, (double)(ru.ru_minflt - flt0) / steps);
+    printf("mto %s backend=%s precision=%s tokens_per_s=%.1f step_ms=%.2f gflops=%.2f sgemm_ceiling_gflops=%.2f "
+           "peak_rss_mb=%.1f loss=%.4f\n",
+           s->name, mto_matmul_backend_name(mto_matmul_backend()), mto_precision_name(eff),
+           s->B * (s->Ts + s->Tt) / dt, dt * 1e3, flops / dt / 1e9, sgemm_gflops(), ru.ru_maxrss / 1024.0, m->loss);
+    if (ceilings)
+        printf("# ceilings threads=%d sgemm_gflops=%.1f dnnl_f32_gflops=%.1f dnnl_bf16_gflops=%.1f\n", threads,
+               sgemm_gflops(), dnnl_gflops(0, threads), dnnl_gflops(1, threads));
     /* matmul_gflops: the same FLOPs over forward+backward time only (no AdamW, no zeroing) */
     printf("# mto %s phases_ms zero_grad=%.1f forward=%.1f backward=%.1f adamw=%.1f matmul_gflops=%.2f\n", s->name,
            ph[0] * 1e3 / steps, ph[1] * 1e3 / steps, ph[2] * 1e3 / steps, ph[3] * 1e3 / steps,
            flops / ((ph[1] + ph[2]) / steps) / 1e9);
+    if (threads == 1) /* by process CPU time: the figures a loaded machine moves least */
+        printf("# mto %s cpu_phases_ms zero_grad=%.1f forward=%.1f backward=%.1f adamw=%.1f matmul_gflops_cpu=%.2f "
+               "sgemm_ceiling_gflops_cpu=%.2f\n", s->name, cp[0] * 1e3 / steps, cp[1] * 1e3 / steps,
+               cp[2] * 1e3 / steps, cp[3] * 1e3 / steps, flops / ((cp[1] + cp[2]) / steps) / 1e9, sgemm_cpu_gflops());
     mto_optim_free(opt);
     free(views); free(src); free(lab);
     mto_t5_free(m);

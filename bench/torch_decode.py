@@ -75,12 +75,14 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--max-len", type=int, default=32)
     ap.add_argument("--cache", action="store_true")
+    ap.add_argument("--batch", type=int, default=0, help="sources per batch (default: the shape's)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     s = dict(SHAPES[a.shape])
     B, Ts = s.pop("batch"), s.pop("src")
     s.pop("tgt")
+    B = a.batch or B
     model = T5(Config(dropout_rate=0.0, **s)).eval()
     with torch.no_grad():
         model.shared.weight[1].zero_()  # EOS unreachable, as in bench_decode
@@ -96,7 +98,7 @@ def main():
             best = min(best, dt)
     toks = out.numel()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(f"torch-decode {a.shape} cache={int(a.cache)} tokens_per_s={toks / best:.1f} "
+    print(f"torch-decode {a.shape} cache={int(a.cache)} batch={B} tokens_per_s={toks / best:.1f} "
           f"ms_per_batch={best * 1e3:.2f} tokens={toks} peak_rss_mb={rss:.1f}")
 
 

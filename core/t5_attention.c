@@ -2,10 +2,10 @@
  * unscaled scores, relative position bias (shared from block 0), key padding
  * mask, causal mask, attention-weight dropout. Heads are column blocks of
  * the (rows, H*dkv) projections, so no transposes are materialised. */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
+#include "matmul_impl.h"
 #include "t5_internal.h"
 
 int mto_t5_bucket(int rel, int bidirectional, int nb, int maxd)
@@ -54,7 +54,7 @@ void t5_attn_fwd_range(const t5_attn_shape *s, int b0, int b1, const float *Q, c
             const float *v = V + (size_t)b * s->kstride_b * s->ldk + (size_t)h * s->dkv;
             float *p = P + ((size_t)b * s->H + h) * Tq * Tk;
             float *c = ctx + (size_t)b * Tq * s->ldq + (size_t)h * s->dkv;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, s->dkv, 1.0f, q, s->ldq, k, s->ldk,
+            t5_mm(NULL, 0, 1, Tq, Tk, s->dkv, 1.0f, q, s->ldq, k, s->ldk,
                         0.0f, p, Tk);
             for (int i = 0; i < Tq; i++) {
                 float *row = p + (size_t)i * Tk;
@@ -71,7 +71,7 @@ void t5_attn_fwd_range(const t5_attn_shape *s, int b0, int b1, const float *Q, c
                 mto_k_dropout(scratch, (size_t)Tq * Tk, s->drop, s->key, ((size_t)b * s->H + h) * Tq * Tk);
                 pd = scratch;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, s->dkv, Tk, 1.0f, pd, Tk, v, s->ldk,
+            t5_mm(NULL, 0, 0, Tq, s->dkv, Tk, 1.0f, pd, Tk, v, s->ldk,
                         0.0f, c, s->ldq);
         }
     }
@@ -102,7 +102,7 @@ void t5_attn_bwd_range(const t5_attn_shape *s, int b0, int b1, const float *Q, c
             const float *p = P + ((size_t)b * s->H + h) * Tq * Tk;
             const float *dc = dctx + qo;
             /* s1 = d(dropped P) = dctx V^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, s->dkv, 1.0f, dc, s->ldq, V + ko, s->ldk,
+            t5_mm(NULL, 0, 1, Tq, Tk, s->dkv, 1.0f, dc, s->ldq, V + ko, s->ldk,
                         0.0f, s1, Tk);
             const float *pd = p;
             if (s->drop > 0) {
@@ -112,7 +112,7 @@ void t5_attn_bwd_range(const t5_attn_shape *s, int b0, int b1, const float *Q, c
                 mto_k_dropout(s1, (size_t)Tq * Tk, s->drop, s->key, base);
                 pd = s2;
             }
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, s->dkv, Tq, 1.0f, pd, Tk, dc, s->ldq, 0.0f,
+            t5_mm(NULL, 1, 0, Tk, s->dkv, Tq, 1.0f, pd, Tk, dc, s->ldq, 0.0f,
                         dV + ko, s->ldk);
             for (int i = 0; i < Tq; i++) {
                 float *ds = s1 + (size_t)i * Tk;
@@ -123,9 +123,9 @@ void t5_attn_bwd_range(const t5_attn_shape *s, int b0, int b1, const float *Q, c
                 }
             }
             /* each (b, h) block of dQ, dK, dV is written exactly once: beta 0, no memset */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, s->dkv, Tk, 1.0f, s1, Tk, K + ko, s->ldk,
+            t5_mm(NULL, 0, 0, Tq, s->dkv, Tk, 1.0f, s1, Tk, K + ko, s->ldk,
                         0.0f, dQ + qo, s->ldq);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, s->dkv, Tq, 1.0f, s1, Tk, Q + qo, s->ldq,
+            t5_mm(NULL, 1, 0, Tk, s->dkv, Tq, 1.0f, s1, Tk, Q + qo, s->ldq,
                         0.0f, dK + ko, s->ldk);
         }
     }

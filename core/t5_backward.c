@@ -4,9 +4,9 @@
  * (m->frozen, prompt tuning) passes g = NULL to the sublayers: only the dX
  * products run (the weight-gradient half of backward's products is skipped),
  * so the gradient reaches the source embeddings (soft prompt) with no gradient arena. */
-#include <cblas.h>
 #include <string.h>
 
+#include "matmul_impl.h"
 #include "t5_internal.h"
 
 
@@ -36,8 +36,8 @@ static void attn_sublayer_bwd(mto_t5 *m, const mto_t5_attn_w *w, mto_t5_attn_w *
     const mto_t5_config *c = &m->cfg;
     int D = c->d_model, Di = c->num_heads * c->d_kv, Nq = A->B * Tq, Nk = A->B * Tk;
     const float *dout = branch_grad(m, dres, (size_t)Nq * D, site_out);
-    mto_k_linear_dx(A->dctx, dout, w->o, Nq, Di, D, 0.0f);
-    if (g) mto_k_linear_dw(g->o, dout, a->ctx, Nq, Di, D, 1.0f);
+    mto_k_linear_dx(m, A->dctx, dout, w->o, Nq, Di, D, 0.0f);
+    if (g) mto_k_linear_dw(m, g->o, dout, a->ctx, Nq, Di, D, 1.0f);
     t5_attn_shape s;
     t5_attn_shape_init(m, &s, Tq, Tk, kv_src == NULL, causal);
     s.rel = rel;
@@ -45,14 +45,14 @@ static void attn_sublayer_bwd(mto_t5 *m, const mto_t5_attn_w *w, mto_t5_attn_w *
     s.drop = drop_rate(m);
     s.key = key(m, site_p);
     t5_attn_bwd_par(m, &s, a->q, a->k, a->v, a->P, A->dctx, A->dq, A->dk, A->dv, g ? drel : NULL);
-    mto_k_linear_dx(A->dln, A->dq, w->q, Nq, D, Di, 0.0f);
-    if (g) mto_k_linear_dw(g->q, A->dq, a->ln, Nq, D, Di, 1.0f);
+    mto_k_linear_dx(m, A->dln, A->dq, w->q, Nq, D, Di, 0.0f);
+    if (g) mto_k_linear_dw(m, g->q, A->dq, a->ln, Nq, D, Di, 1.0f);
     const float *src = kv_src ? kv_src : a->ln;
     float *dsrc = kv_src ? dkv_src : A->dln;
-    mto_k_linear_dx(dsrc, A->dk, w->k, Nk, D, Di, 1.0f);
-    if (g) mto_k_linear_dw(g->k, A->dk, src, Nk, D, Di, 1.0f);
-    mto_k_linear_dx(dsrc, A->dv, w->v, Nk, D, Di, 1.0f);
-    if (g) mto_k_linear_dw(g->v, A->dv, src, Nk, D, Di, 1.0f);
+    mto_k_linear_dx(m, dsrc, A->dk, w->k, Nk, D, Di, 1.0f);
+    if (g) mto_k_linear_dw(m, g->k, A->dk, src, Nk, D, Di, 1.0f);
+    mto_k_linear_dx(m, dsrc, A->dv, w->v, Nk, D, Di, 1.0f);
+    if (g) mto_k_linear_dw(m, g->v, A->dv, src, Nk, D, Di, 1.0f);
     t5_rmsnorm_bwd(m, dres, g ? g->ln : NULL, A->dln, res_in, w->ln, a->rstd, Nq, D);
 }
 
@@ -65,18 +65,18 @@ static void ff_sublayer_bwd(mto_t5 *m, const mto_t5_ff_w *w, mto_t5_ff_w *g, con
     size_t nf = (size_t)N * F;
     const float *dout = branch_grad(m, dres, (size_t)N * D, site_out);
     float *da = A->dh1 ? A->dh1 : A->dh; /* d(a) lives where it is consumed last */
-    mto_k_linear_dx(da, dout, w->wo, N, F, D, 0.0f);
-    if (g) mto_k_linear_dw(g->wo, dout, f->a, N, F, D, 1.0f);
+    mto_k_linear_dx(m, da, dout, w->wo, N, F, D, 0.0f);
+    if (g) mto_k_linear_dw(m, g->wo, dout, f->a, N, F, D, 1.0f);
     mto_k_dropout(da, nf, drop_rate(m), key(m, site_in), 0);
     if (c->ff == MTO_T5_FF_RELU)
         t5_ew(m, T5_EW_RELU_MASK, A->dh, f->a, nf); /* a = relu(h) (dropped): a > 0 exactly where relu'(h) passes da */
     else
         t5_gated_bwd(m, A->dh, A->dh1, da, f->h, f->h1, nf, c->ff == MTO_T5_FF_GATED_GELU);
-    mto_k_linear_dx(A->dln, A->dh, w->wi, N, D, F, 0.0f);
-    if (g) mto_k_linear_dw(g->wi, A->dh, f->ln, N, D, F, 1.0f);
+    mto_k_linear_dx(m, A->dln, A->dh, w->wi, N, D, F, 0.0f);
+    if (g) mto_k_linear_dw(m, g->wi, A->dh, f->ln, N, D, F, 1.0f);
     if (c->ff != MTO_T5_FF_RELU) {
-        mto_k_linear_dx(A->dln, A->dh1, w->wi1, N, D, F, 1.0f);
-        if (g) mto_k_linear_dw(g->wi1, A->dh1, f->ln, N, D, F, 1.0f);
+        mto_k_linear_dx(m, A->dln, A->dh1, w->wi1, N, D, F, 1.0f);
+        if (g) mto_k_linear_dw(m, g->wi1, A->dh1, f->ln, N, D, F, 1.0f);
     }
     t5_rmsnorm_bwd(m, dres, g ? g->ln : NULL, A->dln, res_in, w->ln, f->rstd, N, D);
 }
@@ -111,9 +111,9 @@ int mto_t5_backward(mto_t5 *m, mto_error *err)
     t5_xent_bwd(m, A->logits, A->lse, A->labels, Nt, V, m->ntok ? 1.0f / m->ntok : 0.0f);
     m->logits = NULL; /* consumed */
     if (!fz)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, D, Nt, alpha, A->logits, V, A->dec_out, D, 1.0f,
+        t5_mm(m, 1, 0, V, D, Nt, alpha, A->logits, V, A->dec_out, D, 1.0f,
                     m->g.lm_head, D);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Nt, D, V, alpha, A->logits, V, m->w.lm_head, D, 0.0f,
+    t5_mm(m, 0, 0, Nt, D, V, alpha, A->logits, V, m->w.lm_head, D, 0.0f,
                 A->dtmp, D);
     mto_k_dropout(A->dtmp, ndt, drop_rate(m), key(m, t5_site(1, 0, S_FINAL)), 0);
     int Ld = c->num_decoder_layers, Le = c->num_layers;

@@ -3,12 +3,12 @@
  * cross-attention keys/values computed once). Rows are B*beams; beams of one
  * source share its cross-attention cache. Also the uncached path (whole
  * prefix through the training forward) that the tests compare against. */
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mto/alloc.h"
+#include "matmul_impl.h"
 #include "t5_internal.h"
 
 typedef struct dec_state {
@@ -69,12 +69,13 @@ static int dec_init(dec_state *s, mto_t5 *m, const int32_t *src, int B, int Ts, 
     if (rc) return rc;
     struct mto_t5_acts *A = m->acts;
     A->train = 0;
+    t5_mm_refresh(m); /* bf16: this call's weights */
     memcpy(A->src, src, Ns * sizeof *src);
     for (size_t i = 0; i < Ns; i++) A->src_mask[i] = s->mask[i] = src[i] != MTO_T5_PAD;
     t5_encode(m);
     for (size_t l = 0; l < Ld; l++) {
-        mto_k_linear(s->ck + l * Ns * Di, A->enc_out, m->w.dec[l].cross.k, (int)Ns, (int)D, (int)Di, 0.0f);
-        mto_k_linear(s->cv + l * Ns * Di, A->enc_out, m->w.dec[l].cross.v, (int)Ns, (int)D, (int)Di, 0.0f);
+        mto_k_linear(m, s->ck + l * Ns * Di, A->enc_out, m->w.dec[l].cross.k, (int)Ns, (int)D, (int)Di, 0.0f);
+        mto_k_linear(m, s->cv + l * Ns * Di, A->enc_out, m->w.dec[l].cross.v, (int)Ns, (int)D, (int)Di, 0.0f);
     }
     return 0;
 oom:
@@ -110,9 +111,9 @@ static int dec_step(dec_state *s, const int32_t *tokens, const int32_t *hist, in
         float *sk = s->sk + (size_t)l * R * T * Di, *sv = s->sv + (size_t)l * R * T * Di;
         /* self-attention over the cache, this step's keys/values appended */
         mto_k_rmsnorm(s->ln, s->rstd, s->x, w->self.ln, R, D, c->eps);
-        mto_k_linear(s->q, s->ln, w->self.q, R, D, Di, 0.0f);
-        mto_k_linear(s->kn, s->ln, w->self.k, R, D, Di, 0.0f);
-        mto_k_linear(s->vn, s->ln, w->self.v, R, D, Di, 0.0f);
+        mto_k_linear(m, s->q, s->ln, w->self.q, R, D, Di, 0.0f);
+        mto_k_linear(m, s->kn, s->ln, w->self.k, R, D, Di, 0.0f);
+        mto_k_linear(m, s->vn, s->ln, w->self.v, R, D, Di, 0.0f);
         for (int r = 0; r < R; r++) {
             memcpy(sk + ((size_t)r * T + t) * Di, s->kn + (size_t)r * Di, Di * sizeof(float));
             memcpy(sv + ((size_t)r * T + t) * Di, s->vn + (size_t)r * Di, Di * sizeof(float));
@@ -121,10 +122,10 @@ static int dec_step(dec_state *s, const int32_t *tokens, const int32_t *hist, in
         t5_attn_shape_init(m, &a, 1, t + 1, 1, 1);
         a.B = R; a.kstride_b = T; a.qoff = t; a.rel = m->w.dec_rel;
         t5_attn_fwd(&a, s->q, sk, sv, s->P, s->ctx, s->scratch);
-        mto_k_linear(s->x, s->ctx, w->self.o, R, Di, D, 1.0f);
+        mto_k_linear(m, s->x, s->ctx, w->self.o, R, Di, D, 1.0f);
         /* cross-attention: each row reads its source's keys/values */
         mto_k_rmsnorm(s->ln, s->rstd, s->x, w->cross.ln, R, D, c->eps);
-        mto_k_linear(s->q, s->ln, w->cross.q, R, D, Di, 0.0f);
+        mto_k_linear(m, s->q, s->ln, w->cross.q, R, D, Di, 0.0f);
         t5_attn_shape_init(m, &a, 1, s->Ts, 0, 0);
         a.B = 1;
         for (int r = 0; r < R; r++) {
@@ -133,23 +134,23 @@ static int dec_step(dec_state *s, const int32_t *tokens, const int32_t *hist, in
             t5_attn_fwd(&a, s->q + (size_t)r * Di, s->ck + ((size_t)l * Ns + b * s->Ts) * Di,
                         s->cv + ((size_t)l * Ns + b * s->Ts) * Di, s->P, s->ctx + (size_t)r * Di, s->scratch);
         }
-        mto_k_linear(s->x, s->ctx, w->cross.o, R, Di, D, 1.0f);
+        mto_k_linear(m, s->x, s->ctx, w->cross.o, R, Di, D, 1.0f);
         /* feed-forward */
         size_t nf = (size_t)R * F;
         mto_k_rmsnorm(s->ln, s->rstd, s->x, w->ff.ln, R, D, c->eps);
-        mto_k_linear(s->h, s->ln, w->ff.wi, R, D, F, 0.0f);
+        mto_k_linear(m, s->h, s->ln, w->ff.wi, R, D, F, 0.0f);
         if (c->ff == MTO_T5_FF_RELU) {
             mto_k_relu(s->h, s->h, nf);
         } else {
-            mto_k_linear(s->h1, s->ln, w->ff.wi1, R, D, F, 0.0f);
+            mto_k_linear(m, s->h1, s->ln, w->ff.wi1, R, D, F, 0.0f);
             if (c->ff == MTO_T5_FF_GATED_GELU) mto_k_gelu(s->h, s->h, nf);
             else mto_k_relu(s->h, s->h, nf);
             mto_k_mul(s->h, s->h1, nf);
         }
-        mto_k_linear(s->x, s->h, w->ff.wo, R, F, D, 1.0f);
+        mto_k_linear(m, s->x, s->h, w->ff.wo, R, F, D, 1.0f);
     }
     mto_k_rmsnorm(s->ln, s->rstd, s->x, m->w.dec_final_ln, R, D, c->eps);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, V, D, t5_head_scale(m), s->ln, D, m->w.lm_head, D, 0.0f,
+    t5_mm(m, 0, 1, R, V, D, t5_head_scale(m), s->ln, D, m->w.lm_head, D, 0.0f,
                 s->logp, V);
     mto_k_log_softmax(s->logp, R, V);
     return 0;

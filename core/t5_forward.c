@@ -1,10 +1,10 @@
 /* t5_forward.c — the training/eval forward pass: encoder, decoder, LM head,
  * cross-entropy. Pre-norm sublayers x + drop(Sublayer(RMSNorm(x))). Every
  * activation backward needs is kept in the arena (t5_acts.c). */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
+#include "matmul_impl.h"
 #include "t5_internal.h"
 
 /* Dropout sites: each gets its own mask stream, recomputed in backward. */
@@ -36,9 +36,9 @@ static void attn_sublayer(mto_t5 *m, const mto_t5_attn_w *w, t5_attn_acts *a, co
     int D = c->d_model, Di = c->num_heads * c->d_kv, Nq = A->B * Tq, Nk = A->B * Tk;
     t5_rmsnorm(m, a->ln, a->rstd, res_in, w->ln, Nq, D);
     const float *src = kv_src ? kv_src : a->ln;
-    mto_k_linear(a->q, a->ln, w->q, Nq, D, Di, 0.0f);
-    mto_k_linear(a->k, src, w->k, Nk, D, Di, 0.0f);
-    mto_k_linear(a->v, src, w->v, Nk, D, Di, 0.0f);
+    mto_k_linear(m, a->q, a->ln, w->q, Nq, D, Di, 0.0f);
+    mto_k_linear(m, a->k, src, w->k, Nk, D, Di, 0.0f);
+    mto_k_linear(m, a->v, src, w->v, Nk, D, Di, 0.0f);
     t5_attn_shape s;
     t5_attn_shape_init(m, &s, Tq, Tk, kv_src == NULL, causal);
     s.rel = rel;
@@ -46,7 +46,7 @@ static void attn_sublayer(mto_t5 *m, const mto_t5_attn_w *w, t5_attn_acts *a, co
     s.drop = drop_rate(m);
     s.key = key(m, site_p);
     t5_attn_fwd_par(m, &s, a->q, a->k, a->v, a->P, a->ctx);
-    mto_k_linear(A->tmp, a->ctx, w->o, Nq, Di, D, 0.0f);
+    mto_k_linear(m, A->tmp, a->ctx, w->o, Nq, Di, D, 0.0f);
     mto_k_dropout(A->tmp, (size_t)Nq * D, drop_rate(m), key(m, site_out), 0);
     t5_add(m, res_out, res_in, A->tmp, (size_t)Nq * D);
 }
@@ -62,16 +62,16 @@ static void ff_sublayer(mto_t5 *m, const mto_t5_ff_w *w, t5_ff_acts *f, const fl
     size_t nf = (size_t)N * F;
     t5_rmsnorm(m, f->ln, f->rstd, res_in, w->ln, N, D);
     if (c->ff == MTO_T5_FF_RELU) {
-        mto_k_linear(f->a, f->ln, w->wi, N, D, F, 0.0f);
+        mto_k_linear(m, f->a, f->ln, w->wi, N, D, F, 0.0f);
         t5_ew(m, T5_EW_RELU, f->a, f->a, nf);
     } else {
-        mto_k_linear(f->h, f->ln, w->wi, N, D, F, 0.0f);
-        mto_k_linear(f->h1, f->ln, w->wi1, N, D, F, 0.0f);
+        mto_k_linear(m, f->h, f->ln, w->wi, N, D, F, 0.0f);
+        mto_k_linear(m, f->h1, f->ln, w->wi1, N, D, F, 0.0f);
         t5_ew(m, c->ff == MTO_T5_FF_GATED_GELU ? T5_EW_GELU : T5_EW_RELU, f->a, f->h, nf);
         t5_ew(m, T5_EW_MUL, f->a, f->h1, nf);
     }
     mto_k_dropout(f->a, nf, drop_rate(m), key(m, site_in), 0);
-    mto_k_linear(A->tmp, f->a, w->wo, N, F, D, 0.0f);
+    mto_k_linear(m, A->tmp, f->a, w->wo, N, F, D, 0.0f);
     mto_k_dropout(A->tmp, (size_t)N * D, drop_rate(m), key(m, site_out), 0);
     t5_add(m, res_out, res_in, A->tmp, (size_t)N * D);
 }
@@ -172,9 +172,10 @@ int mto_t5_forward(mto_t5 *m, const mto_t5_batch *b, int train, mto_error *err)
             int32_t y = t ? b->labels[(size_t)i * b->Tt + t - 1] : MTO_T5_PAD;
             A->dec_in[(size_t)i * b->Tt + t] = y == MTO_T5_IGNORE ? MTO_T5_PAD : y;
         }
+    t5_mm_refresh(m); /* bf16: the weights of this step (backward uses them too) */
     t5_encode(m);
     decode(m);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Nt, V, c->d_model, t5_head_scale(m), A->dec_out,
+    t5_mm(m, 0, 1, Nt, V, c->d_model, t5_head_scale(m), A->dec_out,
                 c->d_model, m->w.lm_head, c->d_model, 0.0f, A->logits, V);
     double total = t5_xent(m, A->lse, A->logp, A->logits, A->labels, Nt, V, &m->ntok);
     m->loss = m->ntok ? (float)(total / m->ntok) : 0.0f;

@@ -11,13 +11,16 @@
 /* ---- kernels (t5_kernels.c): forward writes, backward ADDS into d-inputs ---- */
 
 /* out = x W^T (N x out), x: N x in, W: out x in (HF linear). beta 0 overwrite, 1 add. */
-void mto_k_linear(float *out, const float *x, const float *W, int N, int in, int outd, float beta);
+/* m: whose precision (mto/matmul.h) the product runs in; NULL fp32 OpenBLAS. */
+void mto_k_linear(const mto_t5 *m, float *out, const float *x, const float *W, int N, int in, int outd, float beta);
 /* dx = dout W + beta dx (beta 0 overwrites: no memset of dx first). */
-void mto_k_linear_dx(float *dx, const float *dout, const float *W, int N, int in, int outd, float beta);
+void mto_k_linear_dx(const mto_t5 *m, float *dx, const float *dout, const float *W, int N, int in, int outd,
+                     float beta);
 /* dW = dout^T x + beta dW */
-void mto_k_linear_dw(float *dW, const float *dout, const float *x, int N, int in, int outd, float beta);
+void mto_k_linear_dw(const mto_t5 *m, float *dW, const float *dout, const float *x, int N, int in, int outd,
+                     float beta);
 /* dx += dout W ; dW += dout^T x (either may be NULL). */
-void mto_k_linear_bwd(float *dx, float *dW, const float *dout, const float *x, const float *W,
+void mto_k_linear_bwd(const mto_t5 *m, float *dx, float *dW, const float *dout, const float *x, const float *W,
                       int N, int in, int outd);
 
 /* T5 RMSNorm: out = x * rsqrt(mean(x^2)+eps) * w; rstd saved per row. */

@@ -1,32 +1,34 @@
 /* t5_kernels.c — the elementwise and row kernels of the engine, forward and
- * backward over raw float pointers. Matrix products go to cblas_sgemm. */
-#include <cblas.h>
+ * backward over raw float pointers. Matrix products go to t5_mm (matmul.c). */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "matmul_impl.h"
 #include "t5_internal.h"
 
-void mto_k_linear(float *out, const float *x, const float *W, int N, int in, int outd, float beta)
+void mto_k_linear(const mto_t5 *m, float *out, const float *x, const float *W, int N, int in, int outd, float beta)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, outd, in, 1.0f, x, in, W, in, beta, out, outd);
+    t5_mm(m, 0, 1, N, outd, in, 1.0f, x, in, W, in, beta, out, outd);
 }
 
-void mto_k_linear_dx(float *dx, const float *dout, const float *W, int N, int in, int outd, float beta)
+void mto_k_linear_dx(const mto_t5 *m, float *dx, const float *dout, const float *W, int N, int in, int outd,
+                     float beta)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, outd, 1.0f, dout, outd, W, in, beta, dx, in);
+    t5_mm(m, 0, 0, N, in, outd, 1.0f, dout, outd, W, in, beta, dx, in);
 }
 
-void mto_k_linear_dw(float *dW, const float *dout, const float *x, int N, int in, int outd, float beta)
+void mto_k_linear_dw(const mto_t5 *m, float *dW, const float *dout, const float *x, int N, int in, int outd,
+                     float beta)
 {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, outd, in, N, 1.0f, dout, outd, x, in, beta, dW, in);
+    t5_mm(m, 1, 0, outd, in, N, 1.0f, dout, outd, x, in, beta, dW, in);
 }
 
-void mto_k_linear_bwd(float *dx, float *dW, const float *dout, const float *x, const float *W,
+void mto_k_linear_bwd(const mto_t5 *m, float *dx, float *dW, const float *dout, const float *x, const float *W,
                       int N, int in, int outd)
 {
-    if (dx) mto_k_linear_dx(dx, dout, W, N, in, outd, 1.0f);
-    if (dW) mto_k_linear_dw(dW, dout, x, N, in, outd, 1.0f);
+    if (dx) mto_k_linear_dx(m, dx, dout, W, N, in, outd, 1.0f);
+    if (dW) mto_k_linear_dw(m, dW, dout, x, N, in, outd, 1.0f);
 }
 
 /* The row and elementwise loops below run in fixed blocks of 16 with restrict

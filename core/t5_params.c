@@ -8,6 +8,7 @@
 #include "mto/alloc.h"
 #include "mto/host.h"
 #include "mto/t5.h"
+#include "matmul_impl.h"
 #include "t5_internal.h"
 
 /* One walk over the layout in HF order. With tab != NULL it records names and
@@ -172,6 +173,7 @@ void mto_t5_free(mto_t5 *m)
 {
     if (!m) return;
     t5_acts_free(m);
+    t5_mm_free(m);
     free(m->table);
     free(m->params);
     free(m->grads);

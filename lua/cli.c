@@ -12,6 +12,7 @@
 #include "lmto.h"
 #include "mto/host.h"
 #include "mto/checkpoint.h"
+#include "mto/matmul.h"
 #include "mto/safetensors.h"
 #include "mto/t5.h"
 
@@ -400,7 +401,9 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) return usage(stdout, 0);
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
-        printf("mto %s (plugin ABI %d)\n", PACKAGE_VERSION, MTO_ABI_VERSION);
+        char mm[256];
+        mto_matmul_describe(mm, sizeof mm);
+        printf("mto %s (plugin ABI %d)\n%s\n", PACKAGE_VERSION, MTO_ABI_VERSION, mm);
         return 0;
     }
     if (!strcmp(cmd, "plugins")) return cmd_plugins(argc - 1, argv + 1);

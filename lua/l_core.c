@@ -1,8 +1,9 @@
 /* l_core.c — the module's basics: mto.version, mto.abi_version,
- * mto.plugins(), mto.load_plugin(path). */
+ * mto.plugins(), mto.load_plugin(path), mto.backend(). */
 #include "config.h"
 #include "lmto.h"
 #include "mto/host.h"
+#include "mto/matmul.h"
 
 /* mto.plugins() -> array of {name, kind, version, file, summary}, problems */
 static int l_plugins(lua_State *L)
@@ -58,12 +59,34 @@ static int l_plugin_path(lua_State *L)
     return 1;
 }
 
+/* mto.backend([name]) -> the matmul backend in use ("openblas", "dnnl") and a
+ * one-line description (OpenBLAS core, oneDNN version and ISA, bf16 native or not);
+ * with a name, switch to it first (an error when not built in). */
+static int l_backend(lua_State *L)
+{
+    if (!lua_isnoneornil(L, 1)) {
+        const char *name = luaL_checkstring(L, 1);
+        int b = mto_matmul_parse(name);
+        if (b < 0) return luaL_error(L, "mto.backend: unknown backend '%s' (openblas, dnnl)", name);
+        mto_error e;
+        mto_error_clear(&e);
+        if (mto_matmul_set_backend(b, &e)) return luaL_error(L, "mto.backend: %s", e.msg);
+    }
+    char d[256];
+    mto_matmul_describe(d, sizeof d);
+    lua_pushstring(L, mto_matmul_backend_name(mto_matmul_backend()));
+    lua_pushstring(L, d);
+    lua_pushboolean(L, mto_matmul_bf16_native());
+    return 3;
+}
+
 void mto_lua_open_core(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"plugins", l_plugins},
         {"load_plugin", l_load_plugin},
         {"plugin_path", l_plugin_path},
+        {"backend", l_backend},
         {NULL, NULL},
     };
     luaL_setfuncs(L, fns, 0);

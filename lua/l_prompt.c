@@ -404,7 +404,7 @@ static int l_load_prompt(lua_State *L)
 static const char *const train_keys[] = {
     "optimizer", "lr", "weight_decay", "schedule", "warmup", "epochs", "max_steps", "batch_size", "grad_accum",
     "max_src_len", "max_tgt_len", "clip", "seed", "dropout", "valid", "patience", "eval_every", "min_delta",
-    "progress", NULL};
+    "progress", "precision", NULL};
 
 static int l_train(lua_State *L)
 {
@@ -427,7 +427,9 @@ static int l_train(lua_State *L)
     mto_lua_progress_hook(L, o, &pc, &t);
     mto_train_result r;
     mto_error e;
+    int prec = mto_lua_precision(L, o, m, "p:train");
     int rc = mto_prompt_train(m, p, ex, n, &t, &r, &e);
+    mto_lua_precision_restore(m, prec);
     if (pc.failed) return lua_error(L); /* the callback's error is on top */
     if (rc) return mto_lua_error(L, &e);
     mto_lua_push_train_result(L, &r);
@@ -449,9 +451,11 @@ static int decode(lua_State *L, int items, int opts, int single)
     int *len = lua_newuserdatauv(L, (n ? n : 1) * (sizeof(int) + (size_t)g.max_len * sizeof(int32_t)), 0);
     int32_t *out = (int32_t *)(len + (n ? n : 1));
     mto_error e;
-    if (mto_prompt_predict(m, p, ex, n, (int)opt_int(L, opts, "batch_size", 32), (int)opt_int(L, opts, "max_src_len", 0),
-                           &g, out, len, &e))
-        return mto_lua_error(L, &e);
+    int prec = mto_lua_precision(L, opts, m, "prompt predict");
+    int rc = mto_prompt_predict(m, p, ex, n, (int)opt_int(L, opts, "batch_size", 32),
+                                (int)opt_int(L, opts, "max_src_len", 0), &g, out, len, &e);
+    mto_lua_precision_restore(m, prec);
+    if (rc) return mto_lua_error(L, &e);
     if (!single) lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
         int k = len[i];

@@ -32,6 +32,7 @@
 #include "l_mpi.h"
 #include "lmto.h"
 #include "mto/host.h"
+#include "mto/matmul.h"
 #include "mto/train.h"
 
 #include "lua/mto_lua_modules.h" /* generated from lua/mto/NAME.lua by core/train.am */
@@ -188,7 +189,25 @@ void mto_lua_train_opts(lua_State *L, int opts, mto_train_opts *o, const char *w
 static const char *const train_keys[] = {
     "optimizer", "lr", "weight_decay", "schedule", "warmup", "epochs", "max_steps", "batch_size",
     "grad_accum", "max_src_len", "max_tgt_len", "clip", "seed", "dropout", "valid", "patience",
-    "eval_every", "min_delta", "progress", "data_parallel", NULL};
+    "eval_every", "min_delta", "progress", "data_parallel", "precision", NULL};
+
+int mto_lua_precision(lua_State *L, int opts, mto_t5 *m, const char *who)
+{
+    int prev = mto_t5_precision(m);
+    const char *s = opt_string(L, opts, "precision", NULL);
+    if (!s) return prev;
+    int p = mto_precision_parse(s);
+    if (p < 0) luaL_error(L, "%s: unknown precision '%s' (fp32, bf16)", who, s);
+    mto_error e;
+    if (mto_t5_set_precision(m, p, &e) < 0) mto_lua_error(L, &e);
+    return prev;
+}
+
+void mto_lua_precision_restore(mto_t5 *m, int prev)
+{
+    mto_error e;
+    if (mto_t5_precision(m) != prev) mto_t5_set_precision(m, prev, &e); /* back to fp32 cannot fail */
+}
 
 static void check_keys(lua_State *L, int opts)
 {
@@ -279,7 +298,9 @@ static int l_train(lua_State *L)
     if (opt_bool(L, opts, "data_parallel", 0)) mto_lua_mpi_data_parallel(L, m, ex, n, &o);
     mto_train_result r;
     mto_error e;
+    int prec = mto_lua_precision(L, opts, m, "train");
     int rc = mto_train(m, ex, n, &o, &r, &e);
+    mto_lua_precision_restore(m, prec);
     if (pc.failed) return lua_error(L); /* the callback's error is on top */
     if (rc) return mto_lua_error(L, &e);
     mto_lua_push_train_result(L, &r);
@@ -302,7 +323,10 @@ static int l_predict(lua_State *L)
     int *len = lua_newuserdatauv(L, (n ? n : 1) * (sizeof(int) + (size_t)g.max_len * sizeof(int32_t)), 0);
     int32_t *out = (int32_t *)(len + (n ? n : 1));
     mto_error e;
-    if (mto_predict(m, ex, n, bs, msl, &g, out, len, &e)) return mto_lua_error(L, &e);
+    int prec = mto_lua_precision(L, 3, m, "predict");
+    int rc = mto_predict(m, ex, n, bs, msl, &g, out, len, &e);
+    mto_lua_precision_restore(m, prec);
+    if (rc) return mto_lua_error(L, &e);
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
         int k = len[i];

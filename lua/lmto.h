@@ -36,6 +36,7 @@ void mto_lua_push_ids(lua_State *L, const int32_t *ids, size_t n);
 
 struct mto_train_opts;
 struct mto_train_result;
+struct mto_t5;
 /* A running m:train / p:train: its Lua progress function and cancellation flag. */
 typedef struct mto_lua_progress {
     lua_State *L;
@@ -51,6 +52,10 @@ void mto_lua_push_train_result(lua_State *L, const struct mto_train_result *r);
  * into *o, which holds the defaults; errors name `who` (l_train.c). */
 void mto_lua_train_opts(lua_State *L, int opts, struct mto_train_opts *o, const char *who,
                         const char *dflt_optim);
+/* opts.precision ("fp32", "bf16"; absent: leave m as it is) set on m for one call;
+ * returns the precision to give back with mto_lua_precision_restore (l_train.c). */
+int mto_lua_precision(lua_State *L, int opts, struct mto_t5 *m, const char *who);
+void mto_lua_precision_restore(struct mto_t5 *m, int prev);
 /* A C closure body: require module upvalue 1, call its function upvalue 2 with the
  * arguments, return its results (l_train.c; mto.sweep, mto.match, ...). */
 int mto_lua_call_module(lua_State *L);

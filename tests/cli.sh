@@ -18,6 +18,7 @@ check "--help lists run" grep -q "run SCRIPT.lua" "$tmp/help"
 check "--help lists plugins" grep -q "plugins" "$tmp/help"
 "$MTO" --version >"$tmp/ver" 2>&1
 check "--version prints the version" grep -q "^mto [0-9]" "$tmp/ver"
+check "--version names the matmul backend and OpenBLAS core" grep -q "^matmul: openblas (OpenBLAS core " "$tmp/ver"
 
 "$MTO" frobnicate >/dev/null 2>"$tmp/err"; rc=$?
 check "unknown command exits 2" test $rc -eq 2

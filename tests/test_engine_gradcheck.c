@@ -60,7 +60,7 @@ static double dot(const float *a, const float *b, size_t n)
     return s;
 }
 
-static double f_linear(void *c) { (void)c; mto_k_linear(OUT, X, W, N, D, O, 0); return dot(OUT, R, N * O); }
+static double f_linear(void *c) { (void)c; mto_k_linear(NULL, OUT, X, W, N, D, O, 0); return dot(OUT, R, N * O); }
 static double f_rms(void *c) { (void)c; mto_k_rmsnorm(OUT, RSTD, X, Wn, N, D, 1e-6f); return dot(OUT, R, N * D); }
 static double f_relu(void *c) { (void)c; mto_k_relu(OUT, X, N * D); return dot(OUT, R, N * D); }
 static double f_gelu(void *c) { (void)c; mto_k_gelu(OUT, X, N * D); return dot(OUT, R, N * D); }
@@ -85,7 +85,7 @@ static void test_kernels(void)
     float dX[N * D], dW[O * D], dWn[D];
     fill(X, N * D, 1.5f); fill(W, O * D, 1); fill(Wn, D, 1); fill(R, sizeof R / sizeof R[0], 1);
     memset(dX, 0, sizeof dX); memset(dW, 0, sizeof dW);
-    mto_k_linear_bwd(dX, dW, R, X, W, N, D, O);
+    mto_k_linear_bwd(NULL, dX, dW, R, X, W, N, D, O);
     check("linear dx", fd_rel(f_linear, NULL, X, dX, N * D, 40, 1e-2f));
     check("linear dW", fd_rel(f_linear, NULL, W, dW, O * D, 48, 1e-2f));
 
@@ -121,7 +121,7 @@ static void test_kernels(void)
 
     /* the checker must catch a 10% error in one coordinate */
     memset(dX, 0, sizeof dX); memset(dW, 0, sizeof dW);
-    mto_k_linear_bwd(dX, dW, R, X, W, N, D, O);
+    mto_k_linear_bwd(NULL, dX, dW, R, X, W, N, D, O);
     size_t big = 0;
     for (size_t i = 0; i < O * D; i++) if (fabsf(dW[i]) > fabsf(dW[big])) big = i;
     dW[big] *= 1.1f;

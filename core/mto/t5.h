@@ -94,6 +94,8 @@ typedef struct mto_t5 {
     const float *soft_emb;
     float *soft_grad;
     int soft_k, frozen;
+    /* Matrix-product precision and its bf16 weights (mto/matmul.h); NULL: fp32. */
+    struct mto_t5_mm *mm;
 } mto_t5;
 
 /* A padded batch: src (B x Ts, pad 0 marks padding), labels (B x Tt, -100 ignored).

@@ -497,7 +497,8 @@ function Sweep:_run_point(p, dir, prog, label)
     srcs[i] = encode_src(tok, inputs[i])
   end
   local out = ctx.model:predict(srcs, {max_len = self.eval.max_len, beams = self.eval.beams,
-                                       batch_size = self.eval.batch_size, max_src_len = opts.max_src_len})
+                                       batch_size = self.eval.batch_size, max_src_len = opts.max_src_len,
+                                       precision = opts.precision})
   local ranked -- rank classification of the choices (mto.mc), when the model can score
   if task.qa and self.eval.rank ~= false and type(ctx.model) == "userdata" and ctx.model.score_batch then
     local recs = {}
