@@ -19,8 +19,10 @@ static const char usage_text[] =
     "usage: mto [--help] [--version] COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
-    "  run SCRIPT.lua [ARGS...]   run a Lua experiment script (mto is preloaded;\n"
-    "                             script arguments are in the global `arg`)\n"
+    "  run [--verbose] SCRIPT.lua [ARGS...]\n"
+    "                             run a Lua experiment script (mto is preloaded;\n"
+    "                             script arguments are in the global `arg`);\n"
+    "                             --verbose: per-step progress lines (MTO_VERBOSE=1)\n"
     "  match --model DIR --task [NAME=]READER:PATH [...]\n"
     "                             score templates zero-shot and recommend, per task,\n"
     "                             the objective family and template (mto match --help)\n"
@@ -296,6 +298,12 @@ static int msghandler(lua_State *L)
 
 static int cmd_run(int argc, char **argv)
 {
+    /* mto run --verbose SCRIPT: per-step progress lines from every sweep (lua/mto/progress.lua) */
+    while (argc >= 2 && (!strcmp(argv[1], "--verbose") || !strcmp(argv[1], "-v"))) {
+        setenv("MTO_VERBOSE", "1", 1);
+        argv[1] = argv[0];
+        argc--, argv++;
+    }
     if (argc < 2) {
         fprintf(stderr, "mto run: missing SCRIPT.lua\n");
         return usage(stderr, 2);
