@@ -90,11 +90,12 @@ function P:_line(s)
   self.last_out = mto._clock()
 end
 
--- ETA text of the phase and the run from `units` points' worth of work done
--- (finished points plus the fractions of the running ones).
-function P:_etas(units)
+-- ETA text of the phase and the run: finished points plus frac, the fractions
+-- done of the running ones.
+function P:_etas(frac)
   local now = mto._clock()
   local t = {}
+  local units = self.done + frac
   if self.points > 0 then
     local el = now - self.t0
     local eta = units > 0 and el / units * math.max(0, self.points - units) or nil
@@ -102,10 +103,10 @@ function P:_etas(units)
   end
   local run = M.run
   if run and run.points > 0 then
-    local ru = run.done + units
+    local ru = run.done + frac -- run.done counts this phase's finished points too
     local el = now - run.start
     local eta = ru > 0 and el / ru * math.max(0, run.points - ru) or nil
-    t[#t + 1] = string.format("run %d/%d ETA %s", run.done + self.done, run.points, eta and clock(eta) or "?")
+    t[#t + 1] = string.format("run %d/%d ETA %s", run.done, run.points, eta and clock(eta) or "?")
   end
   return table.concat(t, " | ")
 end
@@ -159,11 +160,12 @@ function P:start(label)
       if now - last < 0.1 and step < total then return end -- at most ~10 redraws a second
       last = now
       local frac = total > 0 and math.min(1, step / total) or 0
-      self.lines = {point_text(st) .. "  " .. self:_etas(self.done + frac)}
+      local etas = self:_etas(frac)
+      self.lines = {point_text(st) .. (etas ~= "" and " | " .. etas or "")}
       self:_draw(self.lines)
     elseif now - self.last_out >= self.heartbeat then
       local frac = total > 0 and math.min(1, step / total) or 0
-      local etas = self:_etas(self.done + frac)
+      local etas = self:_etas(frac)
       self:_line("progress: " .. point_text(st) .. (etas ~= "" and "; " .. etas or ""))
     end
   end
@@ -236,7 +238,7 @@ function P:watch(ws, final)
     self.lines = nil
     return
   end
-  local etas = self:_etas(self.done + units)
+  local etas = self:_etas(units)
   if self.tty then
     live[#live + 1] = etas ~= "" and etas or string.format("%d points done", self.done)
     self.lines = live
