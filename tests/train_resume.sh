@@ -7,8 +7,8 @@
 # both optimizers. Kill points: from the progress function at an exact step (a
 # shell whose parent is mto sends SIGKILL), and through the test-only shim
 # tests/kill_shim.c just before the rename of the 2nd saved state (the 1st must
-# then be the one resumed from). Also: another run's state is refused, bad
-# checkpoint_every values are refused. Needs no data. TAP.
+# then be the one resumed from). Also: another run's state and a damaged one are
+# refused, and so are bad checkpoint_every values. Needs no data. TAP.
 set -u
 MTO="${MTO_BUILDDIR:-.}/mto"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mto-resume.XXXXXX") || exit 1
@@ -86,6 +86,13 @@ fi
 "$MTO" run "$tmp/run.lua" adafactor "$tmp/x" "$tmp/adamw/ck" > /dev/null 2> "$tmp/x.err"
 [ $? != 0 ] && grep -q 'different training run' "$tmp/x.err"
 ok $? "another run's training state is refused ($(head -c 160 "$tmp/x.err"))"
+
+# a damaged state is an error naming the file, not a crash and not a silent restart
+mkdir -p "$tmp/bad"
+printf 'garbage' > "$tmp/bad/train-state.safetensors"
+"$MTO" run "$tmp/run.lua" adamw "$tmp/y" "$tmp/bad" > /dev/null 2> "$tmp/y.err"
+[ $? != 0 ] && grep -q 'bad/train-state.safetensors' "$tmp/y.err" && [ ! -e "$tmp/y" ]
+ok $? "a damaged training state is refused, naming the file ($(head -c 160 "$tmp/y.err"))"
 
 cat > "$tmp/opts.lua" <<'LUA'
 local mto = require "mto"
