@@ -3,7 +3,7 @@
 # full-data points that resume inside the point.
 #  - progress: a 4-point sweep writes exactly one line per finished point (plus
 #    "progress:" heartbeats, at most one per 30 s), serially and with 2 workers;
-#    verbose = true brings back per-step lines.
+#    heartbeats come when due; verbose = true brings back per-step lines.
 #  - a full-data point (checkpoint every 5 steps under RESULTS/checkpoints/) killed
 #    through the test-only shim tests/kill_shim.c just after its 2nd training state
 #    was renamed into place resumes at step 10 on the rerun, ends with exactly the
@@ -29,10 +29,11 @@ local tiny = dofile(os.getenv("MTO_SRCDIR") .. "/tests/sweep_tiny.lua")
 local mode, dir, tok, arg4 = arg[1], arg[2], arg[3], arg[4]
 if mode == "tokenizer" then print(tiny.tokenizer(dir)) return end
 if mode == "few" then -- 4 few-shot points; arg4: workers; MTO_TEST_VERBOSE: verbose
-  local spec = tiny.spec(tok, {epochs = 2})
+  local spec = tiny.spec(tok, {epochs = tonumber(os.getenv("MTO_TEST_EPOCHS") or "") or 2})
   spec.seeds = {1}
   if os.getenv("MTO_TEST_VERBOSE") == "1" then spec.verbose = true end
-  local s = mto.sweep(spec):run{results = dir, workers = tonumber(arg4)}
+  local s = mto.sweep(spec):run{results = dir, workers = tonumber(arg4),
+                                heartbeat = tonumber(os.getenv("MTO_TEST_HEARTBEAT") or "")}
   print(s.ran)
   return
 end
@@ -75,6 +76,12 @@ for w in 1 2; do
     [ "$c" = 4 ] && [ "$(grep -c 'rouge_l .*steps' "$tmp/few$w.err")" = 4 ] && beats_ok "$tmp/few$w.err" $secs
     ok $? "$w worker(s): exactly one line per point ($c lines besides heartbeats, $secs s)"
     [ $c = 4 ] || sed 's/^/# /' "$tmp/few$w.err"
+done
+for w in 1 2; do
+    MTO_TEST_HEARTBEAT=0.02 MTO_TEST_EPOCHS=40 "$MTO" run "$tmp/run.lua" few "$tmp/hb$w" "$tok" $w > /dev/null 2> "$tmp/hb$w.err"
+    c=$(count "$tmp/hb$w.err"); b=$(grep -c '^progress: .*phase [0-9]/4 .*ETA' "$tmp/hb$w.err")
+    [ "$c" = 4 ] && [ "$b" -ge 1 ]
+    ok $? "$w worker(s), heartbeat = 0.02 s: heartbeats with the phase ETA ($b), still one line per point ($c)"
 done
 MTO_TEST_VERBOSE=1 "$MTO" run "$tmp/run.lua" few "$tmp/fewv" "$tok" 1 > /dev/null 2> "$tmp/fewv.err"
 c=$(grep -c ' step [0-9]*/[0-9]* loss ' "$tmp/fewv.err")
