@@ -4,7 +4,7 @@
 # parameters bit-identical (the files m:save writes compare equal byte for byte) and
 # the same result (steps, epochs, losses, best step, early stop) as an uninterrupted
 # run, with dropout on, gradient accumulation, validation-based early stopping and
-# both optimizers. Kill points: from the progress function at an exact step (a
+# both optimizers, and for prompt tuning (p:train, the soft prompt only). Kill points: from the progress function at an exact step (a
 # shell whose parent is mto sends SIGKILL), and through the test-only shim
 # tests/kill_shim.c just before the rename of the 2nd saved state (the 1st must
 # then be the one resumed from). Also: another run's state and a damaged one are
@@ -36,8 +36,20 @@ if ckpt then o.checkpoint, o.checkpoint_every = ckpt, 4 end
 o.progress = function(step)
   if kill and step == kill then os.execute("kill -KILL $PPID") end -- the shell's parent is this process
 end
-local r = m:train(ex, o)
-m:save(out)
+local r
+if case == "prompt" then -- prompt tuning: only the soft prompt trains (its view is checkpointed)
+  local p = m:prompt{k = 3, init = "uniform", seed = 2}
+  o.valid, o.patience, o.eval_every = nil, nil, nil
+  r = p:train(ex, o)
+  local f = assert(io.open(out, "w"))
+  for _, row in ipairs(p:embedding()) do
+    for _, x in ipairs(row) do f:write(string.format("%a\n", x)) end
+  end
+  f:close()
+else
+  r = m:train(ex, o)
+  m:save(out)
+end
 print(string.format("steps=%d epochs=%d examples=%d first=%a final=%a best=%a best_step=%d early=%s",
                     r.steps, r.epochs, r.examples, r.first_loss, r.final_loss, r.best_valid_loss or -1,
                     r.best_step, tostring(r.stopped_early)))
@@ -47,7 +59,7 @@ LUA
 n=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 
-for case in adamw adafactor; do
+for case in adamw adafactor prompt; do
     d="$tmp/$case"
     mkdir -p "$d"
     "$MTO" run "$tmp/run.lua" $case "$d/ref" > "$d/ref.txt" 2> "$d/ref.err"
