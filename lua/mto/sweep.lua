@@ -456,6 +456,8 @@ function Sweep:_run_point(p, dir, prog, label)
     else
       opts.checkpoint_every = nil
     end
+  else
+    opts.checkpoint_every = nil -- few-shot points are short: no training state
   end
   opts.seed = p.seed
   if self.data_parallel then opts.data_parallel = true end -- run{data_parallel = true} under mpirun
