@@ -31,13 +31,15 @@ static char *state_path(const char *dir)
     return p;
 }
 
-/* The run's identity: a checkpoint of another run must not be resumed. */
+/* The run's identity: a checkpoint of another run must not be resumed. The number of
+ * data-parallel processes is not part of it: the reduced gradients equal one process's up
+ * to float rounding, so a job stopped at -np 8 may continue at -np 3 (not bit for bit). */
 static void fingerprint(char *buf, size_t len, const mto_train_opts *o, size_t n, long total, size_t nv,
                         size_t numel, size_t nstate)
 {
     snprintf(buf, len, "n=%zu nvalid=%zu batch=%d accum=%d seed=%" PRIu64 " total=%ld views=%zu numel=%zu "
-             "optim=%d state=%zu dp=%d", n, o->valid ? o->nvalid : 0, o->batch_size, o->grad_accum, o->seed, total,
-             nv, numel, o->optim.kind, nstate, o->reduce ? o->dp_size : 1);
+             "optim=%d state=%zu", n, o->valid ? o->nvalid : 0, o->batch_size, o->grad_accum, o->seed, total,
+             nv, numel, o->optim.kind, nstate);
 }
 
 /* mkdir -p */

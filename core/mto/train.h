@@ -85,7 +85,8 @@ typedef struct mto_train_opts {
      * to an uninterrupted run; a state written by a different run (other examples count,
      * batch size, seed, planned steps, parameters or optimizer) is refused. The state is
      * left in place at the end (a rerun resumes from it again): remove the directory to
-     * start over. Data parallel: rank 0 writes, every rank reads (a shared file system). */
+     * start over. Data parallel: rank 0 writes, every rank reads (a shared file system); a
+ * different number of processes may resume it (equal up to float rounding). */
     const char *checkpoint;
     long checkpoint_every;
     double checkpoint_secs;
