@@ -40,7 +40,8 @@ end
 if mode == "full" then -- 1 full-data point, training state every 5 steps
   local spec = tiny.spec(tok)
   spec.templates, spec.shots, spec.seeds = {"mapping"}, {"full"}, {1}
-  spec.full = {max_steps = 30, eval_every = 10, patience = 5, checkpoint_every = 5}
+  spec.full = {max_steps = tonumber(os.getenv("MTO_TEST_STEPS") or "") or 30, eval_every = 10, patience = 5,
+               checkpoint_every = 5}
   local s = mto.sweep(spec):run{results = dir}
   print(s.ran)
   return
@@ -117,5 +118,14 @@ else
     ok $? "row and predictions equal the uninterrupted run's"
     [ ! -e "$tmp/k/checkpoints" ]
     ok $? "checkpoint directory removed after the row was written"
+    # a state saved under other full = {...} options (not part of the key) is discarded, not fatal
+    LD_PRELOAD="$shim${LD_PRELOAD:+ $LD_PRELOAD}" MTO_TEST_KILL_AT=rename-after:train-state.safetensors:1 \
+        MTO_TEST_STEPS=40 "$MTO" run "$tmp/run.lua" full "$tmp/o" "$tok" > /dev/null 2>&1
+    [ $? = 137 ]
+    ok $? "killed after a training state with max_steps = 40"
+    "$MTO" run "$tmp/run.lua" full "$tmp/o" "$tok" > /dev/null 2> "$tmp/o.err" &&
+        grep -q 'training state from other options discarded' "$tmp/o.err" &&
+        [ "$("$MTO" run "$tmp/run.lua" compare "$tmp/o" "$tmp/ref")" = 0 ] && [ ! -e "$tmp/o/checkpoints" ]
+    ok $? "rerun with max_steps = 30: the stale state is discarded, the row equals the uninterrupted run's"
 fi
 echo "1..$n"

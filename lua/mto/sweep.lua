@@ -469,6 +469,16 @@ function Sweep:_run_point(p, dir, prog, label)
                train = examples(tok, tpl, recs), opts = opts, records = recs}
   local row = {n_train = #ctx.train, n_test = #task.test, status = "ok", template_used = tname}
   local ok, res = pcall(M.methods[p.method], ctx)
+  if not ok and opts.checkpoint and tostring(res):find("written by a different training run", 1, true) then
+    -- the training options changed since the state was saved (full = {...} is not part of
+    -- the key): that state cannot be continued; train the point afresh
+    prog:note(string.format("sweep: %s: training state from other options discarded (%s)", p.key, opts.checkpoint))
+    remove_ckpt(opts.checkpoint)
+    copy:free()
+    copy = mc.model:copy()
+    ctx.model = copy
+    ok, res = pcall(M.methods[p.method], ctx)
+  end
   if not ok then
     copy:free()
     -- the reason without the Lua position of the call (it names sweep.lua, not the cause)
