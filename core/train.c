@@ -3,6 +3,7 @@
  * checked for NaN/Inf before its backward, so a diverging run stops with an
  * error naming the step instead of silently writing NaN parameters. */
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +11,12 @@
 #include "mto/alloc.h"
 #include "mto/train.h"
 #include "train_state.h"
+
+/* A stop request from a signal handler (the CLI's SIGTERM): the loop ends after the
+ * step in progress, saving a training state first when opts.checkpoint is set. */
+static volatile sig_atomic_t stop_requested, training;
+void mto_train_request_stop(void) { stop_requested = 1; }
+int mto_train_active(void) { return training; }
 
 void mto_train_opts_default(mto_train_opts *o)
 {
@@ -202,6 +209,7 @@ int mto_train(mto_t5 *m, const mto_example *ex, size_t n, const mto_train_opts *
         }
     }
     double every_s = o->checkpoint_secs > 0 ? o->checkpoint_secs : (o->checkpoint_every > 0 ? 0 : 600), last_save = now();
+    training = 1;
 
     for (long epoch = start_epoch; !stop && (o->max_steps > 0 || epoch < o->epochs); epoch++) {
         int cont = resumed && epoch == start_epoch; /* the epoch the checkpoint was taken in */
@@ -292,8 +300,9 @@ int mto_train(mto_t5 *m, const mto_example *ex, size_t n, const mto_train_opts *
                     stop = 1;
                 }
             }
+            int halt = stop_requested && !stop;
             if (o->checkpoint && !stop && (!o->reduce || o->dp_rank == 0) &&
-                ((o->checkpoint_every > 0 && step % o->checkpoint_every == 0) ||
+                (halt || (o->checkpoint_every > 0 && step % o->checkpoint_every == 0) ||
                  (every_s > 0 && now() - last_save >= every_s))) {
                 st = (mto_train_state){step, epoch, (long)(b + acc), m->step, mto_optim_steps(l.opt), res->epochs,
                                        res->examples, res->best_step, epoch_steps, bad, res->first_loss,
@@ -304,6 +313,11 @@ int mto_train(mto_t5 *m, const mto_example *ex, size_t n, const mto_train_opts *
                 res->checkpoints++;
                 last_save = now();
             }
+            if (halt) { /* SIGTERM (a time limit): stop here, the state above is the place to resume */
+                stop_requested = 0;
+                res->cancelled = 1;
+                stop = 1;
+            }
         }
         if (has_valid && !stop && o->eval_every == 0 && validate(m, o, &l, v, nv, step, res, &bad, err, &rc)) {
             if (rc) goto out;
@@ -313,6 +327,7 @@ int mto_train(mto_t5 *m, const mto_example *ex, size_t n, const mto_train_opts *
     }
     if (has_valid && res->best_step >= 0) snapshot(l.best, v, nv, 1);
 out:
+    training = 0;
     res->wall = now() - t0;
     loop_free(&l);
     return rc;

@@ -4,8 +4,9 @@
 # parameters bit-identical (the files m:save writes compare equal byte for byte) and
 # the same result (steps, epochs, losses, best step, early stop) as an uninterrupted
 # run, with dropout on, gradient accumulation, validation-based early stopping and
-# both optimizers, and for prompt tuning (p:train, the soft prompt only). Kill points: from the progress function at an exact step (a
-# shell whose parent is mto sends SIGKILL), and through the test-only shim
+# both optimizers, and for prompt tuning (p:train, the soft prompt only). Kill points:
+# from the progress function at an exact step (a shell whose parent is mto sends
+# SIGKILL; or SIGTERM, after which mto saves the state at that step and stops), and through the test-only shim
 # tests/kill_shim.c just before the rename of the 2nd saved state (the 1st must
 # then be the one resumed from). Also: another run's state and a damaged one are
 # refused, and so are bad checkpoint_every values. Needs no data. TAP.
@@ -19,7 +20,7 @@ cat > "$tmp/run.lua" <<'LUA'
 local mto = require "mto"
 -- run.lua CASE OUT [CKPT [KILL_AT_STEP]]: train case CASE, save the model to OUT and
 -- print the result; with CKPT train with checkpoint = CKPT, checkpoint_every = 4.
-local case, out, ckpt, kill = arg[1], arg[2], arg[3], tonumber(arg[4] or "")
+local case, out, ckpt, kill, sig = arg[1], arg[2], arg[3], tonumber(arg[4] or ""), arg[5] or "KILL"
 local cfg = {d_model = 32, d_ff = 64, d_kv = 8, num_heads = 4, num_layers = 2, num_decoder_layers = 2,
              vocab_size = 40, feed_forward_proj = "gated-gelu", tie_word_embeddings = false,
              relative_attention_num_buckets = 8, dropout_rate = 0.1}
@@ -34,7 +35,7 @@ if case == "adafactor" then
 end
 if ckpt then o.checkpoint, o.checkpoint_every = ckpt, 4 end
 o.progress = function(step)
-  if kill and step == kill then os.execute("kill -KILL $PPID") end -- the shell's parent is this process
+  if kill and step == kill then os.execute("kill -" .. sig .. " $PPID") end -- the shell's parent is this process
 end
 local r
 if case == "prompt" then -- prompt tuning: only the soft prompt trains (its view is checkpointed)
@@ -48,6 +49,10 @@ if case == "prompt" then -- prompt tuning: only the soft prompt trains (its view
   f:close()
 else
   r = m:train(ex, o)
+  if r.cancelled then -- SIGTERM: stopped after the step, its state saved
+    io.stderr:write(string.format("cancelled at step %d, checkpoints=%d\n", r.steps, r.checkpoints))
+    os.exit(3)
+  end
   m:save(out)
 end
 print(string.format("steps=%d epochs=%d examples=%d first=%a final=%a best=%a best_step=%d early=%s",
@@ -77,6 +82,16 @@ for case in adamw adafactor prompt; do
     cmp -s "$d/ref" "$d/a"
     ok $? "$case: parameters bit-identical to the uninterrupted run"
 done
+
+# SIGTERM (Slurm's time limit, a requeue) at step 11: mto stops after that step and saves
+# its state there, so the rerun resumes at step 11 exactly
+d="$tmp/term"
+"$MTO" run "$tmp/run.lua" adamw "$d/a" "$d/ck" 11 TERM > /dev/null 2> "$d.err"
+[ $? = 3 ] && grep -q 'cancelled at step 11' "$d.err"
+ok $? "SIGTERM at step 11: training stops after the step, state saved ($(cat "$d.err"))"
+"$MTO" run "$tmp/run.lua" adamw "$d/a" "$d/ck" > "$d/a.txt" 2> "$d/a.err"
+grep -q '^resumed_from=11 ' "$d/a.err" && cmp -s "$tmp/adamw/ref.txt" "$d/a.txt" && cmp -s "$tmp/adamw/ref" "$d/a"
+ok $? "the rerun resumes at step 11 and ends bit-identical ($(cat "$d/a.err"))"
 
 # Killed (shim) just before the 2nd state's rename: the 1st (step 4) is resumed.
 shim="${MTO_BUILDDIR:-.}/tests/.libs/kill_shim.so"

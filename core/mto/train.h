@@ -114,6 +114,13 @@ void mto_train_opts_default(mto_train_opts *o);
 int mto_train(mto_t5 *m, const mto_example *ex, size_t n, const mto_train_opts *o,
               mto_train_result *res, mto_error *err);
 
+/* For a signal handler (async-signal-safe): ask the running mto_train to stop after the
+ * step in progress, saving its training state first if opts.checkpoint is set; the result
+ * is then marked cancelled. mto_train_active: nonzero while mto_train runs. The library
+ * installs no handler: the mto program does (SIGTERM, e.g. Slurm's time limit). */
+void mto_train_request_stop(void);
+int mto_train_active(void);
+
 /* Token-weighted mean cross-entropy of ex[0..n) in eval mode (batch_size <= 0: 16). */
 int mto_eval_loss(mto_t5 *m, const mto_example *ex, size_t n, int batch_size, int max_src_len,
                   int max_tgt_len, double *loss, mto_error *err);

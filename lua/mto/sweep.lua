@@ -488,7 +488,8 @@ function Sweep:_run_point(p, dir, prog, label)
   end
   if res.cancelled then
     copy:free()
-    error("sweep: point cancelled by its progress function", 0)
+    error("sweep: point stopped (SIGTERM, or its progress function returned true)" ..
+          (opts.checkpoint and "; its training state is kept for the rerun" or ""), 0)
   end
   row.steps, row.epochs_run, row.first_loss, row.final_loss = res.steps, res.epochs, res.first_loss, res.final_loss
   if (res.resumed_from or 0) > 0 then row.resumed_from = res.resumed_from end -- shown, not a column
