@@ -8,7 +8,8 @@
 #    through the test-only shim tests/kill_shim.c just after its 2nd training state
 #    was renamed into place resumes at step 10 on the rerun, ends with exactly the
 #    row and predictions of an uninterrupted run, and its checkpoint directory is
-#    removed once the row is written. TAP; needs the shared ATOMIC sample.
+#    removed once the row is written; the same after a SIGTERM (the state of the step in
+#    progress is saved). TAP; needs the shared ATOMIC sample.
 set -u
 MTO="${MTO_BUILDDIR:-.}/mto"
 SRC="${MTO_SRCDIR:-.}"
@@ -128,4 +129,23 @@ else
         [ "$("$MTO" run "$tmp/run.lua" compare "$tmp/o" "$tmp/ref")" = 0 ] && [ ! -e "$tmp/o/checkpoints" ]
     ok $? "rerun with max_steps = 30: the stale state is discarded, the row equals the uninterrupted run's"
 fi
+# SIGTERM (a Slurm time limit) while a full-data point trains: the state of the step in
+# progress is saved, the rerun resumes there and the row equals an uninterrupted run's
+MTO_TEST_STEPS=600 "$MTO" run "$tmp/run.lua" full "$tmp/ref600" "$tok" > /dev/null 2>&1
+ok $? "full-data point, 600 steps, uninterrupted"
+MTO_TEST_STEPS=600 "$MTO" run "$tmp/run.lua" full "$tmp/t" "$tok" > /dev/null 2> "$tmp/t.err" &
+pid=$!
+i=0
+while ! ls "$tmp"/t/checkpoints/*/train-state.safetensors > /dev/null 2>&1 && [ $i -lt 600 ]; do
+    sleep 0.05; i=$((i + 1))
+done
+kill -TERM $pid 2>/dev/null
+wait $pid
+rc=$?
+[ $rc != 0 ] && grep -q 'training state is kept' "$tmp/t.err" && ls "$tmp"/t/checkpoints/*/train-state.safetensors > /dev/null 2>&1
+ok $? "SIGTERM while training: the point stops, its training state is kept (exit $rc)"
+MTO_TEST_STEPS=600 "$MTO" run "$tmp/run.lua" full "$tmp/t" "$tok" > /dev/null 2> "$tmp/t2.err" &&
+    grep -q '(resumed at step [1-9]' "$tmp/t2.err" &&
+    [ "$("$MTO" run "$tmp/run.lua" compare "$tmp/t" "$tmp/ref600")" = 0 ] && [ ! -e "$tmp/t/checkpoints" ]
+ok $? "the rerun resumes the point and its row equals the uninterrupted run's ($(tail -n 1 "$tmp/t2.err" | sed 's/.*loss/loss/'))"
 echo "1..$n"
