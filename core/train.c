@@ -3,12 +3,20 @@
  * checked for NaN/Inf before its backward, so a diverging run stops with an
  * error naming the step instead of silently writing NaN parameters. */
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "mto/alloc.h"
 #include "mto/train.h"
+#include "train_state.h"
+
+/* A stop request from a signal handler (the CLI's SIGTERM): the loop ends after the
+ * step in progress, saving a training state first when opts.checkpoint is set. */
+static volatile sig_atomic_t stop_requested, training;
+void mto_train_request_stop(void) { stop_requested = 1; }
+int mto_train_active(void) { return training; }
 
 void mto_train_opts_default(mto_train_opts *o)
 {
@@ -181,16 +189,38 @@ int mto_train(mto_t5 *m, const mto_example *ex, size_t n, const mto_train_opts *
     m->seed = o->seed; /* the dropout stream, so a rerun repeats bit for bit */
     m->step = 0;
     double t0 = now(), epoch_loss = 0;
-    long step = 0, epoch_steps = 0;
-    int bad = 0, stop = 0;
+    long step = 0, epoch_steps = 0, start_epoch = 0;
+    size_t start_b = 0, nbest = has_valid ? views_numel(v, nv) : 0;
+    int bad = 0, stop = 0, resumed = 0;
+    mto_train_state st;
+    memset(&st, 0, sizeof st);
+    if (o->checkpoint) { /* continue where a previous (killed) call left off */
+        if ((rc = mto_train_state_load(o->checkpoint, o, n, total, v, nv, l.opt, l.best, nbest, &st, &resumed, err)))
+            goto out;
+        if (resumed) {
+            step = st.step, start_epoch = st.epoch, start_b = (size_t)st.next_batch;
+            m->step = st.engine_step;
+            epoch_loss = st.epoch_loss, epoch_steps = st.epoch_steps, bad = st.bad;
+            res->steps = step, res->epochs = (int)st.epochs, res->examples = st.examples;
+            res->first_loss = (float)st.first_loss, res->best_valid_loss = st.best_valid_loss;
+            res->best_step = st.best_step, res->resumed_from = step;
+            if (epoch_steps > 0) res->final_loss = (float)(epoch_loss / (double)epoch_steps);
+            t0 -= st.wall;
+        }
+    }
+    double every_s = o->checkpoint_secs > 0 ? o->checkpoint_secs : (o->checkpoint_every > 0 ? 0 : 600), last_save = now();
+    training = 1;
 
-    for (long epoch = 0; !stop && (o->max_steps > 0 || epoch < o->epochs); epoch++) {
+    for (long epoch = start_epoch; !stop && (o->max_steps > 0 || epoch < o->epochs); epoch++) {
+        int cont = resumed && epoch == start_epoch; /* the epoch the checkpoint was taken in */
         mto_batch_plan_free(&l.plan);
         if ((rc = mto_batch_plan_make(&l.plan, ex, n, o->batch_size, o->seed, epoch, err))) goto out;
-        res->epochs++;
-        epoch_loss = 0;
-        epoch_steps = 0;
-        for (size_t b = 0; b < nb && !stop; b += acc) {
+        if (!cont) {
+            res->epochs++;
+            epoch_loss = 0;
+            epoch_steps = 0;
+        }
+        for (size_t b = cont ? start_b : 0; b < nb && !stop; b += acc) {
             if (o->cancel && *o->cancel) { res->cancelled = 1; stop = 1; break; }
             if (!m->frozen && (rc = mto_t5_zero_grad(m, err))) goto out;
             if (o->params) scale_grads(v, nv, 0.0f); /* external views (soft prompts) */
@@ -270,6 +300,24 @@ int mto_train(mto_t5 *m, const mto_example *ex, size_t n, const mto_train_opts *
                     stop = 1;
                 }
             }
+            int halt = stop_requested && !stop;
+            if (o->checkpoint && !stop && (!o->reduce || o->dp_rank == 0) &&
+                (halt || (o->checkpoint_every > 0 && step % o->checkpoint_every == 0) ||
+                 (every_s > 0 && now() - last_save >= every_s))) {
+                st = (mto_train_state){step, epoch, (long)(b + acc), m->step, mto_optim_steps(l.opt), res->epochs,
+                                       res->examples, res->best_step, epoch_steps, bad, res->first_loss,
+                                       epoch_loss, res->best_valid_loss, now() - t0};
+                if ((rc = mto_train_state_save(o->checkpoint, o, n, total, v, nv, l.opt, l.best,
+                                               res->best_step >= 0 ? nbest : 0, &st, err)))
+                    goto out;
+                res->checkpoints++;
+                last_save = now();
+            }
+            if (halt) { /* SIGTERM (a time limit): stop here, the state above is the place to resume */
+                stop_requested = 0;
+                res->cancelled = 1;
+                stop = 1;
+            }
         }
         if (has_valid && !stop && o->eval_every == 0 && validate(m, o, &l, v, nv, step, res, &bad, err, &rc)) {
             if (rc) goto out;
@@ -279,6 +327,7 @@ int mto_train(mto_t5 *m, const mto_example *ex, size_t n, const mto_train_opts *
     }
     if (has_valid && res->best_step >= 0) snapshot(l.best, v, nv, 1);
 out:
+    training = 0;
     res->wall = now() - t0;
     loop_free(&l);
     return rc;

@@ -1,6 +1,7 @@
 /* cli.c — the `mto` command: a Lua host with the mto module preloaded, plus
  * a few subcommands that need no script. Exit codes: 0 ok, 1 failure, 2 usage. */
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,13 +16,16 @@
 #include "mto/matmul.h"
 #include "mto/safetensors.h"
 #include "mto/t5.h"
+#include "mto/train.h"
 
 static const char usage_text[] =
     "usage: mto [--help] [--version] COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
-    "  run SCRIPT.lua [ARGS...]   run a Lua experiment script (mto is preloaded;\n"
-    "                             script arguments are in the global `arg`)\n"
+    "  run [--verbose] SCRIPT.lua [ARGS...]\n"
+    "                             run a Lua experiment script (mto is preloaded;\n"
+    "                             script arguments are in the global `arg`);\n"
+    "                             --verbose: per-step progress lines (MTO_VERBOSE=1)\n"
     "  match --model DIR --task [NAME=]READER:PATH [...]\n"
     "                             score templates zero-shot and recommend, per task,\n"
     "                             the objective family and template (mto match --help)\n"
@@ -295,8 +299,26 @@ static int msghandler(lua_State *L)
     return 1;
 }
 
+/* SIGTERM (Slurm at the time limit, a requeue, a worker whose parent died): a training
+ * loop in progress stops after its step and saves its training state (m:train{checkpoint =
+ * ...}, full-data sweep points), so the rerun loses nothing; otherwise, or on a second
+ * SIGTERM, the default action. */
+static void on_term(int sig)
+{
+    signal(sig, SIG_DFL);
+    if (mto_train_active()) mto_train_request_stop();
+    else raise(sig);
+}
+
 static int cmd_run(int argc, char **argv)
 {
+    signal(SIGTERM, on_term);
+    /* mto run --verbose SCRIPT: per-step progress lines from every sweep (lua/mto/progress.lua) */
+    while (argc >= 2 && (!strcmp(argv[1], "--verbose") || !strcmp(argv[1], "-v"))) {
+        setenv("MTO_VERBOSE", "1", 1);
+        argv[1] = argv[0];
+        argc--, argv++;
+    }
     if (argc < 2) {
         fprintf(stderr, "mto run: missing SCRIPT.lua\n");
         return usage(stderr, 2);

@@ -404,7 +404,7 @@ static int l_load_prompt(lua_State *L)
 static const char *const train_keys[] = {
     "optimizer", "lr", "weight_decay", "schedule", "warmup", "epochs", "max_steps", "batch_size", "grad_accum",
     "max_src_len", "max_tgt_len", "clip", "seed", "dropout", "valid", "patience", "eval_every", "min_delta",
-    "progress", "precision", NULL};
+    "progress", "precision", "checkpoint", "checkpoint_every", NULL};
 
 static int l_train(lua_State *L)
 {

@@ -6,9 +6,10 @@
  *             warmup, epochs, max_steps, batch_size, grad_accum, max_src_len, max_tgt_len,
  *             clip, seed, dropout (bool), valid (examples), patience, eval_every, min_delta,
  *             progress = function(step, total, loss, elapsed) (return true to stop),
- *             data_parallel (bool: under mpirun, every rank trains on its slice of each batch)
+ *             data_parallel (bool: under mpirun, every rank trains on its slice of each batch),
+ *             checkpoint = DIR, checkpoint_every = N steps | "600s" | "10m" | "1h" (resumable training)
  *       -> {steps=, epochs=, examples=, first_loss=, final_loss=, best_valid_loss= (nil without
- *           valid), best_step=, stopped_early=, cancelled=, wall=}
+ *           valid), best_step=, stopped_early=, cancelled=, wall=, resumed_from=, checkpoints=}
  *   m:predict(srcs, {max_len=, beams=, length_penalty=, batch_size=, max_src_len=})
  *       -> array of id arrays (final eos dropped)
  *   m:eval_loss(examples [, {batch_size=, max_src_len=, max_tgt_len=}]) -> mean token loss
@@ -154,6 +155,32 @@ static int opt_bool(lua_State *L, int opts, const char *k, int dflt)
     return v;
 }
 
+/* checkpoint = DIR, checkpoint_every = N (steps) | "Ns" | "Nm" | "Nh" (time) */
+static void opt_checkpoint(lua_State *L, int opts, mto_train_opts *o, const char *who)
+{
+    o->checkpoint = opt_string(L, opts, "checkpoint", NULL);
+    if (o->checkpoint && !*o->checkpoint) luaL_error(L, "%s: option checkpoint: empty directory name", who);
+    int t = field_type(L, opts, "checkpoint_every");
+    if (t == LUA_TNIL) { lua_pop(L, 1); return; }
+    if (!o->checkpoint) luaL_error(L, "%s: checkpoint_every needs checkpoint = DIR", who);
+    if (t == LUA_TNUMBER) {
+        int isint;
+        lua_Integer k = lua_tointegerx(L, -1, &isint);
+        if (!isint || k < 1) luaL_error(L, "%s: checkpoint_every: expected a step count >= 1 or a time like \"10m\"", who);
+        o->checkpoint_every = (long)k;
+    } else {
+        const char *s = t == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        char *end;
+        double x = strtod(s, &end);
+        double unit = strcmp(end, "s") == 0 ? 1 : strcmp(end, "m") == 0 ? 60 : strcmp(end, "h") == 0 ? 3600 : 0;
+        if (end == s || !(x > 0) || !isfinite(x)) unit = 0;
+        if (unit == 0 && end != s && !*end && x >= 1 && x == floor(x)) o->checkpoint_every = (long)x; /* "200": steps */
+        else if (unit > 0) o->checkpoint_secs = x * unit;
+        else luaL_error(L, "%s: checkpoint_every: expected a step count or a time like \"600s\", \"10m\", \"1h\", got '%s'", who, s);
+    }
+    lua_pop(L, 1);
+}
+
 /* The training options of m:train and p:train (all of train_keys but valid, progress
  * and data_parallel) from the table at index opts into *o, which holds the caller's
  * defaults; an absent optimizer means dflt_optim. who names the call in errors. */
@@ -183,13 +210,15 @@ void mto_lua_train_opts(lua_State *L, int opts, mto_train_opts *o, const char *w
     o->patience = (int)opt_integer(L, opts, "patience", o->patience);
     o->eval_every = (long)opt_integer(L, opts, "eval_every", 0);
     o->min_delta = (float)opt_number(L, opts, "min_delta", 0);
+    opt_checkpoint(L, opts, o, who);
 }
 
 /* Options every training run understands (anything else is a typo worth reporting). */
 static const char *const train_keys[] = {
     "optimizer", "lr", "weight_decay", "schedule", "warmup", "epochs", "max_steps", "batch_size",
     "grad_accum", "max_src_len", "max_tgt_len", "clip", "seed", "dropout", "valid", "patience",
-    "eval_every", "min_delta", "progress", "data_parallel", "precision", NULL};
+    "eval_every", "min_delta", "progress", "data_parallel", "precision", "checkpoint",
+    "checkpoint_every", NULL};
 
 int mto_lua_precision(lua_State *L, int opts, mto_t5 *m, const char *who)
 {
@@ -275,6 +304,8 @@ void mto_lua_push_train_result(lua_State *L, const mto_train_result *r)
     set_field_bool(L, "stopped_early", r->stopped_early);
     set_field_bool(L, "cancelled", r->cancelled);
     set_field_num(L, "wall", r->wall);
+    set_field_int(L, "resumed_from", r->resumed_from);
+    set_field_int(L, "checkpoints", r->checkpoints);
 }
 
 static int l_train(lua_State *L)

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <time.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
@@ -42,13 +43,19 @@ static int l_fork(lua_State *L)
     return 1;
 }
 
-/* mto._wait(pid) -> true | nil, "exited with status N" / "killed by signal N (NAME)". */
+/* mto._wait(pid [, nohang]) -> true | nil, "exited with status N" / "killed by signal N (NAME)";
+ * with nohang, false, "running" while the process still runs. */
 static int l_wait(lua_State *L)
 {
     pid_t pid = (pid_t)luaL_checkinteger(L, 1);
-    int st;
+    int st, nohang = lua_toboolean(L, 2);
     pid_t r;
-    while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR) {}
+    while ((r = waitpid(pid, &st, nohang ? WNOHANG : 0)) < 0 && errno == EINTR) {}
+    if (r == 0 && nohang) {
+        lua_pushboolean(L, 0);
+        lua_pushliteral(L, "running");
+        return 2;
+    }
     luaL_pushfail(L);
     if (r < 0) lua_pushfstring(L, "waitpid %d: %s", (int)pid, strerror(errno));
     else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) { lua_pushboolean(L, 1); return 1; }
@@ -115,9 +122,20 @@ static int l_ncpu(lua_State *L)
     return 1;
 }
 
+/* mto._sleep(seconds): the sweep's parent polls its workers' progress this way. */
+static int l_sleep(lua_State *L)
+{
+    double s = luaL_checknumber(L, 1);
+    if (!(s > 0)) return 0;
+    if (s > 3600) s = 3600;
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+    return 0;
+}
+
 void mto_lua_open_workers(lua_State *L)
 {
-    static const luaL_Reg f[] = {{"_fork", l_fork}, {"_wait", l_wait}, {"_exit", l_exit}, {"_claim", l_claim},
+    static const luaL_Reg f[] = {{"_fork", l_fork}, {"_wait", l_wait}, {"_sleep", l_sleep}, {"_exit", l_exit}, {"_claim", l_claim},
                                  {"threads", l_threads}, {"ncpu", l_ncpu}, {NULL, NULL}};
     luaL_setfuncs(L, f, 0);
 }

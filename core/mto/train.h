@@ -76,6 +76,20 @@ typedef struct mto_train_opts {
     mto_train_reduce_fn reduce;
     void *reduce_ud;
     int dp_rank, dp_size;
+    /* Resumable training (checkpoint == NULL: none). The directory (created if missing)
+     * gets train-state.safetensors, written atomically (temp + fsync + rename) after
+     * every checkpoint_every-th optimizer step and/or when checkpoint_secs have passed
+     * since the last save (both 0: every 600 s): trainable parameters, optimizer state,
+     * the data-order position, the dropout counter and the early-stopping state. A call
+     * that finds a state there continues from it, and ends with parameters bit-identical
+     * to an uninterrupted run; a state written by a different run (other examples count,
+     * batch size, seed, planned steps, parameters or optimizer) is refused. The state is
+     * left in place at the end (a rerun resumes from it again): remove the directory to
+     * start over. Data parallel: rank 0 writes, every rank reads (a shared file system); a
+ * different number of processes may resume it (equal up to float rounding). */
+    const char *checkpoint;
+    long checkpoint_every;
+    double checkpoint_secs;
 } mto_train_opts;
 
 typedef struct mto_train_result {
@@ -87,7 +101,9 @@ typedef struct mto_train_result {
     double best_valid_loss;   /* -1 when there was no validation set */
     long best_step;           /* step at which the best parameters were taken (restored at the end) */
     int stopped_early, cancelled;
-    double wall;              /* seconds */
+    double wall;              /* seconds (with a resumed checkpoint: including the earlier runs') */
+    long resumed_from;        /* step a checkpoint resumed from (0: started afresh) */
+    long checkpoints;         /* training states saved by this call */
 } mto_train_result;
 
 /* Defaults: AdamW lr 1e-3 constant, 1 epoch, batch 8, no truncation, clip 1.0, seed 0, patience 3. */
@@ -97,6 +113,13 @@ void mto_train_opts_default(mto_train_opts *o);
  * naming the step) the model is left as it was at the failing step. */
 int mto_train(mto_t5 *m, const mto_example *ex, size_t n, const mto_train_opts *o,
               mto_train_result *res, mto_error *err);
+
+/* For a signal handler (async-signal-safe): ask the running mto_train to stop after the
+ * step in progress, saving its training state first if opts.checkpoint is set; the result
+ * is then marked cancelled. mto_train_active: nonzero while mto_train runs. The library
+ * installs no handler: the mto program does (SIGTERM, e.g. Slurm's time limit). */
+void mto_train_request_stop(void);
+int mto_train_active(void);
 
 /* Token-weighted mean cross-entropy of ex[0..n) in eval mode (batch_size <= 0: 16). */
 int mto_eval_loss(mto_t5 *m, const mto_example *ex, size_t n, int batch_size, int max_src_len,

@@ -8,7 +8,9 @@
 --   mode "mpi": one job of N MPI ranks (mpirun or srun) running the script once;
 --     the sweep deals its unfinished points to the ranks, and a script that trains
 --     one large model with m:train{data_parallel = true} trains it on all of them.
--- Either way a rerun (any N, or plain `mto run SWEEP.lua`) resumes where it stopped.
+-- Either way a rerun (any N, or plain `mto run SWEEP.lua`) resumes where it stopped, and
+-- by default the job requeues itself shortly before its time limit (--signal=B:USR1@120,
+-- a trap running `scontrol requeue`), so a sweep longer than the limit goes on by itself.
 local mto = require "mto"
 
 local M = {}
@@ -33,6 +35,12 @@ options:
   --launcher mpirun|srun  how mpi mode starts the ranks (default mpirun)
   --mto PATH            the mto program on the nodes (default: mto)
   --setup LINE          a shell line run first, e.g. "module load openmpi" (repeatable)
+  --requeue-before S    S seconds before the time limit Slurm signals the job
+                        (--signal=B:USR1@S), which requeues itself to continue:
+                        finished points are skipped, a full-data point resumes from
+                        its last training state (default 120)
+  --max-requeues N      give up after N requeues (default 10)
+  --no-requeue          no signal, no requeue: a job that hits its limit just stops
   -o, --output FILE     write the script here (default: standard output)
   -h, --help            this message
 ]]
@@ -57,7 +65,8 @@ local function check_count(v, what)
 end
 
 -- The batch script as a string. o: sweep (path), mode, tasks, cpus, time, mem, partition,
--- account, qos, nodes, max_parallel, job_name, logs, launcher, mto, setup (lines), args, workdir.
+-- account, qos, nodes, max_parallel, job_name, logs, launcher, mto, setup (lines), args, workdir,
+-- requeue_before (seconds, default 120), max_requeues (default 10), no_requeue, output.
 function M.script(o)
   if type(o) ~= "table" or type(o.sweep) ~= "string" then error("slurm.script: sweep = PATH is required", 2) end
   local mode = o.mode or "array"
@@ -99,8 +108,48 @@ function M.script(o)
   if o.qos then add("#SBATCH --qos=%s", shq(o.qos)) end
   add("#SBATCH --chdir=%s", shq(workdir))
   add("#SBATCH --output=%s", shq(logs .. (mode == "array" and "/%x-%A_%a.out" or "/%x-%j.out")))
+  local requeue = not o.no_requeue
+  local before = requeue and check_count(o.requeue_before or 120, "--requeue-before")
+  local max_rq = requeue and check_count(o.max_requeues or 10, "--max-requeues")
+  if requeue then
+    add("#SBATCH --signal=B:USR1@%d", before)
+    add("#SBATCH --requeue")
+  end
   add("set -eu")
   for _, line in ipairs(o.setup or {}) do add("%s", line) end
+  if requeue then
+    local self_path = o.output and absolute(o.output)
+    add("# Time limit: %d s before it Slurm sends USR1 to this script (--signal=B:USR1@%d); the", before, before)
+    add("# trap below requeues the job (scontrol requeue%s) and", self_path and "; if that is refused, sbatch of this file" or "")
+    add("# the new run continues: finished points are skipped and a full-data point resumes from")
+    add("# its last training state (RESULTS/checkpoints/, saved every 10 minutes unless the sweep's")
+    add("# full = {checkpoint_every = ...} says otherwise). At most %d requeues.", max_rq)
+    add("child=")
+    add("requeue() {")
+    add("    n=$(( ${SLURM_RESTART_COUNT:-0} + ${MTO_REQUEUES:-0} ))")
+    add([[    if [ "$n" -ge %d ]; then]], max_rq)
+    add([[        echo "mto: time limit near; requeued $n times already, not again" >&2]])
+    add("    else")
+    add([[        id="${SLURM_ARRAY_JOB_ID:+${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID:-}}"]])
+    add([[        id="${id:-${SLURM_JOB_ID:-}}"]])
+    add([[        echo "mto: time limit near: requeueing job $id to continue where it stops" >&2]])
+    if self_path then
+      add([[        scontrol requeue "$id" ||]])
+      add([[            sbatch --export="ALL,MTO_REQUEUES=$((n + 1))" ${SLURM_ARRAY_TASK_ID:+--array=$SLURM_ARRAY_TASK_ID} %s ||]],
+          shq(self_path))
+      add([[            echo "mto: could not requeue job $id; resubmit it to continue" >&2]])
+    else
+      add([[        scontrol requeue "$id" || echo "mto: could not requeue job $id; resubmit it to continue" >&2]])
+    end
+    add("    fi")
+    -- $! covers a signal that comes between the start of the command and child=$!
+    add([[    c="${child:-${!:-}}"]])
+    add([[    [ -z "$c" ] || kill -TERM "$c" 2>/dev/null || true]])
+    add([[    [ -z "$c" ] || wait "$c" || true]])
+    add("    exit 0")
+    add("}")
+    add("trap requeue USR1")
+  end
   add("# one BLAS/engine thread per CPU Slurm gave the task")
   add("export OPENBLAS_NUM_THREADS=\"${SLURM_CPUS_PER_TASK:-%d}\"", cpus)
   local cmd = {shq(o.mto or "mto"), "run", shq(sweep)}
@@ -108,12 +157,18 @@ function M.script(o)
   cmd = table.concat(cmd, " ")
   if mode == "array" then
     add("export MTO_SHARD=\"${SLURM_ARRAY_TASK_ID}/%d\"", tasks)
-    add("exec %s", cmd)
   elseif launcher == "srun" then
-    add("exec srun --cpus-per-task=\"${SLURM_CPUS_PER_TASK:-%d}\" %s", cpus, cmd)
+    cmd = string.format("srun --cpus-per-task=\"${SLURM_CPUS_PER_TASK:-%d}\" %s", cpus, cmd)
   else
     -- no core binding: each rank runs its own BLAS/engine threads
-    add("exec mpirun -np \"${SLURM_NTASKS:-%d}\" --bind-to none %s", tasks, cmd)
+    cmd = string.format("mpirun -np \"${SLURM_NTASKS:-%d}\" --bind-to none %s", tasks, cmd)
+  end
+  if requeue then -- in the background, so the shell can take USR1 while it runs
+    add("%s &", cmd)
+    add("child=$!")
+    add("wait \"$child\"")
+  else
+    add("exec %s", cmd)
   end
   return table.concat(L, "\n") .. "\n", logs
 end
@@ -122,7 +177,8 @@ local flags = {["--mode"] = "mode", ["--tasks"] = "tasks", ["--cpus"] = "cpus", 
                ["--mem"] = "mem", ["--partition"] = "partition", ["--account"] = "account", ["--qos"] = "qos",
                ["--nodes"] = "nodes", ["--max-parallel"] = "max_parallel", ["--job-name"] = "job_name",
                ["--logs"] = "logs", ["--launcher"] = "launcher", ["--mto"] = "mto", ["--setup"] = "setup",
-               ["-o"] = "output", ["--output"] = "output"}
+               ["-o"] = "output", ["--output"] = "output", ["--requeue-before"] = "requeue_before",
+               ["--max-requeues"] = "max_requeues"}
 
 -- mto slurm ARGS -> exit status (0 ok, 1 failure, 2 usage)
 function M.main(args)
@@ -135,6 +191,7 @@ function M.main(args)
   while i <= #args do
     local a = args[i]
     if a == "-h" or a == "--help" then io.stdout:write(M.usage) return 0 end
+    if a == "--no-requeue" then o.no_requeue = true i = i + 1 goto continue end
     if a == "--" then
       for j = i + 1, #args do o.args[#o.args + 1] = args[j] end
       break
@@ -157,6 +214,7 @@ function M.main(args)
       o.sweep = a
     end
     i = i + 1
+    ::continue::
   end
   if not o.sweep then return fail(2, "missing SWEEP.lua") end
   local f = io.open(o.sweep, "r")

@@ -423,6 +423,19 @@ local function pred_name(p)
   return (base:gsub("[^%w%._%-]", "_")) .. string.format("-%08x.tsv", h)
 end
 
+-- A full-data point's training state (m:train{checkpoint = ...}): one directory per
+-- point under RESULTS/checkpoints/, so a point killed mid-training (a Slurm time
+-- limit) resumes from its last state; removed once the point's row is written.
+local function ckpt_dir(dir, p)
+  return dir .. "/checkpoints/" .. pred_name(p):gsub("%.tsv$", "")
+end
+
+local function remove_ckpt(path)
+  for _, f in ipairs(mto._listdir(path) or {}) do os.remove(path .. "/" .. f) end
+  os.remove(path)
+  os.remove((path:gsub("/[^/]+$", ""))) -- RESULTS/checkpoints, once empty
+end
+
 -- ---- one point -------------------------------------------------------------------
 
 -- template = "auto": the template mto.match recommends for this task with this
@@ -461,6 +474,14 @@ function Sweep:_run_point(p, dir, prog, label)
       opts.valid = examples(tok, tpl, task.valid)
       opts.patience = opts.patience or 3
     end
+    -- full = {checkpoint_every = N steps | "10m" (default) | false (no checkpoints)}
+    if opts.checkpoint_every ~= false then
+      opts.checkpoint, opts.checkpoint_every = ckpt_dir(dir, p), opts.checkpoint_every or "10m"
+    else
+      opts.checkpoint_every = nil
+    end
+  else
+    opts.checkpoint_every = nil -- few-shot points are short: no training state
   end
   opts.seed = p.seed
   if self.data_parallel then opts.data_parallel = true end -- run{data_parallel = true} under mpirun
@@ -476,6 +497,16 @@ function Sweep:_run_point(p, dir, prog, label)
     ok, res = true, {steps = 0, epochs = 0}
   else
     ok, res = pcall(M.methods[p.method], ctx)
+    if not ok and opts.checkpoint and tostring(res):find("written by a different training run", 1, true) then
+      -- the training options changed since the state was saved (full = {...} is not part of
+      -- the key): that state cannot be continued; train the point afresh
+      prog:note(string.format("sweep: %s: training state from other options discarded (%s)", p.key, opts.checkpoint))
+      remove_ckpt(opts.checkpoint)
+      copy:free()
+      copy = mc.model:copy()
+      ctx.model = copy
+      ok, res = pcall(M.methods[p.method], ctx)
+    end
   end
   if not ok then
     copy:free()
@@ -486,9 +517,11 @@ function Sweep:_run_point(p, dir, prog, label)
   end
   if res.cancelled then
     copy:free()
-    error("sweep: point cancelled by its progress function", 0)
+    error("sweep: point stopped (SIGTERM, or its progress function returned true)" ..
+          (opts.checkpoint and "; its training state is kept for the rerun" or ""), 0)
   end
   row.steps, row.epochs_run, row.first_loss, row.final_loss = res.steps, res.epochs, res.first_loss, res.final_loss
+  if (res.resumed_from or 0) > 0 then row.resumed_from = res.resumed_from end -- shown, not a column
   row.best_valid_loss, row.train_wall = res.best_valid_loss, res.wall
   -- decode the test heads
   local srcs, inputs = {}, {}
@@ -569,6 +602,7 @@ local function run_list(self, list, dir, store, prog, prefix, summary, claim)
     for k, v in pairs(p) do row[k] = v end
     row.finished = os.date("!%Y-%m-%dT%H:%M:%SZ")
     store:append(row)
+    if p.shots == "full" then remove_ckpt(ckpt_dir(dir, p)) end -- the row is durable: its training state is not needed
     summary.ran = summary.ran + 1
     if row.status == "failed" then
       summary.failed = summary.failed + 1
@@ -576,7 +610,8 @@ local function run_list(self, list, dir, store, prog, prefix, summary, claim)
     else
       local mname = row.accuracy and "accuracy" or (row.rouge_l and "rouge_l") or self.metrics[1]
       local metric = string.format("%s %.4f", mname, tonumber(row[mname]) or 0)
-      prog:finish(string.format("%s, %d steps, loss %.4f, %.2f s", metric, row.steps, row.final_loss or 0 / 0, row.wall))
+      prog:finish(string.format("%s, %d steps, loss %.4f, %.2f s%s", metric, row.steps, row.final_loss or 0 / 0, row.wall,
+                                row.resumed_from and string.format(" (resumed at step %d)", row.resumed_from) or ""))
     end
     ::next::
   end
@@ -603,7 +638,7 @@ end
 -- results.csv. Each worker takes the next unclaimed point (an O_EXCL file per point),
 -- so points of uneven cost spread evenly. Rows a worker finished survive a failed
 -- sibling: the error says to rerun, which resumes.
-local function run_workers(self, todo, dir, order, n, opts, summary)
+local function run_workers(self, todo, dir, order, n, opts, summary, parent_prog)
   local cluster = require "mto.cluster"
   local claims = dir .. "/parts/claims"
   fresh_claims(claims)
@@ -621,7 +656,10 @@ local function run_workers(self, todo, dir, order, n, opts, summary)
       local ok, e = pcall(function()
         mto.threads(opts.threads or 1)
         local store = cluster.worker_store(dir, self.columns, r, n)
-        local prog = progress.new{quiet = opts.quiet, tty = false}
+        -- no terminal output: status and finished lines go to files the parent draws from
+        local prog = progress.new{quiet = opts.quiet, tty = false, verbose = parent_prog.verbose,
+                                  worker = {status = string.format("%s/status-%d", claims, r + 1),
+                                            log = string.format("%s/log-%d", claims, r + 1)}}
         local function claim(i)
           local mine, err = mto._claim(claims .. "/" .. i)
           if mine == nil then error(err, 0) end
@@ -635,10 +673,23 @@ local function run_workers(self, todo, dir, order, n, opts, summary)
     end
     pids[#pids + 1] = pid
   end
-  local bad = {}
-  for i, pid in ipairs(pids) do
-    local ok, why = mto._wait(pid)
-    if not ok then bad[#bad + 1] = string.format("worker %d/%d %s", i, n, why) end
+  -- wait for the workers, drawing their progress (prog:watch) four times a second
+  local bad, left, ended, ws = {}, #pids, {}, {}
+  for i = 1, #pids do
+    ws[i] = {status = string.format("%s/status-%d", claims, i), log = string.format("%s/log-%d", claims, i)}
+  end
+  while left > 0 do
+    for i, pid in ipairs(pids) do
+      if not ended[i] then
+        local ok, why = mto._wait(pid, true)
+        if ok ~= false then
+          ended[i], left = true, left - 1
+          if not ok then bad[#bad + 1] = string.format("worker %d/%d %s", i, n, why) end
+        end
+      end
+    end
+    parent_prog:watch(ws, left == 0)
+    if left > 0 then mto._sleep(0.25) end
   end
   fresh_claims(claims)
   cluster.merge(dir, self.columns, order)
@@ -676,7 +727,10 @@ function Sweep:run(opts)
   local shard = require("mto.cluster").open(dir, self.columns, pts, opts)
   local store = shard.store
   self.data_parallel = shard.mode == "dp"
-  local prog = progress.new{quiet = opts.quiet or (self.data_parallel and shard.rank > 0), tty = opts.tty}
+  local verbose = opts.verbose
+  if verbose == nil then verbose = self.spec.verbose end
+  local prog = progress.new{quiet = opts.quiet or (self.data_parallel and shard.rank > 0), tty = opts.tty,
+                            verbose = verbose, heartbeat = opts.heartbeat}
   self.cache = {}
   local todo = {}
   for _, p in ipairs(pts) do
@@ -687,13 +741,14 @@ function Sweep:run(opts)
                    shard = {mode = shard.mode, rank = shard.rank, size = shard.size}}
   todo = shard:select(todo)
   summary.shard.assigned = #todo
+  prog.points = #todo -- the phase ETA
   if summary.skipped > 0 then
     prog:note(string.format("sweep: %d of %d points already in %s, skipped", summary.skipped, #pts, path))
   end
   if shard.mode == "serial" and workers > 1 and #todo > 1 then
     local n = math.min(workers, #todo)
     summary.workers = n
-    summary.rows = run_workers(self, todo, dir, shard.order, n, opts, summary)
+    summary.rows = run_workers(self, todo, dir, shard.order, n, opts, summary, prog)
     summary.merged = true
   else
     local prefix = shard.size > 1 and string.format("(%s %d/%d) ", shard.mode, shard.rank, shard.size) or ""
