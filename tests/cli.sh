@@ -14,7 +14,7 @@ check() { # check NAME COMMAND... : ok if the command succeeds
 
 "$MTO" --help >"$tmp/help" 2>&1; rc=$?
 check "--help exits 0" test $rc -eq 0
-check "--help lists run" grep -q "run SCRIPT.lua" "$tmp/help"
+check "--help lists run" grep -q "run \[--verbose\] SCRIPT.lua" "$tmp/help"
 check "--help lists plugins" grep -q "plugins" "$tmp/help"
 "$MTO" --version >"$tmp/ver" 2>&1
 check "--version prints the version" grep -q "^mto [0-9]" "$tmp/ver"

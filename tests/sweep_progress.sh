@@ -80,7 +80,9 @@ for w in 1 2; do
     [ $c = 4 ] || sed 's/^/# /' "$tmp/few$w.err"
 done
 for w in 1 2; do
-    MTO_TEST_HEARTBEAT=0.02 MTO_TEST_EPOCHS=40 "$MTO" run "$tmp/run.lua" few "$tmp/hb$w" "$tok" $w > /dev/null 2> "$tmp/hb$w.err"
+    # points must outlast a few 0.25 s polls of the parent, even on a fast idle machine
+    # (40 epochs took 0.2 s a point there, too short for any heartbeat between finished lines)
+    MTO_TEST_HEARTBEAT=0.02 MTO_TEST_EPOCHS=200 "$MTO" run "$tmp/run.lua" few "$tmp/hb$w" "$tok" $w > /dev/null 2> "$tmp/hb$w.err"
     c=$(count "$tmp/hb$w.err"); b=$(grep -c '^progress: .*phase [0-9]/4 .*ETA' "$tmp/hb$w.err")
     [ "$c" = 4 ] && [ "$b" -ge 1 ]
     ok $? "$w worker(s), heartbeat = 0.02 s: heartbeats with the phase ETA ($b), still one line per point ($c)"
