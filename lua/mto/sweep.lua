@@ -526,9 +526,8 @@ end
 -- run{data_parallel = true} under mpirun: all ranks train each point together instead.
 -- run{workers = N} (or MTO_WORKERS=N, "auto" = one per core) on one machine: N forked
 -- processes share the points, each training with `threads` (default 1) engine threads.
-function Sweep:run(opts)
-  opts = opts or {}
-  local dir = opts.results or error("sweep:run: results = DIR is required", 2)
+function Sweep:_run(opts)
+  local dir = opts.results
   local workers = worker_count(opts.workers)
   mto._mkdir(dir)
   mto._mkdir(dir .. "/predictions")
@@ -568,6 +567,19 @@ function Sweep:run(opts)
     summary.plot = require("mto.plot").plot{results = summary.rows, value = value,
                                             out = dir .. "/plot-" .. value .. ".png", quiet = opts.quiet}
   end
+  return summary
+end
+
+-- The run holds its results lock (mto.lock, taken by mto.cluster.open) until it ends,
+-- also when it fails.
+function Sweep:run(opts)
+  opts = opts or {}
+  if not opts.results then error("sweep:run: results = DIR is required", 2) end
+  local lock = require "mto.lock"
+  local mark = lock.mark()
+  local ok, summary = pcall(self._run, self, opts)
+  lock.release_since(mark)
+  if not ok then self.cache = nil; error(summary, 0) end
   return summary
 end
 
