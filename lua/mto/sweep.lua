@@ -179,6 +179,8 @@ function Sweep:points()
       p["eval_" .. k] = self.eval[k]
       parts[#parts + 1] = "eval_" .. k .. "=" .. canon(self.eval[k])
     end
+    -- the rest of the configuration (definitions, data files, checkpoints) as a hash
+    parts[#parts + 1] = "fp=" .. require("mto.key").point(self, p)
     p.key = table.concat(parts, ";")
     pts[#pts + 1] = p
   end
@@ -536,6 +538,9 @@ function Sweep:_run(opts)
   -- under mpirun (or MTO_SHARD=I/N) this process runs its share and writes its own part
   local shard = require("mto.cluster").open(dir, self.columns, pts, opts)
   local store = shard.store
+  -- the directory belongs to one spec (DIR/sweep.spec); more axis values need run{extend = true}
+  require("mto.key").check_spec(dir, require("mto.key").record(self), opts, next(shard.done) ~= nil,
+                                shard.rank == 0 or shard.mode == "array")
   self.data_parallel = shard.mode == "dp"
   local prog = progress.new{quiet = opts.quiet or (self.data_parallel and shard.rank > 0), tty = opts.tty}
   self.cache = {}
