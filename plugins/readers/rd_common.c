@@ -17,23 +17,27 @@ int rd_getline(FILE *f, rd_line *ln, int keep_newline)
     int c = EOF;
     ln->why[0] = '\0';
     errno = 0;
-    while ((c = getc(f)) != EOF) {
+    flockfile(f);
+    while ((c = getc_unlocked(f)) != EOF) {
         if (len == 0) ln->lineno++;
         if (len + 2 > ln->cap) {
             size_t cap = ln->cap ? 2 * ln->cap : 256;
             if (cap > max + 2) cap = max + 2;
             if (len + 2 > cap) {
+                funlockfile(f);
                 snprintf(ln->why, sizeof ln->why, "line longer than %zu bytes (reader option max_line_bytes)", max);
                 return MTO_EFORMAT;
             }
             char *b = realloc(ln->buf, cap);
             if (!b) {
+                funlockfile(f);
                 snprintf(ln->why, sizeof ln->why, "out of memory reading a line of %zu bytes", len);
                 return MTO_ENOMEM;
             }
             ln->buf = b, ln->cap = cap;
         }
         if (c == '\0') {
+            funlockfile(f);
             /* every later string function would stop there: say so instead */
             snprintf(ln->why, sizeof ln->why, "NUL byte at column %zu (a binary file?)", len + 1);
             return MTO_EFORMAT;
@@ -41,6 +45,7 @@ int rd_getline(FILE *f, rd_line *ln, int keep_newline)
         ln->buf[len++] = (char)c;
         if (c == '\n') break;
     }
+    funlockfile(f);
     if (c == EOF && ferror(f)) {
         if (len == 0) ln->lineno++;
         snprintf(ln->why, sizeof ln->why, "read error: %s", strerror(errno ? errno : EIO));
