@@ -237,6 +237,22 @@ static void check_keys(lua_State *L, int opts)
     }
 }
 
+/* mto._check_train_opts(opts [, keys]): raises what m:train would say about these
+ * options' values (and, with keys, about unknown ones); sweep:run checks every
+ * point's before the first one trains. */
+static int l_check_train_opts(lua_State *L)
+{
+    lua_settop(L, 2);
+    int keys = lua_toboolean(L, 2);
+    lua_settop(L, 1);
+    if (keys) check_keys(L, 1);
+    else check_opts_table(L, 1, "train");
+    mto_train_opts o;
+    mto_train_opts_default(&o);
+    mto_lua_train_opts(L, 1, &o, "train", "adamw");
+    return 0;
+}
+
 /* ---- m:train ------------------------------------------------------------------ */
 
 static void on_progress(void *ud, long step, long total, float loss, double elapsed)
@@ -525,7 +541,8 @@ void mto_lua_open_train(lua_State *L)
     lua_settop(L, top);
     static const luaL_Reg helpers[] = {
         {"_append_line", l_append_line}, {"_write_file", l_write_file}, {"_mkdir", l_mkdir}, {"_isatty", l_isatty},
-        {"_clock", l_clock}, {"_permutation", l_permutation}, {NULL, NULL}};
+        {"_clock", l_clock}, {"_permutation", l_permutation}, {"_check_train_opts", l_check_train_opts},
+        {NULL, NULL}};
     luaL_setfuncs(L, helpers, 0);
     /* package.preload["mto.sweep"] = loader, ... */
     if (lua_getglobal(L, "package") == LUA_TTABLE && lua_getfield(L, -1, "preload") == LUA_TTABLE) {

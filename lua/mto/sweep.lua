@@ -121,6 +121,9 @@ function M.new(spec)
       error("mto.sweep: shots must be positive integers or \"full\", got " .. tostring(s), 2)
     end
   end
+  for _, a in ipairs{"shots", "seeds", "methods"} do
+    if #self[a] == 0 then error("mto.sweep: '" .. a .. "' is empty (a sweep of no points)", 2) end
+  end
   for _, s in ipairs(self.seeds) do
     if math.type(s) ~= "integer" then error("mto.sweep: seeds must be integers, got " .. tostring(s), 2) end
   end
@@ -538,6 +541,9 @@ function Sweep:_run(opts)
   -- under mpirun (or MTO_SHARD=I/N) this process runs its share and writes its own part
   local shard = require("mto.cluster").open(dir, self.columns, pts, opts)
   local store = shard.store
+  -- the whole grid and the results location, before the first point trains (and
+  -- before sweep.spec records a spec that cannot run)
+  require("mto.check").sweep(self, dir, pts, shard.store and shard.store.path)
   -- the directory belongs to one spec (DIR/sweep.spec); more axis values need run{extend = true}
   require("mto.key").check_spec(dir, require("mto.key").record(self), opts, next(shard.done) ~= nil,
                                 shard.rank == 0 or shard.mode == "array")
