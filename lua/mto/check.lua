@@ -64,8 +64,9 @@ function M.sweep(sw, dir, points, store_path)
     f:close()
   end
   local probe = dir .. "/predictions/.probe-" .. mto._getpid()
-  local ok, err = pcall(mto._write_file, probe, "")
-  if not ok then error("sweep: cannot write predictions: " .. tostring(err), 0) end
+  local f, err = io.open(probe, "w")
+  if not f then error("sweep: cannot write predictions: " .. tostring(err), 0) end
+  f:close()
   os.remove(probe)
 end
 
