@@ -437,6 +437,7 @@ local function run_list(self, list, dir, store, prog, prefix, summary, claim)
     row.finished = os.date("!%Y-%m-%dT%H:%M:%SZ")
     store:append(row)
     summary.ran = summary.ran + 1
+    if summary.points then mto._sweep_done(summary.skipped + summary.ran) end -- for the SIGINT message
     if row.status == "failed" then
       summary.failed = summary.failed + 1
       prog:finish("FAILED: " .. row.error)
@@ -477,6 +478,9 @@ local function run_workers(self, todo, dir, order, n, opts, summary)
   mto._mkdir(dir .. "/parts")
   mto._mkdir(claims)
   io.stdout:flush(); io.stderr:flush()
+  local part_paths = {} -- SIGINT: the parent counts the workers' rows in their parts
+  for r = 0, n - 1 do part_paths[#part_paths + 1] = string.format("%s/parts/workers-%d-of-%d.csv", dir, r, n) end
+  mto._sweep_interrupt(summary.points, summary.skipped, part_paths)
   local pids = {}
   for r = 0, n - 1 do
     local pid, err = mto._fork()
@@ -486,6 +490,7 @@ local function run_workers(self, todo, dir, order, n, opts, summary)
     end
     if pid == 0 then -- the worker: its share, then leave without running the parent's script on
       local ok, e = pcall(function()
+        mto._sweep_interrupt(nil) -- the parent reports an interrupt
         mto.threads(opts.threads or 1)
         local store = cluster.worker_store(dir, self.columns, r, n)
         local prog = progress.new{quiet = opts.quiet, tty = false}
@@ -559,6 +564,7 @@ function Sweep:_run(opts)
                    shard = {mode = shard.mode, rank = shard.rank, size = shard.size}}
   todo = shard:select(todo)
   summary.shard.assigned = #todo
+  mto._sweep_interrupt(#pts, summary.skipped) -- SIGINT/SIGTERM: "interrupted: K of N points done"
   if summary.skipped > 0 then
     prog:note(string.format("sweep: %d of %d points already in %s, skipped", summary.skipped, #pts, path))
   end
@@ -589,6 +595,7 @@ function Sweep:run(opts)
   local lock = require "mto.lock"
   local mark = lock.mark()
   local ok, summary = pcall(self._run, self, opts)
+  mto._sweep_interrupt(nil)
   lock.release_since(mark)
   if not ok then self.cache = nil; error(summary, 0) end
   return summary
