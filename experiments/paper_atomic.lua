@@ -115,13 +115,14 @@ local function spec(method)
 end
 local summary = {ran = 0, skipped = 0, failed = 0}
 for _, m in ipairs(methods) do
-  local s = mto.sweep(spec(m)):run{results = o.results}
+  -- one results directory per sweep (each records its spec): RESULTS/finetune, RESULTS/prompt_tune
+  local s = mto.sweep(spec(m)):run{results = o.results .. "/" .. m}
   for _, k in ipairs{"ran", "skipped", "failed"} do summary[k] = summary[k] + s[k] end
 end
 for _, m in ipairs(methods) do
   for _, sh in ipairs(shots) do
     print(string.format("\n%s, %s: ROUGE-L", sh == "full" and "full data" or sh .. "-shot", m))
-    print((mto.table{results = o.results, rows = "template", cols = "task", value = "rouge_l", by = {"model"},
+    print((mto.table{results = o.results .. "/" .. m, rows = "template", cols = "task", value = "rouge_l", by = {"model"},
                      where = {shots = sh, method = m}}))
   end
 end
