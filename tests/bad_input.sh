@@ -133,6 +133,8 @@ printf 'local mto = require "mto"\nmto.new({d_model = 16, d_ff = 32, d_kv = 4, n
 row "dropout_rate = NaN is named, not 'bad JSON'" fail "dropout_rate = .*nan is not a finite number" -- "$MTO" run "$tmp/nan.lua"
 printf 'PersonX eats\txIntent\tto be full\nPersonX \000drinks\txIntent\tx\n' >"$tmp/nul.tsv"
 row "a NUL byte is named as such" fail "nul.tsv:2: NUL byte" -- "$MTO" run "$tmp/read.lua" atomic "$tmp/nul.tsv"
+row "/dev/zero as input is refused, not read to the memory limit" fail "/dev/zero: cannot open: not a regular file" -- \
+    "$MTO" run "$tmp/read.lua" text /dev/zero
 mkdir -p "$tmp/adir"
 row "a directory as input" fail "adir: cannot open: is a directory" -- "$MTO" run "$tmp/read.lua" atomic "$tmp/adir"
 row "a line over max_line_bytes" fail "nul.tsv:1: line longer than 10 bytes" -- \
