@@ -3,6 +3,7 @@
  *
  *   mto._hash(s) -> 16 hex digits
  *   mto._file_id(path) -> {size=, mtime=, dev=, ino=} | nil, message   (stat only)
+ *   mto._model_hash(m) -> 16 hex digits of a model's parameters
  *   mto._hash_file(path) -> 16 hex digits | nil, message  (regular files only: a FIFO
  *                                                        or device is refused, never read)
  * The hash is not cryptographic: it tells versions of one's own files apart. */
@@ -17,6 +18,11 @@
 #include <unistd.h>
 
 #include "lmto.h"
+#include "mto/t5.h"
+
+/* Same layout as l_model.c's userdata (see l_train.c). */
+#define MODEL_MT "mto.model"
+typedef struct lmodel { mto_t5 *m; } lmodel;
 
 typedef struct { uint64_t h, n; } hstate;
 
@@ -119,9 +125,21 @@ static int l_hash_file(lua_State *L)
     return 1;
 }
 
+/* mto._model_hash(m) -> 16 hex digits of an in-memory model's parameters (a sweep's
+ * models given as objects: their weights are part of every point's key). */
+static int l_model_hash(lua_State *L)
+{
+    lmodel *u = luaL_checkudata(L, 1, MODEL_MT);
+    if (!u->m) return luaL_error(L, "model has been freed");
+    hstate s = {0xcbf29ce484222325ULL, 0};
+    hupdate(&s, (const unsigned char *)u->m->params, u->m->numel * sizeof(float));
+    hpush(L, &s);
+    return 1;
+}
+
 void mto_lua_open_key(lua_State *L)
 {
     static const luaL_Reg f[] = {{"_hash", l_hash}, {"_file_id", l_file_id}, {"_hash_file", l_hash_file},
-                                 {NULL, NULL}};
+                                 {"_model_hash", l_model_hash}, {NULL, NULL}};
     luaL_setfuncs(L, f, 0);
 }

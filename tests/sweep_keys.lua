@@ -98,6 +98,12 @@ ok(key(spec(ckspec)) ~= k1, "checkpoint content: the key changes")
 local okc2, ec2 = run(spec(ckspec), dir .. "/rc")
 ok(not okc2 and tostring(ec2):find("models 'tiny' changed", 1, true), "checkpoint content: refused: " .. tostring(ec2))
 
+-- a model given as an object: its weights are in the key
+local function objspec(seed) return function(s) s.models = {tiny = mto.new(cfg, seed)} end end
+local ko = key(spec(objspec(1)))
+ok(ko == key(spec(objspec(1))), "model object: equal weights, equal key")
+ok(ko ~= key(spec(objspec(2))), "model object: other weights, another key")
+
 -- seeds added: only with extend; then the union is recorded
 local res2 = dir .. "/r2"
 run(spec(), res2)

@@ -48,8 +48,11 @@ function M.canon(v, seen)
     seen[v] = nil
     return "{" .. table.concat(out, ",") .. "}"
   elseif t == "userdata" then
-    -- a model or a template object: what it says about itself (its config), not its address
+    -- a model object: its parameters and config; another object (a template): what it
+    -- says about itself, not its address
+    local okh, h = pcall(mto._model_hash, v)
     local ok, cfg = pcall(function() return v.config end)
+    if okh then return "model:" .. h .. (ok and type(cfg) == "table" and M.canon(cfg, seen) or "") end
     if ok and type(cfg) == "table" then return "userdata" .. M.canon(cfg, seen) end
     local name
     ok, name = pcall(function() return v.name end)
