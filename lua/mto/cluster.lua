@@ -195,6 +195,9 @@ function Shard:_open(dir, columns, w)
   for _, r in ipairs(rows) do if r.key then self.done[r.key] = r end end
   self.part = string.format("%s/%s-%d-of-%d.csv", parts_dir(dir), w.mode, w.rank, w.size)
   self.store = results.open(self.part, columns)
+  -- no rank trains before every rank has read what is done: a fast rank's first row
+  -- would otherwise change a slow rank's todo list (the ranks deal it round robin)
+  if w.mode == "mpi" then mto.mpi.barrier() end
 end
 
 -- Release this process's lock (sweep:run calls it when the run ends or fails).
