@@ -67,6 +67,10 @@ if probe then
 else
   refused(function(s) s.seeds = {1, 2} end, "cannot write results", "a read-only results.csv", res)
 end
+-- results.csv that cannot be written even by root: a directory in its place
+local rd = dir .. "/isdir"
+mto._mkdir(rd .. "/results.csv")
+refused(nil, rd .. "/results.csv: cannot write: Is a directory", "results.csv is a directory", rd)
 os.execute("chmod -R u+w '" .. dir .. "'; rm -rf '" .. dir .. "'")
 print("1.." .. n)
 os.exit(failed == 0 and 0 or 1)

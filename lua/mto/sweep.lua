@@ -597,7 +597,11 @@ function Sweep:run(opts)
   local ok, summary = pcall(self._run, self, opts)
   mto._sweep_interrupt(nil)
   lock.release_since(mark)
-  if not ok then self.cache = nil; error(summary, 0) end
+  if not ok then
+    self.cache = nil
+    -- the cause, not the position inside mto's own modules
+    error(type(summary) == "string" and summary:gsub("^lua/mto/[%w_]+%.lua:%d+: ", "") or summary, 0)
+  end
   return summary
 end
 
