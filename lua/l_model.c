@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -120,9 +121,11 @@ static int opt_int(lua_State *L, int idx, const char *k, int dflt)
 {
     if (!lua_istable(L, idx)) return dflt;
     lua_getfield(L, idx, k);
-    int v = lua_isnil(L, -1) ? dflt : (int)luaL_checkinteger(L, -1);
+    lua_Integer v = lua_isnil(L, -1) ? dflt : luaL_checkinteger(L, -1);
+    if (v < 0 || v > INT_MAX) /* checked before the C int conversion: 2^32 + 4 is not 4 */
+        luaL_error(L, "option %s = %I out of range (0..%d)", k, (LUAI_UACINT)v, INT_MAX);
     lua_pop(L, 1);
-    return v;
+    return (int)v;
 }
 
 static int l_generate(lua_State *L)

@@ -35,5 +35,9 @@ refused(function() return m:predict({{5, 1}}, {max_len = 2^32 + 4}) end, "option
         "predict max_len = 2^32 + 4 is not 4 tokens")
 refused(function() return m:predict({{5, 1}}, "max_len=4") end, "predict: options must be a table", "predict options as a string")
 refused(function() return m:eval_loss(ex, {batch_size = 2^33}) end, "option batch_size", "eval_loss batch_size = 2^33")
+refused(function() return m:generate({5, 1}, {max_len = 2^32 + 4}) end, "option max_len = 4294967300 out of range",
+        "generate max_len = 2^32 + 4 is not 4 tokens")
+local gen = m:generate({5, 1}, {max_len = 3})
+ok(type(gen) == "table" and #gen <= 3, "generate max_len = 3 works")
 print("1.." .. n)
 os.exit(failed == 0 and 0 or 1)
