@@ -154,5 +154,17 @@ ok $? "array: results equal a single run's"
 grep -q "ran=0 skipped=8" "$tmp/again"
 ok $? "array: a rerun finds every point ($(cat "$tmp/again"))"
 
+# MTO_NO_LOCK=1 (a file system without fcntl locks): no lock, and a warning saying so
+mkdir "$tmp/nl"
+MTO_NO_LOCK=1 "$MTO" run /dev/stdin "$tmp/nl" > "$tmp/nl.out" 2>&1 <<'LUA'
+local lock = require "mto.lock"
+local a = lock.dir(arg[1])
+a:release()
+print("unlocked run")
+LUA
+grep -q "unlocked run" "$tmp/nl.out" && grep -q "MTO_NO_LOCK=1: results directories are not locked" "$tmp/nl.out" &&
+    [ ! -e "$tmp/nl/.lock" ]
+ok $? "MTO_NO_LOCK=1 runs without a lock and warns"
+
 echo "1..$n"
 exit $fail

@@ -110,10 +110,34 @@ function Lock:release()
   end
 end
 
+-- MTO_NO_LOCK=1: run without locks (a file system without fcntl locks, e.g. Lustre
+-- mounted with -o noflock); said once on stderr.
+local function unlocked(dir)
+  if os.getenv("MTO_NO_LOCK") ~= "1" then return nil end
+  if not M.warned then
+    M.warned = true
+    io.stderr:write("mto: warning: MTO_NO_LOCK=1: results directories are not locked; " ..
+                    "two runs on one directory can corrupt it\n")
+  end
+  return setmetatable({kind = "none", dir = dir, release = function() end}, {})
+end
+
+-- h:try, with a file system that cannot lock named as such
+local function try(h, dir, kind, start, len)
+  local ok, a, b = pcall(h.try, h, kind, start, len)
+  if not ok then
+    error(string.format("%s/.lock: %s (does this file system support fcntl locks? Lustre needs -o flock; " ..
+                        "MTO_NO_LOCK=1 runs without locking)", dir, tostring(a)), 0)
+  end
+  return a, b
+end
+
 -- The whole directory, or nil and a message naming the holder.
 function M.try_dir(dir)
+  local nl = unlocked(dir)
+  if nl then return nl end
   local h = handle(dir)
-  local ok, conflict = h:try("w", 0, 0)
+  local ok, conflict = try(h, dir, "w", 0, 0)
   if not ok then
     return nil, string.format("results directory %s is in use by another run: %s; wait for it to finish " ..
                               "or use another results directory", dir, holders(dir, h, conflict))
@@ -131,15 +155,17 @@ end
 -- Shard rank of size (mode "mpi" or "array"): a shared lock on the directory and an
 -- exclusive one on the shard's own byte.
 function M.try_shard(dir, mode, rank, size)
+  local nl = unlocked(dir)
+  if nl then return nl end
   local h = handle(dir)
-  local ok, conflict = h:try("r", 0, 1)
+  local ok, conflict = try(h, dir, "r", 0, 1)
   if not ok then
     return nil, string.format("results directory %s is in use by another run: %s; wait for it to finish " ..
                               "or use another results directory", dir, holders(dir, h, conflict))
   end
   local b = shard_byte(mode, rank, size)
   local owner = string.format("%s/parts/%s.owner", dir, part_name(mode, rank, size))
-  ok = h:try("w", b, 1)
+  ok = try(h, dir, "w", b, 1)
   if not ok then
     h:unlock(0, 1)
     return nil, string.format("%s: shard %s is already running: %s; two runs of one shard would " ..
