@@ -175,11 +175,19 @@ static int opt_bool(lua_State *L, int opts, const char *k, int dflt)
     return v;
 }
 
+/* Options are a table (or absent): a string or number there is not silently ignored. */
+static void check_opts_table(lua_State *L, int opts, const char *who)
+{
+    if (!lua_isnoneornil(L, opts) && !lua_istable(L, opts))
+        luaL_error(L, "%s: options must be a table, got %s", who, luaL_typename(L, opts));
+}
+
 /* The training options of m:train and p:train (all of train_keys but valid, progress
  * and data_parallel) from the table at index opts into *o, which holds the caller's
  * defaults; an absent optimizer means dflt_optim. who names the call in errors. */
 void mto_lua_train_opts(lua_State *L, int opts, mto_train_opts *o, const char *who, const char *dflt_optim)
 {
+    check_opts_table(L, opts, who); /* p:train too: a string there is not silently ignored */
     const char *optim = opt_string(L, opts, "optimizer", dflt_optim);
     if (strcmp(optim, "adamw") == 0) mto_optim_config_default(&o->optim, MTO_OPT_ADAMW);
     else if (strcmp(optim, "adafactor") == 0) mto_optim_config_default(&o->optim, MTO_OPT_ADAFACTOR);
@@ -215,13 +223,6 @@ static const char *const train_keys[] = {
     "optimizer", "lr", "weight_decay", "schedule", "warmup", "epochs", "max_steps", "batch_size",
     "grad_accum", "max_src_len", "max_tgt_len", "clip", "seed", "dropout", "valid", "patience",
     "eval_every", "min_delta", "progress", "data_parallel", NULL};
-
-/* Options are a table (or absent): a string or number there is not silently ignored. */
-static void check_opts_table(lua_State *L, int opts, const char *who)
-{
-    if (!lua_isnoneornil(L, opts) && !lua_istable(L, opts))
-        luaL_error(L, "%s: options must be a table, got %s", who, luaL_typename(L, opts));
-}
 
 static void check_keys(lua_State *L, int opts)
 {

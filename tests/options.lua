@@ -39,5 +39,7 @@ refused(function() return m:generate({5, 1}, {max_len = 2^32 + 4}) end, "option 
         "generate max_len = 2^32 + 4 is not 4 tokens")
 local gen = m:generate({5, 1}, {max_len = 3})
 ok(type(gen) == "table" and #gen <= 3, "generate max_len = 3 works")
+local p = m:prompt{k = 2}
+refused(function() return p:train(ex, "epochs=1") end, "p:train: options must be a table", "p:train options as a string")
 print("1.." .. n)
 os.exit(failed == 0 and 0 or 1)
