@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mto/alloc.h"
 #include "mto/host.h"
@@ -25,6 +26,7 @@
 typedef struct loaded_file {
     char *path;
     void *handle;
+    int builtin; /* from the build tree's plugins/ or the installed pkglibdir */
 } loaded_file;
 
 static struct {
@@ -36,12 +38,14 @@ static struct {
     size_t nfiles;
     int loaded_all;
     int oom; /* an allocation failed while loading: mto_plugins_load_all reports it */
+    int loading_builtin; /* load_dir of the built-in directory is running */
     char search_path[4096];
 } R;
 
 struct mto_registrar {
     const char *file;
     const mto_plugin_desc *pending[64];
+    long replaces[64]; /* index of the built-in descriptor it overrides, or -1 */
     size_t npending;
 };
 
@@ -80,12 +84,37 @@ const mto_plugin_desc *mto_plugin_find(int kind, const char *name)
     return NULL;
 }
 
-static const char *find_file_of(int kind, const char *name)
+static const char *find_file_of(int kind, const char *name, long *index)
 {
     for (size_t i = 0; i < R.len; i++)
-        if (R.items[i].desc->kind == kind && strcmp(R.items[i].desc->name, name) == 0)
+        if (R.items[i].desc->kind == kind && strcmp(R.items[i].desc->name, name) == 0) {
+            if (index) *index = (long)i;
             return R.items[i].file;
+        }
     return NULL;
+}
+
+/* Whether descriptor i came from a built-in plugin file. */
+static int item_builtin(long i)
+{
+    for (size_t j = 0; j < R.nfiles; j++)
+        if (R.files[j].path == R.items[i].file) return R.files[j].builtin;
+    return 0;
+}
+
+/* MTO_PLUGIN_OVERRIDE=name[,name...] (',', ':' or spaces): the built-ins a plugin
+ * from MTO_PLUGIN_PATH (or mto.load_plugin) may replace. */
+static int override_allowed(const char *name)
+{
+    const char *env = getenv("MTO_PLUGIN_OVERRIDE");
+    size_t n = strlen(name);
+    for (const char *p = env; p && *p;) {
+        while (*p == ',' || *p == ':' || *p == ' ') p++;
+        size_t k = strcspn(p, ",: ");
+        if (k == n && strncmp(p, name, n) == 0) return 1;
+        p += k;
+    }
+    return 0;
 }
 
 const mto_plugin_desc *mto_plugin_require(int kind, const char *name, mto_error *err)
@@ -159,21 +188,67 @@ int mto__register_plugin(mto_registrar *reg, const mto_plugin_desc *desc, mto_er
         add_problem("%s: refused: %s", reg->file, e.msg);
         return mto_error_set(err, e.code, "%s", e.msg);
     }
-    const char *other = find_file_of(desc->kind, desc->name);
+    long index = -1, replaces = -1;
+    const char *other = find_file_of(desc->kind, desc->name, &index);
     for (size_t i = 0; !other && i < reg->npending; i++)
         if (reg->pending[i]->kind == desc->kind && strcmp(reg->pending[i]->name, desc->name) == 0)
             other = reg->file;
+    if (other && index >= 0 && item_builtin(index) && !R.loading_builtin && override_allowed(desc->name)) {
+        for (size_t i = 0; i < reg->npending; i++)
+            if (reg->replaces[i] == index) return mto_error_set(err, MTO_EINVAL, "'%s' registered twice", desc->name);
+        other = NULL;
+        replaces = index; /* MTO_PLUGIN_OVERRIDE names it: this one takes the built-in's place */
+    }
     if (other) {
-        char msg[PATH_MAX + 128];
-        snprintf(msg, sizeof msg, "duplicate %s name '%s' (already registered from %s)",
-                 mto_kind_name(desc->kind), desc->name, other);
+        /* only this descriptor is refused: the file's other plugins still register
+         * (returning 0 lets an init that stops at the first error carry on) */
+        char msg[PATH_MAX + 256];
+        if (index >= 0 && item_builtin(index) && !R.loading_builtin)
+            snprintf(msg, sizeof msg,
+                     "%s '%s' is a built-in (from %s); a plugin replaces it only with MTO_PLUGIN_OVERRIDE=%s",
+                     mto_kind_name(desc->kind), desc->name, other, desc->name);
+        else
+            snprintf(msg, sizeof msg, "duplicate %s name '%s' (already registered from %s)",
+                     mto_kind_name(desc->kind), desc->name, other);
         add_problem("%s: refused: %s", reg->file, msg);
-        return mto_error_set(err, MTO_EINVAL, "%s", msg);
+        mto_error_set(err, MTO_EINVAL, "%s", msg);
+        return 0;
     }
     if (reg->npending == sizeof reg->pending / sizeof reg->pending[0])
         return mto_error_set(err, MTO_EINVAL, "too many descriptors in one plugin file");
+    reg->replaces[reg->npending] = replaces;
     reg->pending[reg->npending++] = desc;
     return 0;
+}
+
+/* Refuse what sudo and ssh refuse: a file or directory that others can write to
+ * (world-writable, or owned by a user other than us or root). Only regular files
+ * are plugins: a FIFO or device named *.so is never opened. why: the reason. */
+static int unsafe(const char *path, const struct stat *st, int want_dir, char *why, size_t n)
+{
+    if (want_dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode)) {
+        snprintf(why, n, "%s is not a %s", path, want_dir ? "directory" : "regular file");
+        return 1;
+    }
+    if (st->st_mode & S_IWOTH) {
+        snprintf(why, n, "%s is world-writable (anyone could put code there)", path);
+        return 1;
+    }
+    if (st->st_uid != 0 && st->st_uid != geteuid()) {
+        snprintf(why, n, "%s is owned by another user (uid %ld), not by you or root", path, (long)st->st_uid);
+        return 1;
+    }
+    return 0;
+}
+
+static int unsafe_dir(const char *dir, char *why, size_t n)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        snprintf(why, n, "%s: cannot stat", dir);
+        return 1;
+    }
+    return unsafe(dir, &st, 1, why, n);
 }
 
 static int already_loaded(const char *path)
@@ -191,6 +266,18 @@ int mto_plugin_load_file(const char *path, mto_error *err)
         return mto_error_set(err, MTO_EIO, "%s: plugin file not found", path);
     }
     if (already_loaded(real)) return 0;
+    {
+        char why[PATH_MAX + 128], dir[PATH_MAX];
+        struct stat st;
+        snprintf(dir, sizeof dir, "%s", real);
+        char *slash = strrchr(dir, '/');
+        if (slash) *(slash == dir ? slash + 1 : slash) = '\0';
+        if (stat(real, &st) != 0) snprintf(why, sizeof why, "%s: cannot stat", real);
+        if (stat(real, &st) != 0 || unsafe(real, &st, 0, why, sizeof why) || unsafe_dir(dir, why, sizeof why)) {
+            add_problem("%s: refused: %s", real, why);
+            return mto_error_set(err, MTO_EPLUGIN, "%s: refused: %s", real, why);
+        }
+    }
 
     void *h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
@@ -210,6 +297,7 @@ int mto_plugin_load_file(const char *path, mto_error *err)
     }
 
     mto_registrar reg = {.file = real, .npending = 0};
+    for (size_t i = 0; i < sizeof reg.replaces / sizeof reg.replaces[0]; i++) reg.replaces[i] = -1;
     mto_error perr;
     mto_error_clear(&perr);
     size_t before = R.nproblems;
@@ -245,8 +333,14 @@ int mto_plugin_load_file(const char *path, mto_error *err)
     if (!kept) { dlclose(h); R.oom = 1; return mto_error_set(err, MTO_ENOMEM, "%s: out of memory", real); }
     R.files[R.nfiles].path = kept;
     R.files[R.nfiles].handle = h;
+    R.files[R.nfiles].builtin = R.loading_builtin;
     R.nfiles++;
     for (size_t i = 0; i < reg.npending; i++) {
+        if (reg.replaces[i] >= 0) { /* MTO_PLUGIN_OVERRIDE: in the built-in's place */
+            R.items[reg.replaces[i]].desc = reg.pending[i];
+            R.items[reg.replaces[i]].file = kept;
+            continue;
+        }
         R.items[R.len].desc = reg.pending[i];
         R.items[R.len].file = kept;
         R.len++;
@@ -271,6 +365,11 @@ static int ends_with(const char *s, const char *suffix)
  * for libtool's `.libs` directories below dir (the uninstalled build tree). */
 static void load_dir(const char *dir, int recurse)
 {
+    char why[PATH_MAX + 128];
+    if (unsafe_dir(dir, why, sizeof why)) {
+        add_problem("%s: refused: %s", dir, why);
+        return;
+    }
     DIR *d = opendir(dir);
     if (!d) return;
     char **names = NULL;
@@ -292,7 +391,9 @@ static void load_dir(const char *dir, int recurse)
         snprintf(full, sizeof full, "%s/%s", dir, names[i]);
         struct stat st;
         if (stat(full, &st) != 0) continue;
-        if (S_ISDIR(st.st_mode)) {
+        if (S_ISDIR(st.st_mode) && recurse && unsafe_dir(full, why, sizeof why)) {
+            add_problem("%s: refused: %s", full, why);
+        } else if (S_ISDIR(st.st_mode)) {
             /* examples are built for the out-of-tree test, not loaded by default */
             if (recurse && strcmp(names[i], "examples") != 0) load_dir(full, 1);
         } else if (ends_with(names[i], ".so") && (!recurse || ends_with(dir, "/.libs"))) {
@@ -333,6 +434,20 @@ int mto_plugins_load_all(mto_error *err)
     R.oom = 0;
     size_t problems_before = R.nproblems;
     R.search_path[0] = '\0';
+    /* built-ins first: a plugin from MTO_PLUGIN_PATH cannot take their names by
+     * accident (MTO_PLUGIN_OVERRIDE=name lets one replace a built-in) */
+    R.loading_builtin = 1;
+    if (running_uninstalled()) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/plugins", MTO_BUILDDIR);
+        append_search(dir);
+        load_dir(dir, 1);
+    } else {
+        append_search(MTO_PKGLIBDIR);
+        struct stat st;
+        if (stat(MTO_PKGLIBDIR, &st) == 0) load_dir(MTO_PKGLIBDIR, 0);
+    }
+    R.loading_builtin = 0;
     const char *env = getenv("MTO_PLUGIN_PATH");
     if (env && *env) {
         char *copy = mto_strdup(env);
@@ -346,15 +461,6 @@ int mto_plugins_load_all(mto_error *err)
             else mto_plugin_load_file(tok, NULL);
         }
         free(copy);
-    }
-    if (running_uninstalled()) {
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s/plugins", MTO_BUILDDIR);
-        append_search(dir);
-        load_dir(dir, 1);
-    } else {
-        append_search(MTO_PKGLIBDIR);
-        load_dir(MTO_PKGLIBDIR, 0);
     }
     if (R.oom) {
         /* Not a plugin's fault: forget the problems this pass recorded and let

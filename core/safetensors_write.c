@@ -5,6 +5,7 @@
 #include "mto/alloc.h"
 #include "mto/safetensors.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -185,6 +186,39 @@ static void sync_dir(const char *path)
     free(dir);
 }
 
+/* A save killed by a signal leaves its full-size PATH.tmp-XXXXXX behind: the next
+ * save of PATH removes every one that nobody holds. A writer keeps an fcntl lock
+ * on its temp file until it is renamed, so a save running in another process
+ * keeps its own. Best effort: failures are ignored. */
+static void remove_stale_temps(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char *dir = slash ? mto_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : mto_strdup(".");
+    if (!dir) return;
+    size_t bl = strlen(base);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strlen(e->d_name) != bl + 11 || strncmp(e->d_name, base, bl) != 0 ||
+            strncmp(e->d_name + bl, ".tmp-", 5) != 0)
+            continue;
+        size_t fl = strlen(dir) + 1 + strlen(e->d_name) + 1;
+        char *full = mto_malloc(fl);
+        if (!full) break;
+        snprintf(full, fl, "%s/%s", dir, e->d_name);
+        int fd = open(full, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0) {
+            struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+            if (fcntl(fd, F_SETLK, &lk) == 0) (void)unlink(full); /* its writer is gone */
+            close(fd);
+        }
+        free(full);
+    }
+    if (d) closedir(d);
+    free(dir);
+}
+
 int mto_st_write(const char *path, const mto_st_out *tensors, size_t n,
                  const char *const *meta_kv, mto_error *err)
 {
@@ -210,6 +244,7 @@ int mto_st_write(const char *path, const mto_st_out *tensors, size_t n,
     memset(hdr + 8 + jl, ' ', hl - jl);
     free(js);
 
+    remove_stale_temps(path);
     size_t pl = strlen(path);
     tmp = mto_malloc(pl + sizeof ".tmp-XXXXXX");
     if (!tmp) { rc = mto_error_set(err, MTO_ENOMEM, "%.200s: out of memory", path); goto out; }
@@ -223,15 +258,19 @@ int mto_st_write(const char *path, const mto_st_out *tensors, size_t n,
         goto out;
     }
     (void)fchmod(fd, 0644);
+    {
+        struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET}; /* ours: see remove_stale_temps */
+        (void)fcntl(fd, F_SETLK, &lk);
+    }
     if (write_all(fd, hdr, 8 + hl) < 0) goto io_fail;
     for (size_t k = 0; k < n; k++)
         if (write_all(fd, tensors[ord[k].i].data, nbytes[ord[k].i]) < 0) goto io_fail;
     if (fsync(fd) < 0) goto io_fail;
-    if (close(fd) < 0) { fd = -1; goto io_fail; }
-    fd = -1;
-    if (rename(tmp, path) < 0) goto io_fail;
+    if (rename(tmp, path) < 0) goto io_fail; /* still locked: nobody takes it for stale */
     free(tmp);
     tmp = NULL;
+    if (close(fd) < 0) { fd = -1; goto io_fail; }
+    fd = -1;
     sync_dir(path);
     goto out;
 io_fail:

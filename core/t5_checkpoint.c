@@ -51,6 +51,31 @@ static const mto_ckpt_tensor *find_tensor(const mto_ckpt *f, const char *name)
     return mto_ckpt_find(f, "lm_head.weight"); /* tied models may keep only the head */
 }
 
+/* A checkpoint whose tensors are not exactly its config's (a 2-layer file whose
+ * config.json says 1 layer) would load as another model: every tensor must be a
+ * parameter of the config or an alias of the shared embedding. */
+static int check_unexpected(const mto_ckpt *f, const mto_t5 *m, const char *stpath, mto_error *err)
+{
+    static const char *const alias[] = {"encoder.embed_tokens.weight", "decoder.embed_tokens.weight",
+                                        "lm_head.weight",
+                                        /* unused, in Google's original t5-small/base/large (HF ignores it too) */
+                                        "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight"};
+    size_t bad = 0;
+    const char *first = NULL;
+    for (size_t i = 0; i < mto_ckpt_count(f); i++) {
+        const char *name = mto_ckpt_at(f, i)->name;
+        int known = 0;
+        for (size_t j = 0; !known && j < m->nparams; j++) known = strcmp(name, m->table[j].name) == 0;
+        for (size_t j = 0; !known && j < sizeof alias / sizeof alias[0]; j++) known = strcmp(name, alias[j]) == 0;
+        if (!known && !bad++) first = name;
+    }
+    if (!bad) return 0;
+    return mto_error_set(err, MTO_EFORMAT,
+                         "%s: tensor %s%s is not part of the model its config describes (%d+%d layers, "
+                         "d_model %d): the checkpoint does not match its config", stpath, first,
+                         bad > 1 ? " (and others)" : "", m->cfg.num_layers, m->cfg.num_decoder_layers, m->cfg.d_model);
+}
+
 mto_t5 *mto_t5_load(const char *path, mto_error *err)
 {
     char stpath[4096], cfgpath[4200];
@@ -103,6 +128,7 @@ mto_t5 *mto_t5_load(const char *path, mto_error *err)
         }
         if (mto_ckpt_read_f32(f, t, m->params + p->offset, p->numel, err)) goto fail;
     }
+    if (check_unexpected(f, m, stpath, err)) goto fail;
     const char *seed = mto_ckpt_meta(f, "seed");
     if (seed) m->seed = strtoull(seed, NULL, 10);
     free(cfgtext);

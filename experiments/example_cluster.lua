@@ -9,8 +9,10 @@
 local mto = require "mto"
 
 local data = arg[1] or ((os.getenv("MTO_SHARED_DATA") or ".") .. "/atomic2020-sample")
-local out = arg[2] or "results-cluster"
 local full = arg[3] == "full"
+-- the few-shot and the full-data sweeps differ in their options: a results directory
+-- holds one sweep (its sweep.spec), so each has its own
+local out = (arg[2] or "results-cluster") .. (full and "/full" or "/fewshot")
 local model_dir = os.getenv("MODEL") or "mto-cache/world-300-s1/models/v1_1"
 
 local sweep = mto.sweep{

@@ -140,7 +140,8 @@ local function spec(method)
 end
 local summary = {ran = 0, skipped = 0, failed = 0}
 for _, m in ipairs(methods) do
-  local s = mto.sweep(spec(m)):run{results = o.results}
+  -- one results directory per sweep (each records its spec): RESULTS/finetune, RESULTS/prompt_tune
+  local s = mto.sweep(spec(m)):run{results = o.results .. "/" .. m}
   for _, k in ipairs{"ran", "skipped", "failed"} do summary[k] = summary[k] + s[k] end
 end
 local second = paper and "rouge_l" or "rouge_l_paper"
@@ -151,16 +152,16 @@ for _, m in ipairs(methods) do
     local what = sh == "full" and "full data" or sh .. "-shot"
     for _, value in ipairs{main_metric, second} do
       print(string.format("\n%s, %s: %s", what, m, names[value]))
-      print((mto.table{results = o.results, rows = "template", cols = "task", value = value, by = {"model"},
+      print((mto.table{results = o.results .. "/" .. m, rows = "template", cols = "task", value = value, by = {"model"},
                        where = {shots = sh, method = m}}))
     end
     -- the paper's view: each template's gain over Mapping (fine-tuning has Mapping)
     if m == "finetune" then
       print(string.format("\n%s, %s: gain over mapping, %s", what, m, main_metric))
-      print((mto.table{results = o.results, rows = "template", cols = "task", value = main_metric, by = {"model"},
+      print((mto.table{results = o.results .. "/" .. m, rows = "template", cols = "task", value = main_metric, by = {"model"},
                        where = {shots = sh, method = m}, gain_over = "mapping"}))
     end
   end
 end
-print(string.format("%d points run, %d already done, %d failed; results in %s/results.csv",
+print(string.format("%d points run, %d already done, %d failed; results in %s/<method>/results.csv",
                     summary.ran, summary.skipped, summary.failed, o.results))

@@ -41,7 +41,9 @@ static const char usage_text[] =
     "\n"
     "environment:\n"
     "  MTO_PLUGIN_PATH            ':'-separated plugin directories or files,\n"
-    "                             searched before the installed plugin directory\n";
+    "                             loaded after the built-in plugins\n"
+    "  MTO_PLUGIN_OVERRIDE        names (','-separated) of built-in plugins that a\n"
+    "                             plugin from MTO_PLUGIN_PATH may replace\n";
 
 static int usage(FILE *f, int code)
 {
@@ -288,6 +290,22 @@ static int cmd_plugins(int argc, char **argv)
     return 0;
 }
 
+/* Plugins that were refused: one warning line on stderr, once per process, from
+ * every command that uses plugins (`mto plugins` lists each refusal). */
+static void warn_refused_plugins(void)
+{
+    static int done;
+    if (done) return;
+    done = 1;
+    mto_plugins_load_all(NULL);
+    size_t n = mto_plugin_problem_count();
+    if (n == 0) return;
+    if (n == 1) fprintf(stderr, "mto: warning: plugin %s\n", mto_plugin_problem_at(0));
+    else
+        fprintf(stderr, "mto: warning: plugin %s (and %zu more refusals: `mto plugins` lists them)\n",
+                mto_plugin_problem_at(0), n - 1);
+}
+
 /* Message handler: keep the error as Lua formatted it ("script.lua:LINE: msg")
  * and add a traceback only when MTO_TRACEBACK is set. */
 static int msghandler(lua_State *L)
@@ -324,6 +342,7 @@ static int cmd_run(int argc, char **argv)
         return usage(stderr, 2);
     }
     const char *script = argv[1];
+    warn_refused_plugins();
     lua_State *L = luaL_newstate();
     if (!L) {
         fprintf(stderr, "mto: cannot create Lua state (out of memory)\n");
@@ -389,6 +408,7 @@ static int cmd_slurm(int argc, char **argv)
  * its main(args) returns the exit status (0 ok, 1 failure, 2 usage). */
 static int cmd_match(int argc, char **argv)
 {
+    warn_refused_plugins();
     lua_State *L = luaL_newstate();
     if (!L) {
         fprintf(stderr, "mto: cannot create Lua state (out of memory)\n");

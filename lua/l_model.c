@@ -16,6 +16,8 @@
  * Buffers live in Lua userdata, so a Lua error never leaks them. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -122,9 +124,11 @@ static int opt_int(lua_State *L, int idx, const char *k, int dflt)
 {
     if (!lua_istable(L, idx)) return dflt;
     lua_getfield(L, idx, k);
-    int v = lua_isnil(L, -1) ? dflt : (int)luaL_checkinteger(L, -1);
+    lua_Integer v = lua_isnil(L, -1) ? dflt : luaL_checkinteger(L, -1);
+    if (v < 0 || v > INT_MAX) /* checked before the C int conversion: 2^32 + 4 is not 4 */
+        luaL_error(L, "option %s = %I out of range (0..%d)", k, (LUAI_UACINT)v, INT_MAX);
     lua_pop(L, 1);
-    return v;
+    return (int)v;
 }
 
 static int l_generate(lua_State *L)
@@ -166,20 +170,26 @@ static int copy_file(const char *src, const char *dst, mto_error *e)
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dst, (long)getpid());
     FILE *in = fopen(src, "rb");
-    if (!in) return mto_error_set(e, MTO_EIO, "%s: cannot open for copying", src);
+    if (!in) return mto_error_set(e, MTO_EIO, "%s: cannot open for copying: %s", src, strerror(errno));
     FILE *out = fopen(tmp, "wb");
-    if (!out) { fclose(in); return mto_error_set(e, MTO_EIO, "%s: cannot create", tmp); }
+    if (!out) {
+        int en = errno;
+        fclose(in);
+        return mto_error_set(e, MTO_EIO, "%s: cannot create: %s", tmp, strerror(en));
+    }
     char buf[65536];
     size_t n;
-    int bad = 0;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0) bad |= fwrite(buf, 1, n, out) != n;
-    bad |= ferror(in);
+    int bad = 0, en = 0; /* the first failure's errno: "No space left on device" */
+    while (!bad && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) bad = 1, en = errno;
+    if (!bad && ferror(in)) bad = 1, en = errno;
     fclose(in);
-    bad |= fflush(out) != 0 || fsync(fileno(out)) != 0;
-    bad |= fclose(out) != 0;
-    if (bad || rename(tmp, dst) != 0) {
+    if (!bad && (fflush(out) != 0 || fsync(fileno(out)) != 0)) bad = 1, en = errno;
+    if (fclose(out) != 0 && !bad) bad = 1, en = errno;
+    if (!bad && rename(tmp, dst) != 0) bad = 1, en = errno;
+    if (bad) {
         remove(tmp);
-        return mto_error_set(e, MTO_EIO, "%s: cannot write a copy of %s", dst, src);
+        return mto_error_set(e, MTO_EIO, "%s: cannot write a copy of %s: %s", dst, src, strerror(en ? en : EIO));
     }
     return 0;
 }
@@ -269,7 +279,12 @@ static void push_table_json(lua_State *L, int idx)
         int quote = 0;
         if (lua_type(L, -2) == LUA_TSTRING) {
             if (lua_isinteger(L, -1)) snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -1)), v = num;
-            else if (lua_type(L, -1) == LUA_TNUMBER) snprintf(num, sizeof num, "%.17g", lua_tonumber(L, -1)), v = num;
+            else if (lua_type(L, -1) == LUA_TNUMBER) {
+                double x = lua_tonumber(L, -1);
+                if (x != x || x - x != 0) /* NaN or infinite: JSON has no word for it */
+                    luaL_error(L, "mto.new config: %s = %f is not a finite number", lua_tostring(L, -2), x);
+                snprintf(num, sizeof num, "%.17g", x), v = num;
+            }
             else if (lua_type(L, -1) == LUA_TBOOLEAN) v = lua_toboolean(L, -1) ? "true" : "false";
             else if (lua_type(L, -1) == LUA_TSTRING) v = lua_tostring(L, -1), quote = 1;
         }
@@ -372,7 +387,13 @@ static int l_load(lua_State *L)
         lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
         if (lua_getfield(L, -1, "mto") == LUA_TTABLE && lua_getfield(L, -1, "tokenizer") == LUA_TFUNCTION) {
             lua_pushstring(L, spm);
-            lua_call(L, 1, 1); /* a corrupt spiece.model raises, naming the file */
+            /* a corrupt (or empty) spiece.model: nil and the message naming the file, as for
+             * a bad checkpoint (the model is collected) */
+            if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+                lua_pushnil(L);
+                lua_insert(L, -2);
+                return 2;
+            }
             lua_setiuservalue(L, top, 1);
         }
         lua_settop(L, top);

@@ -22,6 +22,7 @@
  * items: {src = ids|text, tgt = ids|text} pairs, records {head=, relation=, tail=} rendered
  * with the prompt's template, or (predict) bare id arrays / texts. Sources carry no slots:
  * the prompt inserts them. Text sources get an eos, as the sweep's do. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +77,8 @@ static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer dflt)
     int isnum;
     lua_Integer v = lua_tointegerx(L, -1, &isnum);
     if (!isnum) luaL_error(L, "prompt option %s: expected an integer", k);
+    if (strcmp(k, "seed") != 0 && (v < INT_MIN || v > INT_MAX)) /* these become C ints */
+        luaL_error(L, "prompt option %s = %I out of range", k, (LUAI_UACINT)v);
     lua_pop(L, 1);
     return v;
 }

@@ -22,6 +22,8 @@
  * Buffers live in Lua userdata, so a Lua error never leaks them. */
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,12 +130,25 @@ static lua_Integer opt_integer(lua_State *L, int opts, const char *k, lua_Intege
     return v;
 }
 
+/* An integer option that becomes a C int: range-checked before the conversion
+ * (2^32 + 1 epochs must not become 1). */
+static int opt_int(lua_State *L, int opts, const char *k, int dflt)
+{
+    lua_Integer v = opt_integer(L, opts, k, dflt);
+    if (v < 0 || v > INT_MAX)
+        luaL_error(L, "option %s = %I out of range (0..%d)", k, (LUAI_UACINT)v, INT_MAX);
+    return (int)v;
+}
+
+/* Every number option becomes a C float: NaN, infinities and values beyond
+ * float range are errors, not silently different settings. */
 static double opt_number(lua_State *L, int opts, const char *k, double dflt)
 {
     if (field_type(L, opts, k) == LUA_TNIL) { lua_pop(L, 1); return dflt; }
     int isnum;
     double v = lua_tonumberx(L, -1, &isnum);
-    if (!isnum) luaL_error(L, "option %s: expected a number", k);
+    if (!isnum) luaL_error(L, "option %s: expected a number, got %s", k, luaL_typename(L, -1));
+    if (!isfinite(v) || fabs(v) > FLT_MAX) luaL_error(L, "option %s = %f: expected a finite number", k, v);
     lua_pop(L, 1);
     return v;
 }
@@ -147,9 +162,16 @@ static const char *opt_string(lua_State *L, int opts, const char *k, const char 
     return s;
 }
 
+/* A strict boolean: 0 is true in Lua, so `dropout = 0` must not mean "on". */
 static int opt_bool(lua_State *L, int opts, const char *k, int dflt)
 {
     if (field_type(L, opts, k) == LUA_TNIL) { lua_pop(L, 1); return dflt; }
+    if (!lua_isboolean(L, -1)) {
+        const char *type = luaL_typename(L, -1); /* before lua_tostring turns a number into a string */
+        luaL_error(L, "option %s: expected true or false, got %s %s%s", k, type,
+                   lua_tostring(L, -1) ? lua_tostring(L, -1) : "",
+                   strcmp(k, "dropout") == 0 ? " (the dropout rate is the model's dropout_rate config)" : "");
+    }
     int v = lua_toboolean(L, -1);
     lua_pop(L, 1);
     return v;
@@ -181,11 +203,19 @@ static void opt_checkpoint(lua_State *L, int opts, mto_train_opts *o, const char
     lua_pop(L, 1);
 }
 
+/* Options are a table (or absent): a string or number there is not silently ignored. */
+static void check_opts_table(lua_State *L, int opts, const char *who)
+{
+    if (!lua_isnoneornil(L, opts) && !lua_istable(L, opts))
+        luaL_error(L, "%s: options must be a table, got %s", who, luaL_typename(L, opts));
+}
+
 /* The training options of m:train and p:train (all of train_keys but valid, progress
  * and data_parallel) from the table at index opts into *o, which holds the caller's
  * defaults; an absent optimizer means dflt_optim. who names the call in errors. */
 void mto_lua_train_opts(lua_State *L, int opts, mto_train_opts *o, const char *who, const char *dflt_optim)
 {
+    check_opts_table(L, opts, who); /* p:train too: a string there is not silently ignored */
     const char *optim = opt_string(L, opts, "optimizer", dflt_optim);
     if (strcmp(optim, "adamw") == 0) mto_optim_config_default(&o->optim, MTO_OPT_ADAMW);
     else if (strcmp(optim, "adafactor") == 0) mto_optim_config_default(&o->optim, MTO_OPT_ADAFACTOR);
@@ -198,18 +228,22 @@ void mto_lua_train_opts(lua_State *L, int opts, mto_train_opts *o, const char *w
     else if (strcmp(sched, "linear") == 0) o->schedule = MTO_LR_LINEAR;
     else luaL_error(L, "%s: unknown schedule '%s' (constant, linear)", who, sched);
     o->warmup_steps = (long)opt_integer(L, opts, "warmup", 0);
-    o->epochs = (int)opt_integer(L, opts, "epochs", o->epochs);
+    o->epochs = opt_int(L, opts, "epochs", o->epochs);
     o->max_steps = (long)opt_integer(L, opts, "max_steps", 0);
-    o->batch_size = (int)opt_integer(L, opts, "batch_size", o->batch_size);
-    o->grad_accum = (int)opt_integer(L, opts, "grad_accum", 1);
-    o->max_src_len = (int)opt_integer(L, opts, "max_src_len", 0);
-    o->max_tgt_len = (int)opt_integer(L, opts, "max_tgt_len", 0);
+    o->batch_size = opt_int(L, opts, "batch_size", o->batch_size);
+    o->grad_accum = opt_int(L, opts, "grad_accum", 1);
+    o->max_src_len = opt_int(L, opts, "max_src_len", 0);
+    o->max_tgt_len = opt_int(L, opts, "max_tgt_len", 0);
     o->clip = (float)opt_number(L, opts, "clip", o->clip);
     o->seed = (uint64_t)opt_integer(L, opts, "seed", 0);
     o->dropout = opt_bool(L, opts, "dropout", 1);
-    o->patience = (int)opt_integer(L, opts, "patience", o->patience);
+    o->patience = opt_int(L, opts, "patience", o->patience);
     o->eval_every = (long)opt_integer(L, opts, "eval_every", 0);
     o->min_delta = (float)opt_number(L, opts, "min_delta", 0);
+    if (o->lr < 0 || o->optim.weight_decay < 0 || o->clip < 0 || o->min_delta < 0 || o->warmup_steps < 0 ||
+        o->max_steps < 0 || o->eval_every < 0)
+        luaL_error(L, "%s: lr, weight_decay, clip (0: off), min_delta, warmup, max_steps and eval_every "
+                   "must not be negative", who);
     opt_checkpoint(L, opts, o, who);
 }
 
@@ -240,6 +274,7 @@ void mto_lua_precision_restore(mto_t5 *m, int prev)
 
 static void check_keys(lua_State *L, int opts)
 {
+    check_opts_table(L, opts, "train");
     if (!lua_istable(L, opts)) return;
     lua_pushnil(L);
     while (lua_next(L, opts)) {
@@ -249,6 +284,22 @@ static void check_keys(lua_State *L, int opts)
         if (!known) luaL_error(L, "train: unknown option '%s'", k ? k : "(non-string key)");
         lua_pop(L, 1);
     }
+}
+
+/* mto._check_train_opts(opts [, keys]): raises what m:train would say about these
+ * options' values (and, with keys, about unknown ones); sweep:run checks every
+ * point's before the first one trains. */
+static int l_check_train_opts(lua_State *L)
+{
+    lua_settop(L, 2);
+    int keys = lua_toboolean(L, 2);
+    lua_settop(L, 1);
+    if (keys) check_keys(L, 1);
+    else check_opts_table(L, 1, "train");
+    mto_train_opts o;
+    mto_train_opts_default(&o);
+    mto_lua_train_opts(L, 1, &o, "train", "adamw");
+    return 0;
 }
 
 /* ---- m:train ------------------------------------------------------------------ */
@@ -346,9 +397,10 @@ static int l_predict(lua_State *L)
     lua_settop(L, 3);
     size_t n;
     mto_example *ex = check_examples(L, 2, "srcs", 0, m->cfg.vocab_size, &n);
-    mto_t5_gen_opts g = {(int)opt_integer(L, 3, "max_len", 64), (int)opt_integer(L, 3, "beams", 1),
+    check_opts_table(L, 3, "predict");
+    mto_t5_gen_opts g = {opt_int(L, 3, "max_len", 64), opt_int(L, 3, "beams", 1),
                          (float)opt_number(L, 3, "length_penalty", 1.0), 1};
-    int bs = (int)opt_integer(L, 3, "batch_size", 32), msl = (int)opt_integer(L, 3, "max_src_len", 0);
+    int bs = opt_int(L, 3, "batch_size", 32), msl = opt_int(L, 3, "max_src_len", 0);
     if (g.max_len < 1 || g.max_len > 100000 || g.beams < 1 || g.beams > 1000)
         return luaL_error(L, "predict: max_len %d / beams %d out of range", g.max_len, g.beams);
     int *len = lua_newuserdatauv(L, (n ? n : 1) * (sizeof(int) + (size_t)g.max_len * sizeof(int32_t)), 0);
@@ -377,8 +429,9 @@ static int l_eval_loss(lua_State *L)
     mto_example *ex = check_examples(L, 2, "examples", 1, m->cfg.vocab_size, &n);
     double loss;
     mto_error e;
-    if (mto_eval_loss(m, ex, n, (int)opt_integer(L, 3, "batch_size", 32), (int)opt_integer(L, 3, "max_src_len", 0),
-                      (int)opt_integer(L, 3, "max_tgt_len", 0), &loss, &e))
+    check_opts_table(L, 3, "eval_loss");
+    if (mto_eval_loss(m, ex, n, opt_int(L, 3, "batch_size", 32), opt_int(L, 3, "max_src_len", 0),
+                      opt_int(L, 3, "max_tgt_len", 0), &loss, &e))
         return mto_lua_error(L, &e);
     lua_pushnumber(L, loss);
     return 1;
@@ -544,7 +597,8 @@ void mto_lua_open_train(lua_State *L)
     lua_settop(L, top);
     static const luaL_Reg helpers[] = {
         {"_append_line", l_append_line}, {"_write_file", l_write_file}, {"_mkdir", l_mkdir}, {"_isatty", l_isatty},
-        {"_clock", l_clock}, {"_permutation", l_permutation}, {NULL, NULL}};
+        {"_clock", l_clock}, {"_permutation", l_permutation}, {"_check_train_opts", l_check_train_opts},
+        {NULL, NULL}};
     luaL_setfuncs(L, helpers, 0);
     /* package.preload["mto.sweep"] = loader, ... */
     if (lua_getglobal(L, "package") == LUA_TTABLE && lua_getfield(L, -1, "preload") == LUA_TTABLE) {

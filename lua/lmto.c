@@ -17,6 +17,9 @@ WEAK void mto_lua_open_score(lua_State *L);
 WEAK void mto_lua_open_prompt(lua_State *L);
 WEAK void mto_lua_open_mpi(lua_State *L);
 WEAK void mto_lua_open_workers(lua_State *L);
+WEAK void mto_lua_open_lock(lua_State *L);
+WEAK void mto_lua_open_key(lua_State *L);
+WEAK void mto_lua_open_interrupt(lua_State *L);
 
 int luaopen_mto(lua_State *L)
 {
@@ -24,7 +27,7 @@ int luaopen_mto(lua_State *L)
         mto_lua_open_core,     mto_lua_open_model, mto_lua_open_tokenizer,
         mto_lua_open_data,     mto_lua_open_readers, mto_lua_open_metrics,
         mto_lua_open_train,    mto_lua_open_score,  mto_lua_open_prompt, /* after model: adds m:prompt */
-        mto_lua_open_mpi,      mto_lua_open_workers,
+        mto_lua_open_mpi,      mto_lua_open_workers, mto_lua_open_lock, mto_lua_open_key, mto_lua_open_interrupt,
     };
     lua_newtable(L);
     for (size_t i = 0; i < sizeof areas / sizeof areas[0]; i++)

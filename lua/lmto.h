@@ -25,6 +25,9 @@ void mto_lua_open_train(lua_State *L);     /* l_train.c: train, predict, sweep, 
 void mto_lua_open_score(lua_State *L);     /* l_score.c: token_logprobs, match */
 void mto_lua_open_prompt(lua_State *L);    /* l_prompt.c: m:prompt, m:load_prompt, mto.prompt_tune */
 void mto_lua_open_workers(lua_State *L);   /* l_workers.c: threads, ncpu, _fork/_wait/_exit */
+void mto_lua_open_lock(lua_State *L);     /* l_lock.c: fcntl locks of results directories */
+void mto_lua_open_key(lua_State *L);      /* l_key.c: hashes and file identities for resume keys */
+void mto_lua_open_interrupt(lua_State *L); /* l_interrupt.c: the message of an interrupted sweep */
 
 /* Raise a Lua error from an mto_error ("message"); never returns. */
 int mto_lua_error(lua_State *L, const mto_error *err);

@@ -130,4 +130,35 @@ local mto = require "mto"
 mto.template("prompting"):render{head = "PersonX eats", relation = "NoSuchRelation", tail = "x"}
 LUA
 row "unknown relation with no phrase" fail "NoSuchRelation" -- "$MTO" run "$tmp/rel.lua"
+
+# --- issue 21: a checkpoint that does not match its config; readers' bad bytes ---
+mkdir -p "$tmp/ck1"
+cp "$MTO_SRCDIR/tests/ref/t5-v11/model.safetensors" "$tmp/ck1/"
+sed -e 's/"num_layers": 2/"num_layers": 1/' -e 's/"num_decoder_layers": 2/"num_decoder_layers": 1/' \
+    "$MTO_SRCDIR/tests/ref/t5-v11/config.json" >"$tmp/ck1/config.json"
+row "2-layer checkpoint whose config says 1: mto info names the tensor" fail \
+    "ck1/model.safetensors: tensor .*block\.1\..* is not part of the model its config describes (1+1 layers" -- \
+    "$MTO" info "$tmp/ck1"
+cat >"$tmp/load.lua" <<'LUA'
+local mto = require "mto"
+local m, err = mto.load(arg[1])
+if m then print("loaded") os.exit(0) end
+print(err) os.exit(1)
+LUA
+row "mto.load refuses it with nil, message" fail "does not match its config" -- "$MTO" run "$tmp/load.lua" "$tmp/ck1"
+mkdir -p "$tmp/ck0"
+cp "$MTO_SRCDIR/tests/ref/t5-v11/model.safetensors" "$MTO_SRCDIR/tests/ref/t5-v11/config.json" "$tmp/ck0/"
+: >"$tmp/ck0/spiece.model"
+row "a 0-byte spiece.model: mto.load returns nil, message" fail "ck0/spiece.model: cannot load" -- \
+    "$MTO" run "$tmp/load.lua" "$tmp/ck0"
+printf 'local mto = require "mto"\nmto.new({d_model = 16, d_ff = 32, d_kv = 4, num_heads = 4, num_layers = 1, vocab_size = 64, dropout_rate = 0/0})\n' >"$tmp/nan.lua"
+row "dropout_rate = NaN is named, not 'bad JSON'" fail "dropout_rate = .*nan is not a finite number" -- "$MTO" run "$tmp/nan.lua"
+printf 'PersonX eats\txIntent\tto be full\nPersonX \000drinks\txIntent\tx\n' >"$tmp/nul.tsv"
+row "a NUL byte is named as such" fail "nul.tsv:2: NUL byte" -- "$MTO" run "$tmp/read.lua" atomic "$tmp/nul.tsv"
+row "/dev/zero as input is refused, not read to the memory limit" fail "/dev/zero: cannot open: not a regular file" -- \
+    "$MTO" run "$tmp/read.lua" text /dev/zero
+mkdir -p "$tmp/adir"
+row "a directory as input" fail "adir: cannot open: is a directory" -- "$MTO" run "$tmp/read.lua" atomic "$tmp/adir"
+row "a line over max_line_bytes" fail "nul.tsv:1: line longer than 10 bytes" -- \
+    "$MTO" run "$tmp/read.lua" atomic "$tmp/nul.tsv" max_line_bytes=10
 echo "1..$n"

@@ -24,7 +24,8 @@ if mode == "sweep" or mode == "dp" then
     if ctx.opts.data_parallel then dp_calls = dp_calls + 1 end
     return finetune(ctx)
   end
-  local s = mto.sweep(spec):run{results = arg[2], quiet = true, data_parallel = arg[4] == "dp"}
+  -- a run on half the seeds, then on all: adding seeds to a directory needs extend
+  local s = mto.sweep(spec):run{results = arg[2], quiet = true, data_parallel = arg[4] == "dp", extend = true}
   print(string.format("rank %d of %d ran %d skipped %d merged %s rows %d dp %d", s.shard.rank, s.shard.size, s.ran,
                       s.skipped, tostring(s.merged), #s.rows, dp_calls))
   return

@@ -14,11 +14,11 @@ trap 'rm -rf "$out"' EXIT
   >"$out/log" 2>"$out/err"
 rc=$?
 if [ $rc -eq 0 ]; then echo "ok 1 - paper_atomic.lua --tiny exits 0"; else echo "not ok 1 - exit $rc"; sed 's/^/# /' "$out/err" | tail -5; fi
-rows=$(grep -c '^task=' "$out/results.csv" 2>/dev/null || echo 0)
+rows=$(cat "$out"/*/results.csv 2>/dev/null | grep -c '^task=')
 # 4 templates x 2 shot settings per method; prompt_tune joins finetune when the build has it
 want=16; grep -q 'prompt tuning: not available' "$out/log" && want=8
 # prompt tuning runs the soft-prompt families (pre_pt, masked_pre_pt, post_pt, masked_post_pt)
-pt=$(grep -c '^task=[^,]*;template=[a-z_]*_pt;[^,]*;method=prompt_tune;' "$out/results.csv" 2>/dev/null || echo 0)
+pt=$(cat "$out"/*/results.csv 2>/dev/null | grep -c '^task=[^,]*;template=[a-z_]*_pt;[^,]*;method=prompt_tune;')
 if [ "$rows" -eq "$want" ] && [ "$pt" -eq $((want - 8)) ]; then
   echo "ok 2 - $want result rows (4 templates x 2 shot settings x methods; $pt prompt-tuning rows on *_pt families)"
 else echo "not ok 2 - $rows result rows, want $want; $pt prompt-tuning rows on *_pt families"; fi

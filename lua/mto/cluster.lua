@@ -18,6 +18,7 @@
 --   C.collect(dir, columns, order) / C.merge(dir, columns, order)
 local mto = require "mto"
 local results = require "mto.results"
+local lock = require "mto.lock"
 
 local M = {}
 
@@ -140,15 +141,26 @@ function M.open(dir, columns, points, opts)
   local self = setmetatable({dir = dir, columns = columns, world = w, mode = w.mode, rank = w.rank,
                              size = w.size, order = {}, points = points}, Shard)
   for i, p in ipairs(points) do self.order[p.key] = i end
+  local ok, err = pcall(Shard._open, self, dir, columns, w)
+  if not ok then self:close(); error(err, 0) end
+  return self
+end
+
+-- One writer per results file (mto.lock): a serial run (and its local workers) and
+-- rank 0 of a data-parallel run lock the whole directory for the run; MPI ranks and
+-- array tasks lock their own part; merges lock the directory.
+function Shard:_open(dir, columns, w)
   if w.mode == "serial" then
+    self.lock = lock.dir(dir)
     M.merge(dir, columns, self.order) -- leftovers of an interrupted sharded run
     self.store = results.open(dir .. "/results.csv", columns)
     self.done = self.store.done
-    return self
+    return
   end
   if w.mode == "dp" then
     together(w, function()
       if w.rank == 0 then
+        self.lock = lock.dir(dir)
         M.merge(dir, columns, self.order)
         self.store = results.open(dir .. "/results.csv", columns)
       end
@@ -157,19 +169,40 @@ function M.open(dir, columns, points, opts)
     self.done = {}
     for _, r in ipairs(rows) do if r.key then self.done[r.key] = r end end
     if w.rank ~= 0 then self.store = {append = function() end} end -- the same rows as rank 0's
-    return self
+    return
   end
-  -- MPI: rank 0 folds leftovers in while the others wait; an array task never
-  -- merges here (other tasks may be writing their parts right now)
-  together(w, function() if w.rank == 0 and w.mode == "mpi" then M.merge(dir, columns, self.order) end end)
+  -- MPI: rank 0 folds leftovers in (holding the directory) while the others wait; an
+  -- array task never merges here (other tasks may be writing their parts right now)
+  together(w, function()
+    if w.rank == 0 and w.mode == "mpi" then
+      local lk = lock.dir(dir)
+      local ok, err = pcall(M.merge, dir, columns, self.order)
+      lk:release()
+      if not ok then error(err, 0) end
+    end
+  end)
   if w.mode == "mpi" then mto.mpi.barrier() end
   mto._mkdir(parts_dir(dir))
+  local lk, err = lock.try_shard(dir, w.mode, w.rank, w.size)
+  if w.mode == "mpi" then -- all ranks stop together when one cannot lock its part
+    local bad = mto.mpi.allreduce({lk and 0 or 1}, "max")[1]
+    if bad > 0 and lk then lk:release(); lk = nil; err = "cluster: another rank could not lock its part" end
+  end
+  if not lk then error(err, 0) end
+  self.lock = lk
   local _, rows = M.collect(dir, columns, self.order)
   self.done = {}
   for _, r in ipairs(rows) do if r.key then self.done[r.key] = r end end
   self.part = string.format("%s/%s-%d-of-%d.csv", parts_dir(dir), w.mode, w.rank, w.size)
   self.store = results.open(self.part, columns)
-  return self
+  -- no rank trains before every rank has read what is done: a fast rank's first row
+  -- would otherwise change a slow rank's todo list (the ranks deal it round robin)
+  if w.mode == "mpi" then mto.mpi.barrier() end
+end
+
+-- Release this process's lock (sweep:run calls it when the run ends or fails).
+function Shard:close()
+  if self.lock then self.lock:release(); self.lock = nil end
 end
 
 -- Local worker I of N (sweep:run{workers = N}, a forked process) appends the points it
@@ -200,19 +233,39 @@ function Shard:finish()
     mto.mpi.barrier()
     return results.load(self.dir .. "/results.csv"), true
   end
+  self:close() -- this shard is done; the merge below needs the whole directory
   if self.mode == "mpi" then
     mto.mpi.barrier()
-    together(self.world, function() if self.rank == 0 then M.merge(self.dir, self.columns, self.order) end end)
+    together(self.world, function()
+      if self.rank == 0 then
+        local lk = lock.dir(self.dir)
+        local ok, err = pcall(M.merge, self.dir, self.columns, self.order)
+        lk:release()
+        if not ok then error(err, 0) end
+      end
+    end)
     return results.load(self.dir .. "/results.csv"), true
   end
-  -- array: the task that sees every point finished merges (merging twice is harmless)
-  local _, rows = M.collect(self.dir, self.columns, self.order)
-  local have = {}
-  for _, r in ipairs(rows) do if r.key then have[r.key] = true end end
-  for _, p in ipairs(self.points) do
-    if not have[p.key] then return rows, false end
+  -- array: the last task to finish merges. Each task releases its shard lock before it
+  -- tries the directory's, so of two tasks finishing together one always gets it; a
+  -- task still running holds it off (and will merge itself when it ends).
+  local lk = lock.try_dir(self.dir)
+  if not lk then
+    local _, rows = M.collect(self.dir, self.columns, self.order)
+    return rows, false
   end
-  return (M.merge(self.dir, self.columns, self.order)), true
+  local ok, rows, merged = pcall(function()
+    local _, rows = M.collect(self.dir, self.columns, self.order)
+    local have = {}
+    for _, r in ipairs(rows) do if r.key then have[r.key] = true end end
+    for _, p in ipairs(self.points) do
+      if not have[p.key] then return rows, false end
+    end
+    return (M.merge(self.dir, self.columns, self.order)), true
+  end)
+  lk:release()
+  if not ok then error(rows, 0) end
+  return rows, merged
 end
 
 return M

@@ -169,6 +169,9 @@ function M.new(spec)
             tostring(s), 2)
     end
   end
+  for _, a in ipairs{"shots", "seeds", "methods"} do
+    if #self[a] == 0 then error("mto.sweep: '" .. a .. "' is empty (a sweep of no points)", 2) end
+  end
   for _, s in ipairs(self.seeds) do
     if math.type(s) ~= "integer" then error("mto.sweep: seeds must be integers, got " .. tostring(s), 2) end
   end
@@ -273,6 +276,8 @@ function Sweep:points()
       p["eval_" .. k] = self.eval[k]
       parts[#parts + 1] = "eval_" .. k .. "=" .. canon(self.eval[k])
     end
+    -- the rest of the configuration (definitions, data files, checkpoints) as a hash
+    parts[#parts + 1] = "fp=" .. require("mto.key").point(self, p)
     p.key = table.concat(parts, ";")
     pts[#pts + 1] = p
   end
@@ -604,6 +609,7 @@ local function run_list(self, list, dir, store, prog, prefix, summary, claim)
     store:append(row)
     if p.shots == "full" then remove_ckpt(ckpt_dir(dir, p)) end -- the row is durable: its training state is not needed
     summary.ran = summary.ran + 1
+    if summary.points then mto._sweep_done(summary.skipped + summary.ran) end -- for the SIGINT message
     if row.status == "failed" then
       summary.failed = summary.failed + 1
       prog:finish("FAILED: " .. row.error)
@@ -645,6 +651,9 @@ local function run_workers(self, todo, dir, order, n, opts, summary, parent_prog
   mto._mkdir(dir .. "/parts")
   mto._mkdir(claims)
   io.stdout:flush(); io.stderr:flush()
+  local part_paths = {} -- SIGINT: the parent counts the workers' rows in their parts
+  for r = 0, n - 1 do part_paths[#part_paths + 1] = string.format("%s/parts/workers-%d-of-%d.csv", dir, r, n) end
+  mto._sweep_interrupt(summary.points, summary.skipped, part_paths)
   local pids = {}
   for r = 0, n - 1 do
     local pid, err = mto._fork()
@@ -654,6 +663,7 @@ local function run_workers(self, todo, dir, order, n, opts, summary, parent_prog
     end
     if pid == 0 then -- the worker: its share, then leave without running the parent's script on
       local ok, e = pcall(function()
+        mto._sweep_interrupt(nil) -- the parent reports an interrupt
         mto.threads(opts.threads or 1)
         local store = cluster.worker_store(dir, self.columns, r, n)
         -- no terminal output: status and finished lines go to files the parent draws from
@@ -715,9 +725,8 @@ end
 -- run{data_parallel = true} under mpirun: all ranks train each point together instead.
 -- run{workers = N} (or MTO_WORKERS=N, "auto" = one per core) on one machine: N forked
 -- processes share the points, each training with `threads` (default 1) engine threads.
-function Sweep:run(opts)
-  opts = opts or {}
-  local dir = opts.results or error("sweep:run: results = DIR is required", 2)
+function Sweep:_run(opts)
+  local dir = opts.results
   local workers = worker_count(opts.workers)
   mto._mkdir(dir)
   mto._mkdir(dir .. "/predictions")
@@ -726,6 +735,12 @@ function Sweep:run(opts)
   -- under mpirun (or MTO_SHARD=I/N) this process runs its share and writes its own part
   local shard = require("mto.cluster").open(dir, self.columns, pts, opts)
   local store = shard.store
+  -- the whole grid and the results location, before the first point trains (and
+  -- before sweep.spec records a spec that cannot run)
+  require("mto.check").sweep(self, dir, pts, shard.store and shard.store.path)
+  -- the directory belongs to one spec (DIR/sweep.spec); more axis values need run{extend = true}
+  require("mto.key").check_spec(dir, require("mto.key").record(self), opts, next(shard.done) ~= nil,
+                                shard.rank == 0 or shard.mode == "array")
   self.data_parallel = shard.mode == "dp"
   local verbose = opts.verbose
   if verbose == nil then verbose = self.spec.verbose end
@@ -742,6 +757,7 @@ function Sweep:run(opts)
   todo = shard:select(todo)
   summary.shard.assigned = #todo
   prog.points = #todo -- the phase ETA
+  mto._sweep_interrupt(#pts, summary.skipped) -- SIGINT/SIGTERM: "interrupted: K of N points done"
   if summary.skipped > 0 then
     prog:note(string.format("sweep: %d of %d points already in %s, skipped", summary.skipped, #pts, path))
   end
@@ -760,6 +776,24 @@ function Sweep:run(opts)
     local value = opts.value or "rouge_l"
     summary.plot = require("mto.plot").plot{results = summary.rows, value = value,
                                             out = dir .. "/plot-" .. value .. ".png", quiet = opts.quiet}
+  end
+  return summary
+end
+
+-- The run holds its results lock (mto.lock, taken by mto.cluster.open) until it ends,
+-- also when it fails.
+function Sweep:run(opts)
+  opts = opts or {}
+  if not opts.results then error("sweep:run: results = DIR is required", 2) end
+  local lock = require "mto.lock"
+  local mark = lock.mark()
+  local ok, summary = pcall(self._run, self, opts)
+  mto._sweep_interrupt(nil)
+  lock.release_since(mark)
+  if not ok then
+    self.cache = nil
+    -- the cause, not the position inside mto's own modules
+    error(type(summary) == "string" and summary:gsub("^lua/mto/[%w_]+%.lua:%d+: ", "") or summary, 0)
   end
   return summary
 end

@@ -3,7 +3,9 @@
 --
 --   print(mto.table{results = "out/", rows = "template", cols = "shots", value = "rouge_l",
 --                   where = {method = "finetune"}, by = {"model"}, format = "markdown",
---                   digits = 3, scale = 1, lower_is_better = false})
+--                   digits = 3, scale = 1, lower_is_better = false, over = {})
+-- A cell averages rows that differ only in the seed (and the columns listed in over):
+-- rows that differ in anything else are an error naming the difference.
 -- Returns the text and the data ({{key=, rows=, cols=, cells=[r][c] = {mean,std,n,best}}, ...}).
 -- Failed runs (status ~= "ok") are left out and counted in a note.
 --
@@ -61,10 +63,49 @@ local function matches(row, where)
   return true
 end
 
+-- A row's configuration without the columns a cell averages over (its key's parts
+-- other than seed=; the fp= hash goes too when a task, model or template may vary).
+local function key_parts(key)
+  local out = {}
+  for part in (key .. ";"):gmatch("([^;]*);") do out[#out + 1] = part end
+  return out
+end
+
+local function signature(r, over)
+  if not r.key then return nil end
+  local keep = {}
+  for _, part in ipairs(key_parts(r.key)) do
+    local name = part:match("^([^=]*)=") or part
+    if not over[name] and not (name == "fp" and (over.task or over.model or over.template)) then
+      keep[#keep + 1] = part
+    end
+  end
+  return table.concat(keep, ";")
+end
+
+-- The names in which two keys differ, with both values.
+local function key_diff(a, b)
+  local va, vb, out = {}, {}, {}
+  for _, p in ipairs(key_parts(a)) do local k, v = p:match("^([^=]*)=(.*)$"); if k then va[k] = v end end
+  for _, p in ipairs(key_parts(b)) do local k, v = p:match("^([^=]*)=(.*)$"); if k then vb[k] = v end end
+  for k, v in pairs(va) do
+    if vb[k] ~= v then out[#out + 1] = string.format("%s (%s vs %s)", k, v, tostring(vb[k])) end
+  end
+  for k, v in pairs(vb) do if va[k] == nil then out[#out + 1] = string.format("%s (unset vs %s)", k, v) end end
+  table.sort(out)
+  return table.concat(out, ", ")
+end
+
 -- Build the pivot data for one group of rows.
 local function pivot(rows, spec)
   local rn, cn = as_list(spec.rows), as_list(spec.cols)
   local rlab, clab, rseen, cseen, vals = {}, {}, {}, {}, {}
+  -- a cell is a mean over seeds (and the columns of spec.over): rows that differ in
+  -- anything else must not be averaged together
+  local over, sigs = {seed = true}, {}
+  for _, c in ipairs(as_list(spec.over)) do over[c] = true end
+  for _, c in ipairs(rn) do over[c] = true end
+  for _, c in ipairs(cn) do over[c] = true end
   for _, r in ipairs(rows) do
     local x = tonumber(r[spec.value])
     if x then
@@ -73,6 +114,17 @@ local function pivot(rows, spec)
       if not cseen[b] then cseen[b] = true; clab[#clab + 1] = b end
       vals[a] = vals[a] or {}
       vals[a][b] = vals[a][b] or {}
+      local sg = signature(r, over)
+      if sg then
+        local ck = a .. "\0" .. b
+        local first = sigs[ck]
+        if not first then sigs[ck] = {sig = sg, key = r.key}
+        elseif first.sig ~= sg then
+          error(string.format("mto.table: cell (%s, %s) would average rows that differ in more than the " ..
+                              "seed: %s; add the column to rows, cols, by or where (or list it in over = {...})",
+                              a, b, key_diff(first.key, r.key)), 0)
+        end
+      end
       table.insert(vals[a][b], x * (spec.scale or 1))
     end
   end

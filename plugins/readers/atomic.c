@@ -63,6 +63,7 @@ int rd_atomic_parse(const mto_host *h, FILE *f, const char *path, const mto_opti
     double max_rows = h->opt_num(o, "max_rows", 0);
     long emitted = 0;
     int ch = 0, cr = 1, ct = 2; /* column of head, relation, tail */
+    rd_line_limit(h, o, &ln);
 
     while ((rc = rd_getline(f, &ln, 0)) == 1) {
         char *line = ln.buf, *cols[3];
@@ -118,7 +119,7 @@ int rd_atomic_parse(const mto_host *h, FILE *f, const char *path, const mto_opti
         emitted++;
     }
     if (rc < 0) {
-        rc = h->error(err, rc, "%s:%ld: read error", path, ln.lineno + 1);
+        rc = rd_line_error(h, err, rc, path, &ln);
         goto out;
     }
     /* A filter naming a relation that is neither in ATOMIC-2020 nor in the file
@@ -150,7 +151,7 @@ static int atomic_read(const mto_host *h, const char *path, const mto_options *o
     FILE *f = rd_open(h, path, err);
     if (!f) return MTO_EIO;
     int rc = rd_atomic_parse(h, f, path, o, sink, err);
-    fclose(f);
+    rd_close(f);
     return rc;
 }
 

@@ -133,7 +133,7 @@ int rd_csv_parse(const mto_host *h, FILE *f, const char *path, const mto_options
         const char *c = h->opt_str(o, keys[i], NULL);
         if (c) r.mfield[r.nmap] = map_fields[i], r.mcol[r.nmap++] = c;
     }
-    rc = rd_csv_rows(h, f, path, (unsigned char)delim, on_row, &r, err);
+    rc = rd_csv_rows_max(h, f, path, (unsigned char)delim, rd_max_line(h, o), on_row, &r, err);
 out:
     if (r.names)
         for (size_t i = 0; i < r.ncols; i++) free(r.names[i]);
@@ -149,7 +149,7 @@ static int csv_read(const mto_host *h, const char *path, const mto_options *o,
     FILE *f = rd_open(h, path, err);
     if (!f) return MTO_EIO;
     int rc = rd_csv_parse(h, f, path, o, sink, err);
-    fclose(f);
+    rd_close(f);
     return rc;
 }
 

@@ -72,6 +72,12 @@ static int blank(const char *s, size_t n)
 int rd_csv_rows(const mto_host *h, FILE *f, const char *path, unsigned char delim,
                 rd_csv_row_fn fn, void *ud, mto_error *err)
 {
+    return rd_csv_rows_max(h, f, path, delim, 0, fn, ud, err);
+}
+
+int rd_csv_rows_max(const mto_host *h, FILE *f, const char *path, unsigned char delim, size_t max_line,
+                    rd_csv_row_fn fn, void *ud, mto_error *err)
+{
     struct csv_parser p;
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
         return h->error(err, MTO_ENOMEM, "%s: cannot initialise libcsv", path);
@@ -79,6 +85,7 @@ int rd_csv_rows(const mto_host *h, FILE *f, const char *path, unsigned char deli
     csv_set_space_func(&p, is_space);
     csv_state st = {.h = h, .path = path, .fn = fn, .ud = ud, .err = err, .at_row_start = 1};
     rd_line ln = {0};
+    ln.max = max_line;
     int rc;
     while (!st.rc && (rc = rd_getline(f, &ln, 1)) == 1) {
         char *s = ln.buf;
@@ -91,7 +98,7 @@ int rd_csv_rows(const mto_host *h, FILE *f, const char *path, unsigned char deli
             st.rc = h->error(err, MTO_EFORMAT, "%s:%ld: malformed quoted field (%s)", path,
                              ln.lineno, csv_strerror(csv_error(&p)));
     }
-    if (!st.rc && rc < 0) st.rc = h->error(err, rc, "%s:%ld: read error", path, ln.lineno + 1);
+    if (!st.rc && rc < 0) st.rc = rd_line_error(h, err, rc, path, &ln);
     if (!st.rc && csv_fini(&p, on_field, on_row, &st) != 0 && !st.rc)
         st.rc = h->error(err, MTO_EFORMAT, "%s:%ld: unterminated quoted field (row starts here)",
                          path, st.row_line);

@@ -38,6 +38,7 @@ typedef struct mcqa_reader {
     const char *path;
     mto_record_sink *sink;
     long emitted, max_rows;
+    size_t max_line; /* option max_line_bytes (0: RD_MAX_LINE) */
     /* CSV column roles, from the header */
     int have_header;
     long qcol, idcol, acol;
@@ -258,7 +259,8 @@ static int json_row(mcqa_reader *r, json_t *root, long line, mto_error *err)
 static int parse_jsonl(mcqa_reader *r, FILE *f, mto_error *err)
 {
     rd_line ln = {0};
-    int rc, got;
+    ln.max = r->max_line;
+    int rc = 0, got;
     while ((got = rd_getline(f, &ln, 0)) == 1) {
         rc = 0;
         if (!*rd_trim(ln.buf)) continue;
@@ -273,7 +275,7 @@ static int parse_jsonl(mcqa_reader *r, FILE *f, mto_error *err)
         json_decref(root);
         if (rc) break;
     }
-    if (got < 0) rc = r->h->error(err, got, "%s:%ld: read error", r->path, ln.lineno + 1);
+    if (got < 0) rc = rd_line_error(r->h, err, got, r->path, &ln);
     else if (got == 0) rc = 0;
     rd_line_free(&ln);
     return rc;
@@ -283,7 +285,7 @@ int rd_mcqa_parse(const mto_host *h, FILE *f, const char *path, const mto_option
                   mto_record_sink *sink, mto_error *err)
 {
     mcqa_reader r = {.h = h, .path = path, .sink = sink,
-                     .max_rows = (long)h->opt_num(o, "max_rows", 0)};
+                     .max_rows = (long)h->opt_num(o, "max_rows", 0), .max_line = rd_max_line(h, o)};
     const char *fmt = h->opt_str(o, "format", NULL);
     int jsonl;
     if (fmt) {
@@ -296,12 +298,12 @@ int rd_mcqa_parse(const mto_host *h, FILE *f, const char *path, const mto_option
         int c;
         while ((c = getc(f)) != EOF && (c == ' ' || c == '\n' || c == '\r' || c == '\t')) {}
         jsonl = c == '{';
-        rewind(f);
+        if (fseek(f, 0, SEEK_SET) != 0 && c != EOF) ungetc(c, f); /* standard input: only c goes back */
     }
     if (jsonl) return parse_jsonl(&r, f, err);
     int delim = fmt && rd_streq_ci(fmt, "tsv") ? '\t' : rd_csv_delim(h, o, path);
     if (delim < 0) return h->error(err, MTO_EINVAL, "%s: bad delimiter option", path);
-    return rd_csv_rows(h, f, path, (unsigned char)delim, csv_row, &r, err);
+    return rd_csv_rows_max(h, f, path, (unsigned char)delim, r.max_line, csv_row, &r, err);
 }
 
 #ifndef RD_NO_PLUGIN_ENTRY
@@ -311,7 +313,7 @@ static int mcqa_read(const mto_host *h, const char *path, const mto_options *o,
     FILE *f = rd_open(h, path, err);
     if (!f) return MTO_EIO;
     int rc = rd_mcqa_parse(h, f, path, o, sink, err);
-    fclose(f);
+    rd_close(f);
     return rc;
 }
 

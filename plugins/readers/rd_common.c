@@ -5,28 +5,73 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int rd_getline(FILE *f, rd_line *ln, int keep_newline)
 {
+    size_t max = ln->max ? ln->max : RD_MAX_LINE, len = 0;
+    int c = EOF;
+    ln->why[0] = '\0';
     errno = 0;
-    ssize_t n = getline(&ln->buf, &ln->cap, f);
-    if (n < 0) {
-        if (ferror(f)) return errno == ENOMEM ? MTO_ENOMEM : MTO_EIO;
-        return 0;
+    flockfile(f);
+    while ((c = getc_unlocked(f)) != EOF) {
+        if (len == 0) ln->lineno++;
+        if (len + 2 > ln->cap) {
+            size_t cap = ln->cap ? 2 * ln->cap : 256;
+            if (cap > max + 2) cap = max + 2;
+            if (len + 2 > cap) {
+                funlockfile(f);
+                snprintf(ln->why, sizeof ln->why, "line longer than %zu bytes (reader option max_line_bytes)", max);
+                return MTO_EFORMAT;
+            }
+            char *b = realloc(ln->buf, cap);
+            if (!b) {
+                funlockfile(f);
+                snprintf(ln->why, sizeof ln->why, "out of memory reading a line of %zu bytes", len);
+                return MTO_ENOMEM;
+            }
+            ln->buf = b, ln->cap = cap;
+        }
+        if (c == '\0') {
+            funlockfile(f);
+            /* every later string function would stop there: say so instead */
+            snprintf(ln->why, sizeof ln->why, "NUL byte at column %zu (a binary file?)", len + 1);
+            return MTO_EFORMAT;
+        }
+        ln->buf[len++] = (char)c;
+        if (c == '\n') break;
     }
-    ln->lineno++;
-    ln->len = (size_t)n;
-    /* A NUL byte inside a line ends it for every later string function: make
-     * the length agree so nothing reads past what strlen sees. */
-    size_t s = strlen(ln->buf);
-    if (s < ln->len) ln->len = s;
+    funlockfile(f);
+    if (c == EOF && ferror(f)) {
+        if (len == 0) ln->lineno++;
+        snprintf(ln->why, sizeof ln->why, "read error: %s", strerror(errno ? errno : EIO));
+        return errno == ENOMEM ? MTO_ENOMEM : MTO_EIO;
+    }
+    if (len == 0) return 0;
+    ln->buf[len] = '\0';
+    ln->len = len;
     if (!keep_newline) {
         while (ln->len > 0 && (ln->buf[ln->len - 1] == '\n' || ln->buf[ln->len - 1] == '\r'))
             ln->buf[--ln->len] = '\0';
     }
     return 1;
+}
+
+size_t rd_max_line(const mto_host *h, const mto_options *o)
+{
+    double v = h->opt_num(o, "max_line_bytes", 0);
+    return v >= 1 && v < 1e15 ? (size_t)v : 0;
+}
+
+void rd_line_limit(const mto_host *h, const mto_options *o, rd_line *ln) { ln->max = rd_max_line(h, o); }
+
+int rd_line_error(const mto_host *h, mto_error *err, int rc, const char *path, const rd_line *ln)
+{
+    return h->error(err, rc, "%s:%ld: %s", path, ln->lineno, ln->why[0] ? ln->why : "read error");
 }
 
 void rd_line_free(rd_line *ln)
@@ -38,9 +83,34 @@ void rd_line_free(rd_line *ln)
 
 FILE *rd_open(const mto_host *h, const char *path, mto_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) h->error(err, MTO_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (!strcmp(path, "-")) return stdin;
+    int fd;
+    while ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 && errno == EINTR) {}
+    if (fd < 0) {
+        h->error(err, MTO_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int dir = S_ISDIR(st.st_mode);
+        close(fd);
+        h->error(err, MTO_EIO, "%s: cannot open: %s", path,
+                 dir ? "is a directory" : "not a regular file (a FIFO or device); give a file, or - for standard input");
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl != -1) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        h->error(err, MTO_EIO, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+    }
     return f;
+}
+
+void rd_close(FILE *f)
+{
+    if (f && f != stdin) fclose(f);
 }
 
 size_t rd_split(char *s, char sep, char **out, size_t max)

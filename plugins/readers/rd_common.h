@@ -18,14 +18,29 @@ typedef struct rd_line {
     size_t len;
     size_t cap;
     long lineno;
+    size_t max;  /* longest line accepted in bytes; 0: RD_MAX_LINE */
+    char why[96]; /* what went wrong when rd_getline returned < 0 */
 } rd_line;
 
-/* Read the next line; returns 1, 0 at end of file, or a negative MTO_E* code. */
+/* The default longest line (the `max_line_bytes` reader option changes it). */
+#define RD_MAX_LINE ((size_t)64 << 20)
+
+/* Read the next line; returns 1, 0 at end of file, or a negative MTO_E* code
+ * (MTO_EIO: a read error; MTO_ENOMEM; MTO_EFORMAT: a NUL byte or a line longer
+ * than ln->max), with ln->why saying which. Failure is never end of file. */
 int rd_getline(FILE *f, rd_line *ln, int keep_newline);
 void rd_line_free(rd_line *ln);
+/* ln->max from the `max_line_bytes` option (0 or absent: RD_MAX_LINE). */
+void rd_line_limit(const mto_host *h, const mto_options *o, rd_line *ln);
+size_t rd_max_line(const mto_host *h, const mto_options *o);
+/* The error of a failed rd_getline: "path:LINE: why"; returns rc. */
+int rd_line_error(const mto_host *h, mto_error *err, int rc, const char *path, const rd_line *ln);
 
-/* Open a file for reading, or fail with "path: cannot open: reason". */
+/* Open a file for reading, or fail with "path: cannot open: reason". Only regular
+ * files are opened (without blocking: a FIFO is refused, never waited on); "-" is
+ * standard input. Close with rd_close. */
 FILE *rd_open(const mto_host *h, const char *path, mto_error *err);
+void rd_close(FILE *f);
 
 /* Split s in place at every sep; fills up to max pointers, returns the count of fields. */
 size_t rd_split(char *s, char sep, char **out, size_t max);
@@ -74,6 +89,9 @@ typedef int (*rd_csv_row_fn)(void *ud, long line, char **fields, size_t nfields,
                              mto_error *err);
 int rd_csv_rows(const mto_host *h, FILE *f, const char *path, unsigned char delim,
                 rd_csv_row_fn fn, void *ud, mto_error *err);
+/* the same with a longest line in bytes (0: RD_MAX_LINE) */
+int rd_csv_rows_max(const mto_host *h, FILE *f, const char *path, unsigned char delim, size_t max_line,
+                    rd_csv_row_fn fn, void *ud, mto_error *err);
 /* The delimiter named by the `delimiter` option ("," "\t" "tab" ";" "|"), or the
  * default for path (.tsv -> tab, else comma); -1 for an invalid value. */
 int rd_csv_delim(const mto_host *h, const mto_options *o, const char *path);

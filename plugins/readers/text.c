@@ -12,6 +12,7 @@ int rd_text_parse(const mto_host *h, FILE *f, const char *path, const mto_option
     double max_rows = h->opt_num(o, "max_rows", 0);
     long emitted = 0;
     int rc;
+    rd_line_limit(h, o, &ln);
     while ((rc = rd_getline(f, &ln, 0)) == 1) {
         char *line = ln.buf;
         if (ln.lineno == 1 && (unsigned char)line[0] == 0xef &&
@@ -29,7 +30,7 @@ int rd_text_parse(const mto_host *h, FILE *f, const char *path, const mto_option
         if ((rc = rd_emit(h, sink, kv, 2, err))) goto out;
         if (max_rows > 0 && ++emitted >= (long)max_rows) break;
     }
-    if (rc < 0) rc = h->error(err, rc, "%s:%ld: read error", path, ln.lineno + 1);
+    if (rc < 0) rc = rd_line_error(h, err, rc, path, &ln);
 out:
     rd_line_free(&ln);
     return rc;
@@ -42,7 +43,7 @@ static int text_read(const mto_host *h, const char *path, const mto_options *o,
     FILE *f = rd_open(h, path, err);
     if (!f) return MTO_EIO;
     int rc = rd_text_parse(h, f, path, o, sink, err);
-    fclose(f);
+    rd_close(f);
     return rc;
 }
 

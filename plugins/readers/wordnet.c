@@ -270,7 +270,7 @@ static int load_file(wn_db *db, int fi, FILE *fp, mto_error *err)
         len += got;
         if (got == 0) break;
     }
-    if (ferror(fp)) return db->h->error(err, MTO_EIO, "%s: read error", F->path);
+    if (ferror(fp)) return db->h->error(err, MTO_EIO, "%s: read error: %s", F->path, strerror(errno ? errno : EIO));
     F->text[len] = '\0';
     long lineno = 0;
     int sorted = 1;
@@ -279,7 +279,10 @@ static int load_file(wn_db *db, int fi, FILE *fp, mto_error *err)
         size_t next = nl ? (size_t)(nl - F->text) + 1 : len;
         if (nl) *nl = '\0';
         lineno++;
-        size_t n = strlen(line); /* stops at an embedded NUL */
+        size_t n = strlen(line);
+        if (n < next - pos - (nl ? 1 : 0))
+            return db->h->error(err, MTO_EFORMAT, "%s:%ld: NUL byte at column %zu (a binary file?)", F->path,
+                                lineno, n + 1);
         if (n && line[n - 1] == '\r') line[--n] = '\0';
         if (n && line[0] != ' ') { /* license lines start with two spaces */
             int rc = parse_synset(db, fi, line, pos, lineno, err);
@@ -682,15 +685,16 @@ static int wordnet_read_mode(const mto_host *h, const char *path, const mto_opti
     for (int i = 0; i < 4; i++) {
         snprintf(names[i], sizeof names[i], "%s/%s", dir, pos_file[i]);
         np[i] = names[i];
-        if (!(files[i] = fopen(names[i], "rb"))) {
-            rc = h->error(err, MTO_EIO, "%s: cannot open: %s (is wordnet-base installed? "
-                          "set the dir option)", names[i], strerror(errno));
+        if (!(files[i] = rd_open(h, names[i], err))) {
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", err->msg);
+            rc = h->error(err, MTO_EIO, "%s (is wordnet-base installed? set the dir option)", why);
             break;
         }
     }
     if (!rc) rc = rd_wordnet_run(h, files, np, dir, o, mode, sink, err);
     for (int i = 0; i < 4; i++)
-        if (files[i]) fclose(files[i]);
+        rd_close(files[i]);
     return rc;
 }
 

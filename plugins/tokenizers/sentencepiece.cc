@@ -17,6 +17,9 @@
  * mto_error naming the model file; nothing C++ crosses the boundary. */
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
+#include <sys/stat.h>
+#include <cerrno>
+#include <cstring>
 
 #include <cstddef>
 #include <cstdint>
@@ -95,6 +98,15 @@ int spm_load(const mto_host *host, const char *path, void **state, mto_error *er
 {
     *state = nullptr;
     if (!path || !*path) return host->error(err, MTO_EINVAL, "sentencepiece: empty model path");
+    {
+        /* only a regular file: a FIFO would block the open (and every mto command) */
+        struct stat st;
+        if (stat(path, &st) != 0)
+            return host->error(err, MTO_EIO, "%s: cannot open: %s", path, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+            return host->error(err, MTO_EIO, "%s: cannot open: %s", path,
+                               S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file (a FIFO or device)");
+    }
     Spm *t = nullptr;
     try {
         t = new Spm();
