@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lmto.h"
+#include "mto/train.h"
 
 #define MAX_PARTS 256
 static volatile sig_atomic_t installed;
@@ -49,8 +50,18 @@ static long part_rows(const char *path)
     return lines > 0 ? lines - 1 : 0;
 }
 
+static volatile sig_atomic_t term_stopping;
+
 static void on_signal(int sig)
 {
+    /* the first SIGTERM during training (a Slurm time limit): the loop finishes its step,
+     * saves its training state and stops, as the CLI's own SIGTERM handler does; the
+     * point then fails with "its training state is kept" and the rerun resumes it */
+    if (sig == SIGTERM && !term_stopping && mto_train_active()) {
+        term_stopping = 1;
+        mto_train_request_stop();
+        return;
+    }
     long k = done_k;
     for (int i = 0; i < nparts; i++) k += part_rows(parts[i]);
     char msg[160], *p = msg;

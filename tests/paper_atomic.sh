@@ -25,15 +25,15 @@ else echo "not ok 2 - $rows result rows, want $want; $pt prompt-tuning rows on *
 if grep -q 'masked_prompting' "$out/log" && grep -q '0 failed' "$out/log"; then echo "ok 3 - table printed, no failed point"
 else echo "not ok 3 - table or failures"; sed 's/^/# /' "$out/log" | tail -5; fi
 # paper mode: the paper's metric columns beside mto's, paper sampling and phrases in every key
-head -1 "$out/results.csv" | tr ',' '\n' >"$out/cols"
+head -1 "$out/finetune/results.csv" | tr ',' '\n' >"$out/cols"
 if grep -qx rouge_l_paper "$out/cols" && grep -qx exact_match_paper "$out/cols" && grep -qx rouge_l "$out/cols" &&
-   [ "$(grep -c 'sampling=paper;phrases=paper;' "$out/results.csv")" -eq "$rows" ] &&
+   [ "$(cat "$out"/*/results.csv | grep -c 'sampling=paper;phrases=paper;')" -eq "$rows" ] &&
    grep -q "ROUGE-L as the paper's code computes it" "$out/log" && grep -q "ROUGE-L, mto's" "$out/log"; then
   echo "ok 4 - paper mode: rouge_l_paper and exact_match_paper beside rouge_l; sampling and phrases = paper"
 else echo "not ok 4 - paper mode columns or keys"; sed 's/^/# /' "$out/cols" | tr '\n' ' '; echo; fi
 # the paper's head selection: 4 shots -> 5 heads (its loop keeps head N+1) x 1 tail
 n4=$(awk -F, 'NR==1{for(i=1;i<=NF;i++)h[$i]=i} NR>1 && $h["shots"]=="4" && $h["method"]=="finetune"{print $h["n_train"]}' \
-     "$out/results.csv" | sort -u)
+     "$out/finetune/results.csv" | sort -u)
 if [ "$n4" = "5" ]; then echo "ok 5 - paper sampling: 4 shots train on 5 heads x 1 tail"
 else echo "not ok 5 - n_train for 4 shots: '$n4', want 5"; fi
 # golden layout of the printed gain table (the numbers vary with the tiny model's training)
