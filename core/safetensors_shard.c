@@ -22,7 +22,7 @@ static uint64_t tensor_bytes(const mto_st_out *t)
     return n;
 }
 
-static int write_text_atomic(const char *path, const char *text, mto_error *err)
+int mto_st_write_text_atomic(const char *path, const char *text, mto_error *err)
 {
     char tmp[4400];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -106,7 +106,7 @@ int mto_st_write_sharded_fill(const char *dir, mto_st_out *tensors, size_t n, co
         rc = mto_error_set(err, MTO_ENOMEM, "%s: out of memory", index);
         goto out;
     }
-    if ((rc = write_text_atomic(index, text, err))) goto out;
+    if ((rc = mto_st_write_text_atomic(index, text, err))) goto out;
     snprintf(path, sizeof path, "%s/model.safetensors", dir); /* stale single file: the index wins already */
     if (unlink(path) != 0 && errno != ENOENT) rc = mto_error_set(err, MTO_EIO, "%s: %s", path, strerror(errno));
 out:

@@ -141,23 +141,6 @@ fail:
     return NULL;
 }
 
-static int write_text_atomic(const char *path, const char *text, mto_error *err)
-{
-    char tmp[4400];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return mto_error_set(err, MTO_EIO, "%s: %s", tmp, strerror(errno));
-    size_t n = strlen(text);
-    int bad = fwrite(text, 1, n, f) != n || fputc('\n', f) == EOF || fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return mto_error_set(err, MTO_EIO, "%s: %s", path, strerror(e));
-    }
-    return 0;
-}
-
 int mto_t5_save(const mto_t5 *m, const char *path, const char *const *extra_meta, mto_error *err)
 {
     return mto_t5_save_sharded(m, path, extra_meta, 0, err);
@@ -195,7 +178,7 @@ int mto_t5_save_sharded(const mto_t5 *m, const char *path, const char *const *ex
     if (rc) goto out;
     if (dir) {
         snprintf(cfgpath, sizeof cfgpath, "%s/config.json", path);
-        rc = write_text_atomic(cfgpath, cfg, err);
+        rc = mto_st_write_text_atomic(cfgpath, cfg, err);
     }
 out:
     free(cfg);

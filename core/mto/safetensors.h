@@ -96,6 +96,9 @@ typedef struct mto_st_out {
  * key,value,...,NULL (or NULL) and becomes __metadata__. */
 int mto_st_write(const char *path, const mto_st_out *tensors, size_t n,
                  const char *const *meta_kv, mto_error *err);
+/* Write a small text file (a config.json, a shard index) the same way: temp file,
+ * fsync, rename; a newline is appended. */
+int mto_st_write_text_atomic(const char *path, const char *text, mto_error *err);
 
 /* "F32", "BF16", ... ("?" if unknown); parse the reverse (-1 if unknown). */
 const char *mto_st_dtype_name(int dtype);

@@ -154,8 +154,10 @@ local function fmt(c, d)
   return string.format("%." .. d .. "f ± %." .. d .. "f", c.mean, c.std)
 end
 
-local function markdown(t, spec, title)
+-- cell(c, digits) -> the text of one cell (default: mean ± std, the row's best in bold)
+local function md_table(t, spec, title, cell)
   local d = spec.digits or 3
+  cell = cell or function(c) return not c and "–" or c.best and "**" .. fmt(c, d) .. "**" or fmt(c, d) end
   local out = {}
   if title then out[#out + 1] = "### " .. title; out[#out + 1] = "" end
   local head = {t.row_name ~= "" and t.row_name or spec.value}
@@ -164,14 +166,13 @@ local function markdown(t, spec, title)
   out[#out + 1] = "|" .. string.rep("---|", #head)
   for i, r in ipairs(t.rows) do
     local line = {r}
-    for j = 1, #t.cols do
-      local c = t.cells[i][j]
-      line[#line + 1] = not c and "–" or c.best and "**" .. fmt(c, d) .. "**" or fmt(c, d)
-    end
+    for j = 1, #t.cols do line[#line + 1] = cell(t.cells[i][j], d) end
     out[#out + 1] = "| " .. table.concat(line, " | ") .. " |"
   end
   return table.concat(out, "\n") .. "\n"
 end
+
+local function markdown(t, spec, title) return md_table(t, spec, title) end
 
 local function latex_escape(s) return (tostring(s):gsub("([_%%&#$])", "\\%1")) end
 
@@ -302,19 +303,7 @@ local function gain_cell(c, d, latex_mode)
 end
 
 local function gain_markdown(t, spec, title)
-  local d = spec.digits or 3
-  local out = {}
-  if title then out[#out + 1] = "### " .. title; out[#out + 1] = "" end
-  local head = {t.row_name ~= "" and t.row_name or spec.value}
-  for _, c in ipairs(t.cols) do head[#head + 1] = c end
-  out[#out + 1] = "| " .. table.concat(head, " | ") .. " |"
-  out[#out + 1] = "|" .. string.rep("---|", #head)
-  for i, r in ipairs(t.rows) do
-    local line = {r}
-    for j = 1, #t.cols do line[#line + 1] = gain_cell(t.cells[i][j], d) end
-    out[#out + 1] = "| " .. table.concat(line, " | ") .. " |"
-  end
-  return table.concat(out, "\n") .. "\n"
+  return md_table(t, spec, title, gain_cell)
 end
 
 local function gain_latex(t, spec, title)
