@@ -60,6 +60,20 @@ static off_t check_off(lua_State *L, int idx, const char *what)
     return (off_t)v;
 }
 
+/* Fill the table on top of the stack with a conflicting lock as F_GETLK reports it:
+ * {type = "r" | "w", start =, len =, pid =}. */
+static void set_holder(lua_State *L, const struct flock *q)
+{
+    lua_pushstring(L, q->l_type == F_RDLCK ? "r" : "w");
+    lua_setfield(L, -2, "type");
+    lua_pushinteger(L, (lua_Integer)q->l_start);
+    lua_setfield(L, -2, "start");
+    lua_pushinteger(L, (lua_Integer)q->l_len);
+    lua_setfield(L, -2, "len");
+    lua_pushinteger(L, (lua_Integer)q->l_pid);
+    lua_setfield(L, -2, "pid");
+}
+
 static int l_try(lua_State *L)
 {
     lockfile *h = check_lock(L);
@@ -85,14 +99,7 @@ static int l_try(lua_State *L)
     struct flock q = fl;
     lua_createtable(L, 0, 4);
     if (fcntl(h->fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK) {
-        lua_pushstring(L, q.l_type == F_RDLCK ? "r" : "w");
-        lua_setfield(L, -2, "type");
-        lua_pushinteger(L, (lua_Integer)q.l_start);
-        lua_setfield(L, -2, "start");
-        lua_pushinteger(L, (lua_Integer)q.l_len);
-        lua_setfield(L, -2, "len");
-        lua_pushinteger(L, (lua_Integer)q.l_pid);
-        lua_setfield(L, -2, "pid");
+        set_holder(L, &q);
     }
     return 2;
 }
@@ -115,14 +122,7 @@ static int l_test(lua_State *L)
         return 1;
     }
     lua_createtable(L, 0, 4);
-    lua_pushstring(L, q.l_type == F_RDLCK ? "r" : "w");
-    lua_setfield(L, -2, "type");
-    lua_pushinteger(L, (lua_Integer)q.l_start);
-    lua_setfield(L, -2, "start");
-    lua_pushinteger(L, (lua_Integer)q.l_len);
-    lua_setfield(L, -2, "len");
-    lua_pushinteger(L, (lua_Integer)q.l_pid);
-    lua_setfield(L, -2, "pid");
+    set_holder(L, &q);
     return 1;
 }
 

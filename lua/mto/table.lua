@@ -176,8 +176,13 @@ local function markdown(t, spec, title) return md_table(t, spec, title) end
 
 local function latex_escape(s) return (tostring(s):gsub("([_%%&#$])", "\\%1")) end
 
-local function latex(t, spec, title)
+-- cell(c, digits) -> the text of one cell (default: mean $\pm$ std, the row's best in bold)
+local function latex_table(t, spec, title, cell)
   local d = spec.digits or 3
+  cell = cell or function(c)
+    local s = c and string.format("%." .. d .. "f $\\pm$ %." .. d .. "f", c.mean, c.std) or "--"
+    return c and c.best and "\\textbf{" .. s .. "}" or s
+  end
   local out = {}
   if title then out[#out + 1] = "% " .. title end
   out[#out + 1] = "\\begin{tabular}{l" .. string.rep("r", #t.cols) .. "}"
@@ -188,17 +193,15 @@ local function latex(t, spec, title)
   out[#out + 1] = "\\hline"
   for i, r in ipairs(t.rows) do
     local line = {latex_escape(r)}
-    for j = 1, #t.cols do
-      local c = t.cells[i][j]
-      local s = c and string.format("%." .. d .. "f $\\pm$ %." .. d .. "f", c.mean, c.std) or "--"
-      line[#line + 1] = c and c.best and "\\textbf{" .. s .. "}" or s
-    end
+    for j = 1, #t.cols do line[#line + 1] = cell(t.cells[i][j], d) end
     out[#out + 1] = table.concat(line, " & ") .. " \\\\"
   end
   out[#out + 1] = "\\hline"
   out[#out + 1] = "\\end{tabular}"
   return table.concat(out, "\n") .. "\n"
 end
+
+local function latex(t, spec, title) return latex_table(t, spec, title) end
 
 -- Long CSV: one line per cell, so the numbers stay machine-readable.
 local function csv(t, spec, title, first)
@@ -307,23 +310,7 @@ local function gain_markdown(t, spec, title)
 end
 
 local function gain_latex(t, spec, title)
-  local d = spec.digits or 3
-  local out = {}
-  if title then out[#out + 1] = "% " .. title end
-  out[#out + 1] = "\\begin{tabular}{l" .. string.rep("r", #t.cols) .. "}"
-  out[#out + 1] = "\\hline"
-  local head = {latex_escape(t.row_name ~= "" and t.row_name or spec.value)}
-  for _, c in ipairs(t.cols) do head[#head + 1] = latex_escape(c) end
-  out[#out + 1] = table.concat(head, " & ") .. " \\\\"
-  out[#out + 1] = "\\hline"
-  for i, r in ipairs(t.rows) do
-    local line = {latex_escape(r)}
-    for j = 1, #t.cols do line[#line + 1] = gain_cell(t.cells[i][j], d, true) end
-    out[#out + 1] = table.concat(line, " & ") .. " \\\\"
-  end
-  out[#out + 1] = "\\hline"
-  out[#out + 1] = "\\end{tabular}"
-  return table.concat(out, "\n") .. "\n"
+  return latex_table(t, spec, title, function(c, d) return gain_cell(c, d, true) end)
 end
 
 local function num(x, d) return x and string.format("%." .. d .. "f", x) or "" end
