@@ -49,14 +49,8 @@ function M.sweep(sw, dir, points, store_path)
     local opts = {}
     for _, k in ipairs(sw.option_names) do opts[k] = p[k] end
     if p.shots == "full" then for k, v in pairs(sw.spec.full or {}) do opts[k] = v end end
-    -- the training state, as _run_point sets it: full-data points checkpoint into their
-    -- own directory unless full.checkpoint_every = false; few-shot points never do
-    if p.shots == "full" and opts.checkpoint_every ~= false then
-      opts.checkpoint, opts.checkpoint_every = "RESULTS/checkpoints/point", opts.checkpoint_every or "10m"
-    else
-      opts.checkpoint_every = nil
-    end
-    local c = canon(opts) .. p.method
+    local c = canon(opts) .. p.method .. (p.shots == "full" and "/full" or "")
+    require("mto.sweep").training_state(opts, p, dir) -- the training state, as _run_point sets it
     if not seen[c] then
       seen[c] = true
       -- unknown keys only for finetune (other methods may take options of their own)

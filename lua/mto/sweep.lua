@@ -435,6 +435,18 @@ local function ckpt_dir(dir, p)
   return dir .. "/checkpoints/" .. pred_name(p):gsub("%.tsv$", "")
 end
 
+-- Set a point's training-state options as m:train sees them: full-data points
+-- checkpoint into their own directory (full = {checkpoint_every = N | "10m" (the
+-- default) | false}); few-shot points are short and never do. sweep:run's up-front
+-- validation (mto.check) applies the same rule.
+function M.training_state(opts, p, dir)
+  if p.shots == "full" and opts.checkpoint_every ~= false then
+    opts.checkpoint, opts.checkpoint_every = ckpt_dir(dir, p), opts.checkpoint_every or "10m"
+  else
+    opts.checkpoint_every = nil
+  end
+end
+
 local function remove_ckpt(path)
   for _, f in ipairs(mto._listdir(path) or {}) do os.remove(path .. "/" .. f) end
   os.remove(path)
@@ -479,15 +491,8 @@ function Sweep:_run_point(p, dir, prog, label)
       opts.valid = examples(tok, tpl, task.valid)
       opts.patience = opts.patience or 3
     end
-    -- full = {checkpoint_every = N steps | "10m" (default) | false (no checkpoints)}
-    if opts.checkpoint_every ~= false then
-      opts.checkpoint, opts.checkpoint_every = ckpt_dir(dir, p), opts.checkpoint_every or "10m"
-    else
-      opts.checkpoint_every = nil
-    end
-  else
-    opts.checkpoint_every = nil -- few-shot points are short: no training state
   end
+  M.training_state(opts, p, dir)
   opts.seed = p.seed
   if self.data_parallel then opts.data_parallel = true end -- run{data_parallel = true} under mpirun
   opts.progress = prog:start(label)
