@@ -32,17 +32,7 @@ D.QA_TEMPLATES = {"mc_mapping", "answer_prompting", "masked_answer_prompting", "
 
 local function seq(n) local t = {} for i = 1, n do t[i] = i end return t end
 
-local function max_target_len(tok, templates, records)
-  local n = 1
-  for _, tn in ipairs(templates) do
-    local tpl = mto.template(tn)
-    for _, r in ipairs(records) do
-      local _, target = tpl:render(r)
-      n = math.max(n, #tok:encode(target))
-    end
-  end
-  return n
-end
+local max_target_len = require("study").max_target_len -- tokens of the longest rendered target
 
 local function task_spec(w, name, max_test)
   local t = w.tasks[name]

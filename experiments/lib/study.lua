@@ -103,7 +103,7 @@ M.PT_TEMPLATES = {"pre_pt", "masked_pre_pt", "post_pt", "masked_post_pt"}
 
 -- The longest target (in tokens) any of `templates` renders for `records`:
 -- decoding stops there (+ sentinel and EOS) instead of at a generic 16 or 32.
-local function max_target_len(tok, templates, records)
+function M.max_target_len(tok, templates, records)
   local n = 1
   for _, tn in ipairs(templates) do
     local tpl = type(tn) == "table" and mto.template(tn.template, tn.opts) or mto.template(tn)
@@ -222,7 +222,7 @@ function M.run(models, w, o)
     local tpls = {}
     for _, t in ipairs(g.templates) do tpls[#tpls + 1] = t end
     if o.prompt then for _, t in ipairs(M.PT_TEMPLATES) do tpls[#tpls + 1] = t end end
-    g.eval_max_len = max_target_len(w.tok, tpls, recs) + 2
+    g.eval_max_len = M.max_target_len(w.tok, tpls, recs) + 2
     local phases = {}
     if o.fewshot ~= false then
       phases[1] = {"few-shot", {tasks = g.tasks, models = pretrained, templates = g.templates, shots = {o.shots},
