@@ -3,14 +3,17 @@
 -- tuning with the known remedies, and the paper's adaptation step.
 --
 --   mto run experiments/deadends.lua [--cache DIR] [--results DIR] [--only mcqa,prompt,adapt]
---                                    [--seeds N (5)] [--pt-seeds N (3)] [--workers N] [--quick] [--quiet]
+--                                    [--replicates R (3)] [--seeds N (3)] [--pt-seeds N (3)]
+--                                    [--mcqa-seeds N (3)] [--workers N] [--quick] [--quiet]
 --
--- The world and base models are the default experiment's (built and cached by
--- experiments/quickstart.lua or experiments/pretrain.lua in --cache, else built
--- here the same way). Results go to RESULTS (default CACHE/deadends-<world>/); a
--- rerun skips finished points. The report (markdown tables with 95% CIs) is
--- printed and written to RESULTS/deadends.md. For reported numbers run it with
--- OPENBLAS_CORETYPE=Haswell (the sgemm kernel decides the base models' bits).
+-- The worlds and base models are the default experiment's heldout ones, replicate
+-- r = 1..R (built and cached by experiments/quickstart.lua in --cache, else built
+-- here the same way). Results go to RESULTS (default CACHE/deadends-r<R>/), one
+-- directory per replicate; a rerun skips finished points. Rank classification,
+-- prompt tuning and adaptation are pooled over replicates x seeds; the multiple-
+-- choice sweeps are reported per replicate. The report is printed and written to
+-- RESULTS/deadends.md. For reported numbers run it with OPENBLAS_CORETYPE=Haswell
+-- (the sgemm kernel decides the base models' bits).
 local mto = require "mto"
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = here .. "/lib/?.lua;" .. package.path
@@ -18,8 +21,8 @@ local world = require "world"
 local B = require "basemodels"
 local D = require "deadends"
 
-local o = {cache = os.getenv("MTO_CACHE") or "mto-cache", synsets = 300, seeds = 5, pt_seeds = 3, mcqa_seeds = 3,
-           workers = "auto", only = {mcqa = true, prompt = true, adapt = true}}
+local o = {cache = os.getenv("MTO_CACHE") or "mto-cache", synsets = 300, forms = 3, replicates = 3, seeds = 3,
+           pt_seeds = 3, mcqa_seeds = 3, workers = "auto", only = {mcqa = true, prompt = true, adapt = true}}
 local i = 1
 while arg[i] do
   local a = arg[i]
@@ -28,6 +31,7 @@ while arg[i] do
     error("deadends: " .. a .. " needs a positive integer", 0) end return v end
   if a == "--cache" then o.cache = val()
   elseif a == "--results" then o.results = val()
+  elseif a == "--replicates" then o.replicates = int()
   elseif a == "--seeds" then o.seeds = int()
   elseif a == "--pt-seeds" then o.pt_seeds = int()
   elseif a == "--mcqa-seeds" then o.mcqa_seeds = int()
@@ -46,43 +50,83 @@ end
 
 local t_start = mto._clock()
 local function say(...) print(string.format(...)); io.stdout:flush() end
-local wname = string.format("world-%d-s%d", o.synsets, 1)
-mto._mkdir(o.cache)
-local w = world.build{dir = o.cache .. "/" .. wname, synsets = o.synsets, seed = 1}
-local mdir = o.cache .. "/" .. wname .. (o.quick and "/models-quick" or "/models")
-local models, log = B.ensure(w, {dir = mdir, stage1 = o.quick and 300 or nil, stage2 = o.quick and 100 or nil,
-                                 quiet = o.quiet})
-models.random = mto.new(models.v1_1.config, 12345)
-models.random.tokenizer = w.tok
-for _, n in ipairs{"v1_1", "lm_adapt", "t5", "random"} do models[n]:trim() end
-local results = o.results or (o.cache .. "/deadends-" .. wname .. (o.quick and "-quick" or ""))
-mto._mkdir(results)
-
 local function seq(n) local t = {} for k = 1, n do t[k] = k end return t end
-local opts = {results = results, seeds = seq(o.quick and math.min(o.seeds, 2) or o.seeds),
-              pt_seeds = seq(o.quick and 1 or o.pt_seeds),
-              mcqa_seeds = seq(o.quick and 1 or o.mcqa_seeds), shots = 30, workers = o.workers, quiet = o.quiet}
+mto._mkdir(o.cache)
+mto.threads(1) -- as the default study: no number depends on the core count
+local R = o.replicates
+local results = o.results or string.format("%s/deadends-r%d%s", o.cache, R, o.quick and "-quick" or "")
+mto._mkdir(results)
+local opts = {seeds = seq(o.quick and math.min(o.seeds, 2) or o.seeds), pt_seeds = seq(o.quick and 1 or o.pt_seeds),
+              mcqa_seeds = seq(o.quick and 1 or o.mcqa_seeds), shots = 30, workers = o.workers, quiet = o.quiet,
+              text = false}
 if o.quick then
   opts.mcqa_test, opts.adapt_steps = 20, 50
-  opts.pt_settings = {D.PT_SETTINGS[1], D.PT_SETTINGS[2]}
+  opts.pt_settings = {D.PT_SETTINGS[2], D.PT_DEFAULT}
 end
+local settings = opts.pt_settings or D.PT_SETTINGS
 
 local load = io.open("/proc/loadavg") and io.open("/proc/loadavg"):read("l") or "?"
-local header = string.format("deadends: %s, base models in %s%s; results in %s/\nstarted %s UTC, " ..
-                             "OPENBLAS_CORETYPE=%s, workers %s, load average at start %s",
-                             wname, mdir, log.v1_1.cached and " (cached)" or " (pre-trained now)", results,
-                             os.date("!%Y-%m-%d %H:%M"), os.getenv("OPENBLAS_CORETYPE") or "(unset)",
-                             tostring(o.workers), load)
+local header = string.format("deadends: %d replicate%s of the default study's heldout base models (world-%d-f%d-s<r>); " ..
+                             "results in %s/\nstarted %s UTC, OPENBLAS_CORETYPE=%s, workers %s, load average at start %s",
+                             R, R == 1 and "" or "s", o.synsets, o.forms, results, os.date("!%Y-%m-%d %H:%M"),
+                             os.getenv("OPENBLAS_CORETYPE") or "(unset)", tostring(o.workers), load)
 say("%s", header)
 local report = {"# Dead ends, measured\n", header:gsub("\n", "; ") .. "\n"}
-for _, ph in ipairs{{"mcqa", "Multiple choice by rank classification"}, {"prompt", "Prompt tuning with the known remedies"},
-                    {"adapt", "The adaptation arm"}} do
-  if o.only[ph[1]] then
-    local r = D[ph[1]](models, w, opts)
-    local sec = string.format("## %s (%.0f s)\n\n%s\n", ph[2], r.wall, r.text)
-    report[#report + 1] = sec
-    say("\n%s", sec)
+local function section(title, text, wall)
+  local sec = string.format("## %s (%.0f s)\n\n%s\n", title, wall, text)
+  report[#report + 1] = sec
+  say("\n%s", sec)
+end
+
+local ranks, pt, ad = {}, {rows = {}, base = {}, walls = {}}, {rows = {}, probes = {}, info = {}, src = {}, cost = {}}
+local walls = {mcqa = 0, prompt = 0, adapt = 0}
+for r = 1, R do
+  local wname = string.format("world-%d-f%d-s%d", o.synsets, o.forms, r)
+  local w = world.build{dir = o.cache .. "/" .. wname, synsets = o.synsets, seed = r, forms = o.forms}
+  local mdir = string.format("%s/%s/models-heldout%s", o.cache, wname, o.quick and "-quick" or "")
+  local models, log = B.ensure(w, {dir = mdir, condition = "heldout", seed = r, stage1 = o.quick and 300 or nil,
+                                   stage2 = o.quick and 100 or nil, quiet = o.quiet})
+  say("replicate %d: base models in %s%s", r, mdir, log.v1_1.cached and " (cached)" or " (pre-trained now)")
+  models.random = mto.new(models.v1_1.config, 12345 + r)
+  models.random.tokenizer = w.tok
+  for _, n in ipairs{"v1_1", "lm_adapt", "t5", "random"} do models[n]:trim() end
+  local ro = {}
+  for k, v in pairs(opts) do ro[k] = v end
+  ro.results, ro.replicate, ro.adapt_seed = string.format("%s/r%d", results, r), r, r
+  if o.only.mcqa then
+    local t0 = mto._clock()
+    ranks[r] = D.mcqa_rank(models, w, ro)
+    local m = D.mcqa(models, w, ro)
+    section(string.format("Multiple choice, generate-then-match and rank classification, replicate %d", r), m.text,
+            mto._clock() - t0)
+    walls.mcqa = walls.mcqa + mto._clock() - t0
   end
+  if o.only.prompt then
+    local res = D.prompt(models, w, ro)
+    for _, row in ipairs(res.rows) do pt.rows[#pt.rows + 1] = row end
+    for _, row in ipairs(res.base_rows) do pt.base[#pt.base + 1] = row end
+    for k, v in pairs(res.walls) do pt.walls[k] = (pt.walls[k] and (pt.walls[k] .. "; ") or "") .. "r" .. r .. ": " .. v end
+    walls.prompt = walls.prompt + res.wall
+  end
+  if o.only.adapt then
+    local res = D.adapt(models, w, ro)
+    for _, row in ipairs(res.rows) do ad.rows[#ad.rows + 1] = row end
+    ad.probes[r], ad.info[r], ad.src[r], ad.cost[r] = res.probes, res.info, res.n_source, "r" .. r .. ": " .. res.cost
+    walls.adapt = walls.adapt + res.wall
+  end
+end
+if o.only.mcqa then
+  section("Multiple choice by rank classification, zero-shot, pooled over replicates", (D.mcqa_rank_text(ranks)), 0)
+end
+if o.only.prompt then
+  section("Prompt tuning with the known remedies", D.prompt_text(pt.rows, {tasks = {"hypernym"},
+          templates = {"post_pt", "masked_post_pt"}, models = {"v1_1", "lm_adapt"}, settings = settings,
+          walls = pt.walls, base_rows = pt.base, shots = 30}), walls.prompt)
+end
+if o.only.adapt then
+  section("The adaptation arm", D.adapt_text(ad.rows, {base = "lm_adapt", arms = {"mask", "lm"}, probes = ad.probes,
+          info = ad.info, steps = opts.adapt_steps or 300, adapt_lr = 5e-4, shots = 30, lr = 1e-4, epochs = 10,
+          n_source = ad.src, cost = table.concat(ad.cost, "; "), adapt_seed = "= replicate"}), walls.adapt)
 end
 local endload = io.open("/proc/loadavg") and io.open("/proc/loadavg"):read("l") or "?"
 report[#report + 1] = string.format("Total wall time %.0f s; load average at the end %s.\n", mto._clock() - t_start, endload)

@@ -24,6 +24,11 @@
 --                   (default: one per core); every process uses one engine thread,
 --                   so the tables do not depend on N
 --   --quick         a few-minute smoke version     --tiny   a seconds-long one (tests)
+--   --deadends LIST the paper's parts that measured no signal in the earlier single-draw
+--                   study, re-measured on every replicate (issue 16), comma-separated, of
+--                   rank (zero-shot multiple choice by rank classification), prompt (prompt
+--                   tuning initialised from the relation phrase), adapt (the adaptation arm);
+--                   default all three, "none" to skip; experiments/deadends.lua has the full sweeps
 --   --no-study      stop after the knowledge probe and the matching table
 --   --quiet         no progress lines
 --
@@ -57,7 +62,8 @@ local St = require "mto.stats"
 local o = {cache = os.getenv("MTO_CACHE") or "mto-cache", replicates = 3, synsets = 300, forms = 3,
            stage1 = nil, stage2 = nil, quick = false, tiny = false, study = true, quiet = false,
            shots = 30, seeds = 3, epochs = 10, more_shots = 60, more_seeds = 1, full_seeds = 1, full_epochs = 5,
-           full_patience = 1, workers = "auto", conditions = "heldout,verbatim,unseen", verbatim_replicates = 1}
+           full_patience = 1, workers = "auto", conditions = "heldout,verbatim,unseen", verbatim_replicates = 1,
+           deadends = "rank,prompt,adapt"}
 local NUMERIC = {["--replicates"] = "replicates", ["--verbatim-replicates"] = "verbatim_replicates", ["--synsets"] = "synsets", ["--forms"] = "forms",
                  ["--seeds"] = "seeds", ["--stage1"] = "stage1", ["--stage2"] = "stage2",
                  ["--shots"] = "shots", ["--epochs"] = "epochs", ["--more-shots"] = "more_shots",
@@ -71,6 +77,7 @@ while arg[i] do
   elseif a == "--results" then o.results = val()
   elseif a == "--report" then o.report = val()
   elseif a == "--conditions" then o.conditions = val()
+  elseif a == "--deadends" then o.deadends = val()
   elseif NUMERIC[a] then
     local v = math.tointeger(tonumber(val()))
     if not v or v < 0 then error("quickstart: " .. a .. " needs a non-negative integer", 0) end
@@ -93,6 +100,13 @@ for c in o.conditions:gmatch("[^,]+") do
   cond[c] = true
 end
 if not cond.heldout then error("quickstart: --conditions must include heldout (the primary condition)", 0) end
+local dead = {}
+for c in o.deadends:gmatch("[^,]+") do
+  if c ~= "rank" and c ~= "prompt" and c ~= "adapt" and c ~= "none" then
+    error("quickstart: --deadends takes rank, prompt, adapt or none, comma-separated", 0)
+  end
+  dead[c] = c ~= "none" or nil
+end
 local model_config
 if o.quick then
   o.stage1, o.stage2, o.seeds = o.stage1 or 300, o.stage2 or 100, math.min(o.seeds, 2)
@@ -311,6 +325,58 @@ if cond.unseen then
 end
 local study_wall = mto._clock() - t_study
 
+-- ---- 5b. the dead ends, on every replicate's heldout models ---------------------------------
+local D = require "deadends"
+local t_dead = mto._clock()
+local dead_text = {}
+if next(dead) then
+  say("\n## 5b. Dead ends (%s): %s, heldout models of every replicate", elapsed(), o.deadends)
+  local ranks, pt_rows, pt_base, ad_rows, ad_probes, ad_info, ad_src = {}, {}, {}, {}, {}, {}, {}
+  local pt_settings = {D.PT_SETTINGS[2], D.PT_DEFAULT}
+  local adapt_steps = o.tiny and 5 or 300
+  for r = 1, R do
+    local hm = models[r].heldout
+    local dopts = {results = string.format("%s/r%d/deadends", results, r), seeds = seq(o.seeds), shots = o.shots,
+                   lr = 1e-4, epochs = o.epochs, quiet = o.quiet, workers = o.workers, replicate = r, text = false}
+    if dead.rank then ranks[r] = D.mcqa_rank(hm, worlds[r], {}) end
+    if dead.prompt then
+      dopts.pt_settings = pt_settings
+      local res = D.prompt(hm, worlds[r], dopts)
+      for _, row in ipairs(res.rows) do pt_rows[#pt_rows + 1] = row end
+      for _, row in ipairs(res.base_rows) do pt_base[#pt_base + 1] = row end
+    end
+    if dead.adapt then
+      local base = {}
+      for _, row in ipairs(rows) do
+        if row.replicate == r and row.condition == "heldout" and row.model == "lm_adapt" then base[#base + 1] = row end
+      end
+      dopts.base_rows, dopts.adapt_seed, dopts.adapt_steps = base, r, adapt_steps
+      local res = D.adapt(hm, worlds[r], dopts)
+      for _, row in ipairs(res.rows) do ad_rows[#ad_rows + 1] = row end
+      ad_probes[r], ad_info[r], ad_src[r] = res.probes, res.info, res.n_source
+    end
+    say("  r%d dead ends done (%s)", r, elapsed())
+  end
+  if dead.rank then
+    dead_text[#dead_text + 1] = {"Dead end 1: multiple choice by rank classification, zero-shot, heldout models",
+                                 (D.mcqa_rank_text(ranks))}
+  end
+  if dead.prompt then
+    dead_text[#dead_text + 1] = {"Dead end 2: prompt tuning initialised from the relation phrase, heldout models",
+                                 D.prompt_text(pt_rows, {tasks = {"hypernym"}, templates = {"post_pt", "masked_post_pt"},
+                                                         models = {"v1_1", "lm_adapt"}, settings = pt_settings,
+                                                         base_rows = pt_base, shots = o.shots})}
+  end
+  if dead.adapt then
+    dead_text[#dead_text + 1] = {"Dead end 3: the adaptation arm (lm_adapt adapted to the masked format, and an LM control)",
+                                 D.adapt_text(ad_rows, {base = "lm_adapt", arms = {"mask", "lm"}, probes = ad_probes,
+                                                        info = ad_info, steps = adapt_steps, adapt_lr = 5e-4,
+                                                        shots = o.shots, lr = 1e-4, epochs = o.epochs, n_source = ad_src,
+                                                        adapt_seed = "= replicate"})}
+  end
+end
+local dead_wall = mto._clock() - t_dead
+
 -- ---- 6. tables ------------------------------------------------------------------------------
 local conds = {"heldout"}
 if cond.verbatim then conds[#conds + 1] = "verbatim" end
@@ -355,6 +421,7 @@ local mtext, _, mtot = S.matching_eval(rows, recommend, {shots = o.shots, condit
 show(string.format("Matching scored by code: mto.match's recommendation (validation examples) against the %d-shot " ..
                    "winner of the same replicate (heldout) and the aligned template, pooled over replicates and relations",
                    o.shots), mtext)
+for _, d in ipairs(dead_text) do show(d[1], d[2]) end
 
 -- ---- 7. figures ---------------------------------------------------------------------------
 local F = require "figures"
@@ -377,5 +444,6 @@ if o.report then
                            (p1 and ("'" .. p1 .. "'") or "") .. " " .. (p2 and ("'" .. p2 .. "'") or ""), o.report))
   say("report copied to %s/", o.report)
 end
-say("\nwall times: worlds %.0f s, pre-training %.0f s%s, probe %.0f s, matching %.0f s, study %.0f s; total %s",
-    t0 - t_start, pre_wall, cached and " (cached)" or "", t_match - t_probe, t_study - t_match, study_wall, elapsed())
+say("\nwall times: worlds %.0f s, pre-training %.0f s%s, probe %.0f s, matching %.0f s, study %.0f s, dead ends %.0f s; " ..
+    "total %s", t0 - t_start, pre_wall, cached and " (cached)" or "", t_match - t_probe, t_study - t_match, study_wall,
+    dead_wall, elapsed())

@@ -69,7 +69,7 @@ local pt = D.prompt(models, w, {results = dir .. "/res", seeds = {1}, shots = 3,
 P.tune = tune
 ok(#pt.rows == 2 and pt.rows[2].setting == "phrase-tiny", "one prompt-tuning row per setting")
 ok(seen_init == "phrase" and P.defaults.init == "vocab", "the setting's init reached mto.prompt_tune; defaults restored")
-ok(pt.text:find("Paired by seed", 1, true), "prompt-tuning table and paired comparison")
+ok(pt.text:find("Paired by replicate and seed", 1, true), "prompt-tuning table and paired comparison")
 
 -- adaptation: the arms run, the unadapted model's rows are reused when given
 local base = S.run({lm_adapt = models.lm_adapt}, w, {results = dir .. "/study", seeds = {1}, shots = 3, lr = 1e-4,
@@ -87,6 +87,32 @@ for _, row in ipairs(ran) do none_ran = none_ran or row.model == "none" end
 ok(not none_ran, "the unadapted model's points were reused, not rerun")
 ok(mto.load(dir .. "/res/adapt/models/mask-0.0005-3-s1") ~= nil, "adapted model saved (a rerun loads it)")
 ok(ad.text:find("mask vs lm adaptation", 1, true) and ad.probes.mask and ad.probes.none, "adaptation report and probes")
+-- pooling over worlds: the same rows again as replicate 2 double the units
+local function copy_as(rows, rep)
+  local out = {}
+  for _, row in ipairs(rows) do
+    local c = {}
+    for k, v in pairs(row) do c[k] = v end
+    c.replicate = rep or c.replicate
+    out[#out + 1] = c
+  end
+  return out
+end
+local two = copy_as(ad.rows)
+for _, c in ipairs(copy_as(ad.rows, 2)) do two[#two + 1] = c end
+local txt = D.adapt_text(two, {base = "lm_adapt", arms = {"mask", "lm"}, probes = {ad.probes, ad.probes},
+                               info = {ad.info, ad.info}, steps = 3, adapt_lr = 5e-4, shots = 3, lr = 1e-4, epochs = 1,
+                               n_source = {ad.n_source, ad.n_source}})
+ok(ad.text:find("over 1 units", 1, true) and txt:find("over 2 units", 1, true),
+   "adaptation pooled over two worlds: 2 units (replicate x seed)")
+local ptwo = copy_as(pt.rows)
+for _, c in ipairs(copy_as(pt.rows, 2)) do ptwo[#ptwo + 1] = c end
+local ptxt = D.prompt_text(ptwo, {tasks = {"hypernym"}, templates = {"masked_post_pt"}, models = {"v1_1"},
+                                  settings = {D.PT_SETTINGS[1], {name = "phrase-tiny", init = "phrase", k = 4, lr = 0.3,
+                                  epochs = 1, what = "test"}}, base_rows = pt.base_rows, shots = 3})
+ok(ptxt:find("over 2 units", 1, true), "prompt tuning pooled over two worlds: 2 units")
+local rtxt, best = D.mcqa_rank_text({r, r}, {"v1_1", "random"})
+ok(rtxt:find("over 2 worlds", 1, true) and best.value >= 0 and best.value <= 1, "rank table pooled over two worlds")
 io.stderr:write(string.format("# deadends smoke test took %.1f s\n", mto._clock() - t0))
 os.execute("rm -rf '" .. dir .. "'")
 print("1.." .. n)

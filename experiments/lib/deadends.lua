@@ -121,7 +121,7 @@ function D.mcqa(models, w, o)
   for _, n in ipairs(names) do ms[n] = models[n] end
   local ntest = math.min(o.mcqa_test or #w.tasks.mcqa.test, #w.tasks.mcqa.test)
   local recs = {}
-  for _, s in ipairs{"train", "test"} do for _, r in ipairs(w.tasks.mcqa[s]) do recs[#recs + 1] = r end end
+  for _, r in ipairs(w.tasks.mcqa.train) do recs[#recs + 1] = r end -- decode lengths from train, never test
   local function spec(shots, seeds)
     return {tasks = {mcqa = task_spec(w, "mcqa", ntest)}, models = ms, templates = D.QA_TEMPLATES,
             tokenizer = w.tokenizer_path, shots = {shots}, seeds = seeds,
@@ -202,6 +202,41 @@ function D.mcqa_rank(models, w, o)
   return {text = table.concat(out, "\n"), wall = mto._clock() - t0, acc = acc, baselines = bl}
 end
 
+-- The zero-shot rank-classification table pooled over worlds: rs = {D.mcqa_rank result
+-- per world}; accuracy mean [95% t CI] over worlds, next to the best constant of each world.
+function D.mcqa_rank_text(rs, names)
+  names = names or {"v1_1", "lm_adapt", "t5", "random"}
+  local const, nq = {}, {}
+  for _, r in ipairs(rs) do const[#const + 1] = r.baselines.constant; nq[#nq + 1] = tostring(r.baselines.n) end
+  local out = {string.format("Zero-shot rank classification (mto.mc.rank: each choice scored as the template's target; " ..
+                             "accuracy by mean log-likelihood per token / by the sum; mean [95%% t CI] over %d worlds " ..
+                             "of %s test questions, %d choices). Chance %.3f; always answering the best constant " ..
+                             "position of each world %s.", #rs, table.concat(nq, ", "),
+                             math.floor(1 / rs[1].baselines.chance + 0.5), rs[1].baselines.chance, ci(const)), "",
+               "| model | " .. table.concat(D.QA_TEMPLATES, " | ") .. " |", "|---" .. string.rep("|---", #D.QA_TEMPLATES) .. "|"}
+  local best = {value = -1}
+  for _, n in ipairs(names) do
+    local cells = {}
+    for _, t in ipairs(D.QA_TEMPLATES) do
+      local am, as = {}, {}
+      for _, r in ipairs(rs) do am[#am + 1], as[#as + 1] = r.acc[n][t].mean, r.acc[n][t].sum end
+      for _, c in ipairs{{am, "mean"}, {as, "sum"}} do
+        local m = stats.mean_ci(c[1])
+        if m.mean > best.value then best = {value = m.mean, lo = m.lo, what = n .. " / " .. t .. " by the " .. c[2]} end
+      end
+      cells[#cells + 1] = ci(am) .. " / " .. ci(as)
+    end
+    out[#out + 1] = string.format("| %s | %s |", n, table.concat(cells, " | "))
+  end
+  local cm = stats.mean_ci(const)
+  out[#out + 1] = ""
+  out[#out + 1] = string.format("Best cell: %s, %.3f%s, against the best constant %.3f: %s.", best.what, best.value,
+                                best.lo and string.format(" (CI low %.3f)", best.lo) or "", cm.mean,
+                                best.lo and cm.hi and best.lo > cm.hi and "above it (CIs apart)" or
+                                "not clear of it (the CIs overlap)")
+  return table.concat(out, "\n"), best, cm
+end
+
 -- ---- prompt tuning ---------------------------------------------------------------------
 
 -- The settings tried; the first is the default study's.
@@ -218,10 +253,35 @@ D.PT_SETTINGS = {
   {name = "phrase-k20-lr0.01-e60", init = "phrase", k = 20, lr = 0.01, epochs = 60, what = "lr 0.01"},
   {name = "phrase-k20-lr0.03-e10", init = "phrase", k = 20, lr = 0.03, epochs = 10, what = "lr 0.03 at the study's 10 epochs"},
 }
+-- The setting the default study runs (quickstart --deadends prompt): the best of the
+-- sweep above on the single-draw world, and the cheapest of the good ones.
+D.PT_DEFAULT = D.PT_SETTINGS[#D.PT_SETTINGS]
+
+-- Units of a paired comparison: (replicate, seed). Rows of one world carry
+-- replicate = o.replicate (default 1), so the same tables pool several worlds.
+local UNIT = {"replicate", "seed"}
+local function tag(rows, r) for _, row in ipairs(rows) do row.replicate = row.replicate or r end return rows end
+local function nunits(rows)
+  local u, n = {}, 0
+  for _, r in ipairs(rows) do
+    local k = tostring(r.replicate) .. "/" .. tostring(r.seed)
+    if not u[k] then u[k], n = true, n + 1 end
+  end
+  return n
+end
+local function diff_text(d) return stats.fmt(d) .. (d.p and string.format(" p=%.3f", d.p) or "") end
+
+-- Decode lengths from the training split (never test), over the given templates.
+local function decode_len(w, tasks, tpls)
+  local recs = {}
+  for _, t in ipairs(tasks) do for _, r in ipairs(w.tasks[t].train) do recs[#recs + 1] = r end end
+  return max_target_len(w.tok, tpls, recs) + 2
+end
 
 -- o.pt_tasks ({"hypernym"}), o.pt_templates ({"post_pt", "masked_post_pt"}: the soft
 -- tokens where the relation phrase goes), o.pt_models ({"v1_1", "lm_adapt"}),
--- o.pt_settings (D.PT_SETTINGS), o.pt_seeds (o.seeds).
+-- o.pt_settings (D.PT_SETTINGS), o.pt_seeds (o.seeds), o.replicate (1). o.text = false:
+-- rows only (to pool several worlds with D.prompt_text).
 function D.prompt(models, w, o)
   local t0 = mto._clock()
   local P = require "mto.prompt"
@@ -232,8 +292,6 @@ function D.prompt(models, w, o)
   local ms, ts = {}, {}
   for _, n in ipairs(names) do ms[n] = models[n] end
   for _, t in ipairs(tasks) do ts[t] = task_spec(w, t) end
-  local recs = {}
-  for _, t in ipairs(tasks) do for _, r in ipairs(w.tasks[t].test) do recs[#recs + 1] = r end end
   local rows, walls = {}, {}
   local saved = {}
   for k, v in pairs(P.defaults) do saved[k] = v end
@@ -243,7 +301,7 @@ function D.prompt(models, w, o)
                   shots = {o.shots or 30}, seeds = o.pt_seeds or o.seeds,
                   train = {optimizer = "adafactor", lr = s.lr, epochs = s.epochs, batch_size = 8, max_src_len = 32,
                            max_tgt_len = 24},
-                  eval = {max_len = max_target_len(w.tok, tpls, recs) + 2, beams = 1, batch_size = 64}}
+                  eval = {max_len = decode_len(w, tasks, tpls), beams = 1, batch_size = 64}}
     local ok, r, wall, ran = pcall(run_sweep, spec, o.results .. "/prompt/" .. s.name, o)
     for k in pairs(P.defaults) do P.defaults[k] = saved[k] end
     for k, v in pairs(saved) do P.defaults[k] = v end
@@ -251,15 +309,35 @@ function D.prompt(models, w, o)
     walls[s.name] = cost(r, wall, ran)
     for _, row in ipairs(r) do row.setting = s.name; rows[#rows + 1] = row end
   end
-  -- baselines of the tasks (most frequent tail, copy the head's last word)
-  local base = require("study").baseline_rows(w, {})
+  tag(rows, o.replicate or 1)
+  local base = tag(require("study").baseline_rows(w, {}), o.replicate or 1)
+  local res = {rows = rows, base_rows = base, walls = walls, wall = mto._clock() - t0}
+  if o.text ~= false then
+    res.text = D.prompt_text(rows, {tasks = tasks, templates = tpls, models = names, settings = settings, walls = walls,
+                                    base_rows = base, shots = o.shots})
+  end
+  return res
+end
+
+-- The prompt-tuning tables of rows from one or more worlds (units = replicate x seed):
+-- o = {tasks, templates, models, settings, walls = {[setting] = text}, base_rows, shots}.
+function D.prompt_text(rows, o)
+  local tasks, tpls, names, settings = o.tasks, o.templates, o.models, o.settings
   local out = {string.format("Prompt tuning, %d-shot, %s, Adafactor (constant lr), batch 8; ROUGE-L mean [95%% t CI] " ..
-                             "over %d seeds; the model frozen, only the k soft tokens train.", o.shots or 30,
-                             table.concat(tasks, ", "), #(o.pt_seeds or o.seeds)), ""}
+                             "over %d units (replicate x seed); the model frozen, only the k soft tokens train.",
+                             o.shots or 30, table.concat(tasks, ", "),
+                             nunits(where_(rows, {setting = settings[1].name}))), ""}
   for _, task in ipairs(tasks) do
-    local bl = {}
-    for _, b in ipairs(base) do if b.task == task then bl[#bl + 1] = string.format("%s %.3f", b.template, b.rouge_l) end end
-    out[#out + 1] = string.format("**%s** (baselines: %s)", task, table.concat(bl, ", "))
+    local bl, btpl = {}, {}
+    for _, b in ipairs(o.base_rows or {}) do
+      if b.task == task and b.rouge_l then
+        if not bl[b.template] then bl[b.template] = {}; btpl[#btpl + 1] = b.template end
+        table.insert(bl[b.template], b.rouge_l)
+      end
+    end
+    local bt = {}
+    for _, t in ipairs(btpl) do bt[#bt + 1] = t .. " " .. ci(bl[t]) end
+    out[#out + 1] = string.format("**%s** (baselines: %s)", task, table.concat(bt, ", "))
     out[#out + 1] = ""
     local head = {"| setting |"}
     local sep = {"|---|"}
@@ -269,7 +347,7 @@ function D.prompt(models, w, o)
     out[#out + 1] = table.concat(head)
     out[#out + 1] = table.concat(sep)
     for _, s in ipairs(settings) do
-      local cells = {string.format("| %s (%s; %s) |", s.name, s.what, walls[s.name] or "")}
+      local cells = {string.format("| %s (%s%s) |", s.name, s.what, o.walls and o.walls[s.name] and ("; " .. o.walls[s.name]) or "")}
       for _, n in ipairs(names) do
         for _, t in ipairs(tpls) do
           cells[#cells + 1] = " " .. ci(values(where_(rows, {setting = s.name, model = n, template = t, task = task}),
@@ -278,8 +356,7 @@ function D.prompt(models, w, o)
       end
       out[#out + 1] = table.concat(cells)
     end
-    -- each remedy against the study's setting (and a trained phrase prompt against the
-    -- untrained one, when that setting ran), paired by seed
+    -- each setting against a reference, paired by unit (same replicate, same seed = same heads)
     local untrained
     for _, s in ipairs(settings) do if s.init == "phrase" and s.lr < 1e-6 then untrained = s end end
     local function paired_lines(title, ref, keep)
@@ -292,34 +369,37 @@ function D.prompt(models, w, o)
           for _, n in ipairs(names) do
             for _, t in ipairs(tpls) do
               local p = stats.pair(where_(rows, {model = n, template = t, task = task}),
-                                   {by = "setting", on = {"seed"}, value = "rouge_l"})
+                                   {by = "setting", on = UNIT, value = "rouge_l"})
               local a, b = stats.aligned(p, s.name, ref.name)
-              local d = stats.paired(a, b)
-              parts[#parts + 1] = string.format("%s/%s %s%s", n, t, stats.fmt(d), d.p and string.format(" p=%.3f", d.p) or "")
+              parts[#parts + 1] = string.format("%s/%s %s", n, t, diff_text(stats.paired(a, b)))
             end
           end
           out[#out + 1] = string.format("- %s: %s", s.name, table.concat(parts, "; "))
         end
       end
     end
-    paired_lines("Paired by seed against the study's setting (difference [95% CI], p):", settings[1],
-                 function() return true end)
+    if settings[1] ~= untrained then
+      paired_lines(string.format("Paired by replicate and seed against %s (difference [95%% CI], p):", settings[1].name),
+                   settings[1], function() return true end)
+    end
     if untrained then
-      paired_lines("Trained phrase prompts against the untrained one (what training adds), paired by seed:", untrained,
-                   function(s) return s.init == "phrase" end)
+      paired_lines("Trained phrase prompts against the untrained one (what training adds), paired by replicate and seed:",
+                   untrained, function(s) return s.init == "phrase" end)
     end
     out[#out + 1] = ""
   end
-  return {rows = rows, text = table.concat(out, "\n"), wall = mto._clock() - t0}
+  return table.concat(out, "\n")
 end
 
 -- ---- adaptation ------------------------------------------------------------------------
 
 -- o.adapt_model ("lm_adapt"), o.adapt_steps (300), o.adapt_lr (5e-4), o.adapt_arms
 -- ({"mask", "lm"}: the objective of each adapted copy; "none" = the model as it is is
--- always there), o.adapt_seed (1), o.base_rows (rows of the unadapted model's few-shot points
--- with the same shots, seeds and training, e.g. the study's: then only the arms run). The adapted models are saved under
--- DIR/adapt/models/<arm> and reused by a rerun.
+-- always there), o.adapt_seed (1), o.replicate (1), o.base_rows (rows of the unadapted
+-- model's few-shot points with the same shots, seeds, training and decode length, e.g.
+-- the study's: then only the arms run). The adapted models are saved under
+-- DIR/adapt/models/<arm> and reused by a rerun. o.text = false: rows and probes only
+-- (to pool several worlds with D.adapt_text).
 function D.adapt(models, w, o)
   local t0 = mto._clock()
   local base = o.adapt_model or "lm_adapt"
@@ -352,15 +432,13 @@ function D.adapt(models, w, o)
   local groups = B.probe_set(w)
   local probes = {}
   for _, arm in ipairs{"none", table.unpack(arms)} do probes[arm] = B.probe(ms[arm], w, groups); ms[arm]:trim() end
-  local recs = {}
-  for _, t in ipairs(world.STUDY) do for _, r in ipairs(w.tasks[t].test) do recs[#recs + 1] = r end end
   local ts = {}
   for _, t in ipairs(world.STUDY) do ts[t] = task_spec(w, t) end
   local spec = {tasks = ts, models = ms, templates = D.TRIPLE_TEMPLATES, tokenizer = w.tokenizer_path,
                 shots = {o.shots or 30}, seeds = o.seeds,
                 train = {optimizer = "adamw", lr = o.lr or 1e-4, epochs = o.epochs or 10, batch_size = 8,
                          max_src_len = 32, max_tgt_len = 24},
-                eval = {max_len = max_target_len(w.tok, D.TRIPLE_TEMPLATES, recs) + 2, beams = 1, batch_size = 64}}
+                eval = {max_len = decode_len(w, world.STUDY, D.TRIPLE_TEMPLATES), beams = 1, batch_size = 64}}
   if o.base_rows then -- the unadapted model's points were run already (same shots, seeds and training)
     spec.models = {}
     for _, arm in ipairs(arms) do spec.models[arm] = ms[arm] end
@@ -376,41 +454,81 @@ function D.adapt(models, w, o)
       rows[#rows + 1] = c
     end
   end
-  local all = {"none", table.unpack(arms)}
-  local out = {string.format("Adaptation of **%s**: mto.adapt on the %d training-split facts of %s rendered as " ..
+  tag(rows, o.replicate or 1)
+  local res = {rows = rows, wall = mto._clock() - t0, probes = probes, info = info, cost = swept, n_source = #src}
+  if o.text ~= false then
+    res.text = D.adapt_text(rows, {base = base, arms = arms, probes = {probes}, info = {info}, steps = steps,
+                                   adapt_lr = lr, shots = o.shots, lr = o.lr, epochs = o.epochs,
+                                   n_source = {#src}, cost = swept, adapt_seed = o.adapt_seed or 1})
+  end
+  return res
+end
+
+-- The adaptation tables of rows from one or more worlds (units = replicate x seed):
+-- o = {base, arms, probes = {per world {[arm] = probe}}, info = {per world {[arm] = ...}},
+-- steps, adapt_lr, shots, lr, epochs, n_source = {per world}, cost, adapt_seed (text)}.
+function D.adapt_text(rows, o)
+  local arms, all = o.arms, {"none", table.unpack(o.arms)}
+  local nsrc = {}
+  for _, n in ipairs(o.n_source) do nsrc[#nsrc + 1] = tostring(n) end
+  local out = {string.format("Adaptation of **%s**: mto.adapt on the training-split facts (%s per world) of %s rendered as " ..
                              "sentences (the prompting phrase) and split at the tail — objective mask (`head phrase " ..
                              "<extra_id_0>` -> `<extra_id_0> tail`) or, as a control for the extra exposure to the " ..
-                             "same text, lm (`head phrase` -> `tail`); %d steps, AdamW lr %g, batch 8, seed %d; no " ..
+                             "same text, lm (`head phrase` -> `tail`); %d steps, AdamW lr %g, batch 8, adaptation seed %s; no " ..
                              "test head is in it. Then %d-shot fine-tuning as in the study (AdamW lr %g, %d " ..
-                             "epochs), %d seeds; ROUGE-L mean [95%% t CI] over seeds (one adaptation draw).",
-                             base, #src, table.concat(world.STUDY, ", "), steps, lr, o.adapt_seed or 1,
-                             o.shots or 30, o.lr or 1e-4, o.epochs or 10, #o.seeds), ""}
-  out[#out + 1] = "Knowledge probe of each arm (zero-shot exact match on held-out facts; adaptation loss first -> final):"
+                             "epochs); ROUGE-L mean [95%% t CI] over %d units (replicate x seed).",
+                             o.base, table.concat(nsrc, ", "), table.concat(world.STUDY, ", "), o.steps, o.adapt_lr,
+                             tostring(o.adapt_seed or 1), o.shots or 30, o.lr or 1e-4, o.epochs or 10,
+                             nunits(where_(rows, {model = "none"}))), ""}
+  out[#out + 1] = "Knowledge probe of each arm (zero-shot exact match on held-out facts, mean [95% CI] over worlds; " ..
+                  "adaptation loss first -> final):"
   out[#out + 1] = ""
   out[#out + 1] = "| arm | masked | continuation | adaptation |"
   out[#out + 1] = "|---|---|---|---|"
   for _, arm in ipairs(all) do
-    local i = info[arm]
-    out[#out + 1] = string.format("| %s | %.3f | %.3f | %s |", arm, probes[arm].masked, probes[arm].continuation,
-                                  arm == "none" and "—" or (i.cached and "(cached)" or
-                                  string.format("%d examples, loss %.3f -> %.3f, %.0f s", i.n, i.first, i.final, i.wall)))
+    local pm, pc, ad = {}, {}, {}
+    for k, p in ipairs(o.probes) do
+      pm[#pm + 1], pc[#pc + 1] = p[arm].masked, p[arm].continuation
+      local i = o.info[k][arm]
+      if arm ~= "none" then
+        ad[#ad + 1] = i.cached and "(cached)" or string.format("%d ex., %.3f -> %.3f, %.0f s", i.n, i.first, i.final, i.wall)
+      end
+    end
+    out[#out + 1] = string.format("| %s | %s | %s | %s |", arm, ci(pm), ci(pc), arm == "none" and "—" or table.concat(ad, "; "))
   end
   out[#out + 1] = ""
   out[#out + 1] = "| arm / template | " .. table.concat(world.STUDY, " | ") .. " | mean of the three |"
   out[#out + 1] = "|---" .. string.rep("|---", #world.STUDY + 1) .. "|"
-  -- per seed, the mean over the relations (a unit = a seed: the same heads in every arm)
-  local function per_seed(arm, tpl)
+  -- per unit, the mean over the relations (a unit = a replicate and a seed: the same
+  -- world and heads in every arm); units in a fixed order
+  local units, seen = {}, {}
+  for _, r in ipairs(rows) do
+    local k = tostring(r.replicate) .. "/" .. tostring(r.seed)
+    if r.model == "none" and not seen[k] then seen[k] = true; units[#units + 1] = k end
+  end
+  table.sort(units)
+  local function sums(arm, tpl)
     local by = {}
     for _, r in ipairs(where_(rows, {model = arm, template = tpl})) do
-      local s = tostring(r.seed)
-      by[s] = by[s] or {n = 0, sum = 0}
-      by[s].n, by[s].sum = by[s].n + 1, by[s].sum + num(r.rouge_l)
+      local k = tostring(r.replicate) .. "/" .. tostring(r.seed)
+      by[k] = by[k] or {n = 0, sum = 0}
+      by[k].n, by[k].sum = by[k].n + 1, by[k].sum + num(r.rouge_l)
     end
-    local v = {}
-    for _, s in ipairs(o.seeds) do
-      local b = by[tostring(s)]
-      v[#v + 1] = (b and b.n == #world.STUDY) and b.sum / b.n or nil
+    return by
+  end
+  -- only units every arm and template completed, so that paired lists stay aligned
+  local complete = {}
+  for _, k in ipairs(units) do complete[#complete + 1] = k end
+  for _, arm in ipairs(all) do
+    for _, t in ipairs(D.TRIPLE_TEMPLATES) do
+      local by, keep = sums(arm, t), {}
+      for _, k in ipairs(complete) do if by[k] and by[k].n == #world.STUDY then keep[#keep + 1] = k end end
+      complete = keep
     end
+  end
+  local function per_unit(arm, tpl)
+    local by, v = sums(arm, tpl), {}
+    for _, k in ipairs(complete) do v[#v + 1] = by[k].sum / by[k].n end
     return v
   end
   for _, arm in ipairs(all) do
@@ -419,29 +537,26 @@ function D.adapt(models, w, o)
       for _, rel in ipairs(world.STUDY) do
         cells[#cells + 1] = ci(values(where_(rows, {model = arm, template = t, task = rel}), "rouge_l"))
       end
-      cells[#cells + 1] = ci(per_seed(arm, t))
+      cells[#cells + 1] = ci(per_unit(arm, t))
       out[#out + 1] = string.format("| %s / %s | %s |", arm, t, table.concat(cells, " | "))
     end
   end
-  -- paired: each adapted arm minus none, per template (mean of the three relations per seed);
+  -- paired: each adapted arm minus none, per template (mean of the three relations per unit);
   -- and the masked-minus-plain gap (masked_prompting - prompting) per arm, and its change
   out[#out + 1] = ""
-  out[#out + 1] = "Paired by seed (mean of the three relations; difference [95% CI], p):"
+  out[#out + 1] = "Paired by replicate and seed (mean of the three relations; difference [95% CI], p):"
   out[#out + 1] = ""
-  local function diff(a, b)
-    local d = stats.paired(a, b)
-    return stats.fmt(d) .. (d.p and string.format(" p=%.3f", d.p) or "")
-  end
+  local function diff(a, b) return diff_text(stats.paired(a, b)) end
   local function minus(a, b) local v = {} for i = 1, #a do v[i] = a[i] - b[i] end return v end
   for _, arm in ipairs(arms) do
     local parts = {}
-    for _, t in ipairs(D.TRIPLE_TEMPLATES) do parts[#parts + 1] = t .. " " .. diff(per_seed(arm, t), per_seed("none", t)) end
+    for _, t in ipairs(D.TRIPLE_TEMPLATES) do parts[#parts + 1] = t .. " " .. diff(per_unit(arm, t), per_unit("none", t)) end
     out[#out + 1] = string.format("- %s − none: %s", arm, table.concat(parts, "; "))
   end
   local gaps = {}
   for _, arm in ipairs(all) do
-    gaps[arm] = {prompt = minus(per_seed(arm, "masked_prompting"), per_seed(arm, "prompting")),
-                 map = minus(per_seed(arm, "masked_mapping"), per_seed(arm, "mapping"))}
+    gaps[arm] = {prompt = minus(per_unit(arm, "masked_prompting"), per_unit(arm, "prompting")),
+                 map = minus(per_unit(arm, "masked_mapping"), per_unit(arm, "mapping"))}
     out[#out + 1] = string.format("- %s: masked_prompting − prompting %s; masked_mapping − mapping %s", arm,
                                   ci(gaps[arm].prompt), ci(gaps[arm].map))
   end
@@ -453,9 +568,11 @@ function D.adapt(models, w, o)
     out[#out + 1] = string.format("- mask vs lm adaptation (same text, other format), change of the gap: prompting pair %s; " ..
                                   "mapping pair %s", diff(gaps.mask.prompt, gaps.lm.prompt), diff(gaps.mask.map, gaps.lm.map))
   end
-  out[#out + 1] = ""
-  out[#out + 1] = string.format("Cost of the fine-tuning points: %s.", swept)
-  return {rows = rows, text = table.concat(out, "\n"), wall = mto._clock() - t0, probes = probes}
+  if o.cost then
+    out[#out + 1] = ""
+    out[#out + 1] = string.format("Cost of the fine-tuning points: %s.", o.cost)
+  end
+  return table.concat(out, "\n")
 end
 
 return D
