@@ -15,7 +15,7 @@
 --   --verbatim-replicates N  pre-train the verbatim condition in the first N
 --                   replicates only (default 1: it doubles a replicate's pre-training)
 --   --synsets N (300) --forms N (3)   world size, surface forms per fact
---   --stage1 N --stage2 N            pre-training steps (default 2500 / 800)
+--   --stage1 N --stage2 N            pre-training steps (default 2000 / 800)
 --   --shots N (30) --seeds N (3)                 the few-shot phase (per replicate)
 --   --more-shots N (60) --more-seeds N (1)       the larger shot count (0 = none)
 --   --full-seeds N (1) --full-epochs N (5) --full-patience N (1)   full data (0 seeds = none)
