@@ -131,8 +131,10 @@ long mto_mc_pick_n(const char *pred, size_t plen, const char *const *choices,
         if (mto_exact_match_n(pred, plen, &choices[i], &cl, 1, MTO_METRIC_STYLE_MTO) > 0)
             return (long)i;
     }
-    long best = n ? 0 : -1;
-    double best_f = -1.0;
+    /* A prediction sharing no word with any choice names none: -1 (wrong), not
+     * choice 0, which would lean every score toward the first position. */
+    long best = -1;
+    double best_f = 0.0;
     for (size_t i = 0; i < n; i++) {
         size_t cl = mto_metric_len(choices, choice_lens, i);
         double f = mto_rouge_l_best_n(pred, plen, &choices[i], &cl, 1, MTO_METRIC_STYLE_MTO);

@@ -122,6 +122,7 @@ static void match_cases(void)
     /* "stay home please": vs choice 1 LCS 2: P 2/3, R 1 -> .8; vs choice 2 LCS 2: P 2/3, R 2/3 -> 2/3 */
     is_int(mto_mc_pick("stay home please", choices, 3), 1, "mc pick: else the best ROUGE-L");
     is_int(mto_mc_pick("x", choices, 0), -1, "mc pick: no choices -> -1");
+    is_int(mto_mc_pick("purple", choices, 3), -1, "mc pick: a prediction sharing no word with any choice names none");
     const long p[] = {0, 1, 2, 1}, g[] = {0, 1, 1, 1};
     is_near(mto_mc_accuracy(p, g, 4), 0.75, 0, "mc accuracy: 3 of 4");
     ok(isnan(mto_mc_accuracy(p, g, 0)), "mc accuracy: empty is NaN");

@@ -113,7 +113,8 @@ long mto_unique_count(const char *const *preds, size_t n);
  * texts byte for byte, as pandas' unique() of the predictions. */
 long mto_unique_count_n(const char *const *preds, const size_t *lens, size_t n, int style);
 /* Index of the choice pred names: exact normal-form match first, else the highest
- * ROUGE-L F1 (first on ties); -1 if n == 0. */
+ * ROUGE-L F1 above 0 (first on ties); -1 if it names none (no choice shares a word
+ * with it: count it wrong) or n == 0. */
 long mto_mc_pick(const char *pred, const char *const *choices, size_t n);
 long mto_mc_pick_n(const char *pred, size_t plen, const char *const *choices,
                    const size_t *choice_lens, size_t n);

@@ -15,8 +15,8 @@
 -- choice_prompting write it), else by the highest ROUGE-L F1 with a choice's text
 -- (first on ties) — but only if that ROUGE-L is above 0. A prediction sharing no
 -- word with any choice names none: it counts as wrong, and sweeps report how many
--- there were (column mc_nomatch). (mto.mc_pick, the C rule, falls back to choice 1
--- there, which leans every score toward one position.)
+-- there were (column mc_nomatch). (mto.mc_pick, the C rule, is the same without the
+-- label rule: nil when no choice shares a word with the prediction.)
 --
 -- Rank classification (mc.rank), the rule T5-family models use for zero-shot
 -- multiple choice: each choice is rendered as the template's target for the
