@@ -69,7 +69,7 @@ local function stage1_examples(w, objs, copies, sents)
   end
   return ex
 end
-M._stage1_examples = stage1_examples
+M.stage1_examples = stage1_examples
 
 -- lm-adapt's stage 2: prefix LM; half of the fact sentences split exactly
 -- before the fact slot (the LM form of salient masking), the rest at random.
