@@ -268,11 +268,8 @@ function M.ensure_many(specs, o)
         local objs = objectives(so.seed)
         local base = assert(mto.load(s1))
         local sup = supervised_pairs(sp.w)
-        local rng_state = so.seed * 7 + 3
-        local function rng()  -- a small LCG: which fact sentences split at the slot
-          rng_state = (rng_state * 6364136223846793005 + 1442695040888963407)
-          return ((rng_state >> 11) & 0xfffff) / 0x100000
-        end
+        local draw = require("mto.stats").rng(so.seed * 7 + 3) -- which fact sentences split at the slot
+        local function rng() return (draw(0x100000) - 1) / 0x100000 end
         local makers = {
           v1_1 = function() return stage1_examples(sp.w, objs, so.copies, sents) end,
           lm_adapt = function() return lm_examples(sp.w, objs, so.copies, rng, sents) end,

@@ -414,8 +414,8 @@ function D.adapt(models, w, o)
   local info = {}
   for _, arm in ipairs(arms) do
     local dir = string.format("%s/%s-%s-%d-s%d", mdir, arm, tostring(lr), steps, o.adapt_seed or 1)
-    local m = mto.load(dir)
-    if m then
+    local loaded, m = pcall(mto.load, dir) -- absent: adapt now (mto.load raises, or returns nil)
+    if loaded and m then
       info[arm] = {cached = true}
     else
       local r = mto.adapt{model = models[base], tokenizer = w.tok, source = {task = src}, objective = arm,
