@@ -68,6 +68,7 @@ int main(int argc, char **argv)
     if (eff < 0) { fprintf(stderr, "bench_decode: %s\n", err.msg); return 1; }
     if (!B) B = s->B;
     memset(m->w.shared + (size_t)MTO_T5_EOS * c.d_model, 0, c.d_model * sizeof(float));
+    mto_weights_changed(); /* a direct write: bf16 weights are made from these */
 
     int32_t *src = malloc(sizeof(int32_t) * B * s->Ts), *out = malloc(sizeof(int32_t) * B * max_len);
     int *len = malloc(sizeof(int) * B);
