@@ -262,15 +262,23 @@ void t5_mm(const mto_t5 *m, int ta, int tb, int M, int N, int K, float alpha, co
                 lda, B, ldb, beta, C, ldc);
 }
 
+void t5_mm_few(const mto_t5 *m, int tb, int R, int N, int K, float alpha, const float *x, int ldx, const float *B,
+               int ldb, float beta, float *C, int ldc)
+{
+    int sgemv = R <= T5_MV_ROWS && !(m && m->mm && m->mm->prec == MTO_PREC_BF16) &&
+                (!m || mto_matmul_backend() == MTO_MATMUL_OPENBLAS);
+    if (!sgemv) {
+        t5_mm(m, 0, tb, R, N, K, alpha, x, ldx, B, ldb, beta, C, ldc);
+        return;
+    }
+    /* row r of C = alpha op(B)^T x_r: op(B) is K x N, so B stored N x K (tb) or K x N */
+    for (int r = 0; r < R; r++)
+        cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? N : K, tb ? K : N, alpha, B, ldb,
+                    x + (size_t)r * ldx, 1, beta, C + (size_t)r * ldc, 1);
+}
+
 void t5_mm_rows(const mto_t5 *m, int R, int N, int K, float alpha, const float *x, const float *W, float beta,
                 float *C)
 {
-    int sgemv = R <= T5_MV_ROWS && !(m && m->mm && m->mm->prec == MTO_PREC_BF16) &&
-                mto_matmul_backend() == MTO_MATMUL_OPENBLAS;
-    if (!sgemv) {
-        t5_mm(m, 0, 1, R, N, K, alpha, x, K, W, K, beta, C, N);
-        return;
-    }
-    for (int r = 0; r < R; r++)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, alpha, W, K, x + (size_t)r * K, 1, beta, C + (size_t)r * N, 1);
+    t5_mm_few(m, 1, R, N, K, alpha, x, K, W, K, beta, C, N);
 }

@@ -16,11 +16,13 @@
 void t5_mm(const mto_t5 *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
            const float *B, int ldb, float beta, float *C, int ldc);
 
-/* C (R x N) = alpha x W^T + beta C, x: R x K (row stride K), W: N x K, C row
- * stride N: a linear layer over few rows (decoding). On fp32 OpenBLAS with
- * R <= T5_MV_ROWS it is R cblas_sgemv calls, which read W where it lies
- * (sgemm would copy all of W into its packed layout on every call); else t5_mm. */
+/* t5_mm(m, 0, tb, R, N, K, ...) for few rows (decoding): on fp32 OpenBLAS with
+ * R <= T5_MV_ROWS it is R cblas_sgemv calls, which read B where it lies
+ * (sgemm copies all of B into its packed layout on every call); else t5_mm. */
 enum { T5_MV_ROWS = 2 };
+void t5_mm_few(const mto_t5 *m, int tb, int R, int N, int K, float alpha, const float *x, int ldx, const float *B,
+               int ldb, float beta, float *C, int ldc);
+/* The linear layer of t5_mm_few: C (R x N) = alpha x W^T + beta C, W: N x K, all compact. */
 void t5_mm_rows(const mto_t5 *m, int R, int N, int K, float alpha, const float *x, const float *W, float beta,
                 float *C);
 

@@ -121,13 +121,14 @@ static int dec_step(dec_state *s, const int32_t *tokens, const int32_t *hist, in
         }
         t5_attn_shape a;
         t5_attn_shape_init(m, &a, 1, t + 1, 1, 1);
-        a.B = R; a.kstride_b = T; a.qoff = t; a.rel = m->w.dec_rel;
+        a.B = R; a.kstride_b = T; a.qoff = t; a.rel = m->w.dec_rel; a.mv = 1;
         t5_attn_fwd(&a, s->q, sk, sv, s->P, s->ctx, s->scratch);
         t5_mm_rows(m, R, D, Di, 1.0f, s->ctx, w->self.o, 1.0f, s->x);
         /* cross-attention: each row reads its source's keys/values */
         mto_k_rmsnorm(s->ln, s->rstd, s->x, w->cross.ln, R, D, c->eps);
         t5_mm_rows(m, R, Di, D, 1.0f, s->ln, w->cross.q, 0.0f, s->q);
         t5_attn_shape_init(m, &a, 1, s->Ts, 0, 0);
+        a.mv = 1;
         if (s->beams == 1) { /* row r reads source r: one batched call */
             a.B = R;
             a.kmask = s->mask;

@@ -78,6 +78,7 @@ typedef struct t5_attn_shape {
     int kstride_b;             /* rows between batches in K/V (Tk normally) */
     float drop;                /* attention-weight dropout rate (0: off) */
     uint64_t key;              /* dropout key */
+    int mv;                    /* decoding: few query rows may run as sgemv (t5_mm_few) */
 } t5_attn_shape;
 
 /* P (B,H,Tq,Tk) = softmax(Q K^T + bias + mask); ctx = drop(P) V.

@@ -188,8 +188,8 @@ static void test_training(void)
     mto_t5_free(b);
 }
 
-/* t5_mm_rows: matrix-vector products (fp32 OpenBLAS, R <= T5_MV_ROWS) within
- * rounding of sgemm's; more rows are t5_mm's call itself, bit for bit. */
+/* t5_mm_rows / t5_mm_few: matrix-vector products (fp32 OpenBLAS, R <= T5_MV_ROWS)
+ * within rounding of sgemm's; more rows are t5_mm's call itself, bit for bit. */
 static void test_rows(const mto_t5 *m32)
 {
     enum { N = 301, K = 67 };
@@ -211,6 +211,24 @@ static void test_rows(const mto_t5 *m32)
                md, mx);
         else
             ok(!memcmp(c1, c2, (size_t)R * N * 4), "t5_mm_rows R=%d: bit-identical to cblas_sgemm", R);
+        /* x B with B stored K x N (row stride N + 3), C with row stride N + 1: attention's ctx = P V */
+        float *Bk = malloc((size_t)K * (N + 3) * 4), *d1 = malloc((size_t)R * (N + 1) * 4);
+        float *d2 = malloc((size_t)R * (N + 1) * 4);
+        fill(Bk, (size_t)K * (N + 3));
+        fill(d1, (size_t)R * (N + 1));
+        memcpy(d2, d1, (size_t)R * (N + 1) * 4);
+        t5_mm_few(NULL, 0, R, N, K, 1.0f, x, K, Bk, N + 3, 0.0f, d1, N + 1);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, N, K, 1.0f, x, K, Bk, N + 3, 0.0f, d2, N + 1);
+        md = mx = 0;
+        for (int i = 0; i < R * (N + 1); i++) {
+            md = fmax(md, fabs((double)d1[i] - d2[i]));
+            mx = fmax(mx, fabs((double)d2[i]));
+        }
+        int pad = 1;
+        for (int r = 0; r < R; r++) pad &= d1[(size_t)r * (N + 1) + N] == d2[(size_t)r * (N + 1) + N];
+        ok(md <= 1e-6 * mx && md <= 1e-5 && pad && (R <= T5_MV_ROWS || md == 0),
+           "t5_mm_few R=%d, B not transposed, strided: max diff %.2g from sgemm, padding untouched", R, md);
+        free(Bk); free(d1); free(d2);
         free(x); free(W); free(c0); free(c1); free(c2);
     }
 }
