@@ -77,23 +77,29 @@ for threads in $threads_list; do
                  "bf16 $(ratio "$mc" "$md"); vs torch-bf16: bf16 $(ratio "$mc" "$me"), dnnl-fp32 $(ratio "$mb" "$me")"
         fi
         for bs in $dbatches; do
-            a=; b=; c=; d=
+            a=; b=; c=; d=; ca=; cb=; cc=; cd_=
             r=0
             while [ $r -lt "$rounds" ]; do
                 o=$("$dbin" "$shape" --threads "$threads" --batch "$bs") || exit 1; echo "$o"
-                a="$a $(field "$o" tokens_per_s)"
+                a="$a $(field "$o" tokens_per_s)"; ca="$ca $(cpu "$o")"
                 o=$(MTO_MATMUL=dnnl "$dbin" "$shape" --threads "$threads" --batch "$bs") || exit 1; echo "$o"
-                b="$b $(field "$o" tokens_per_s)"
+                b="$b $(field "$o" tokens_per_s)"; cb="$cb $(cpu "$o")"
                 o=$("$dbin" "$shape" --threads "$threads" --batch "$bs" --precision bf16) || exit 1; echo "$o"
-                c="$c $(field "$o" tokens_per_s)"
+                c="$c $(field "$o" tokens_per_s)"; cc="$cc $(cpu "$o")"
                 o=$(cd "$srcdir/bench" && "$py" torch_decode.py "$shape" --cache --threads "$threads" --batch "$bs") || exit 1; echo "$o"
-                d="$d $(field "$o" tokens_per_s)"
+                d="$d $(field "$o" tokens_per_s)"; cd_="$cd_ $(cpu "$o")"
                 r=$((r + 1))
             done
             ma=$(echo "$a" | median); mb=$(echo "$b" | median); mc=$(echo "$c" | median); md=$(echo "$d" | median)
             echo "decode $shape threads=$threads batch=$bs tokens/s (median of $rounds): mto-fp32-openblas $ma," \
                  "mto-fp32-dnnl $mb, mto-bf16 $mc, torch-fp32 $md; ratios vs torch: $(ratio "$ma" "$md")," \
                  "$(ratio "$mb" "$md"), $(ratio "$mc" "$md")"
+            if [ "$threads" = 1 ]; then
+                ma=$(echo "$ca" | median); mb=$(echo "$cb" | median); mc=$(echo "$cc" | median); md=$(echo "$cd_" | median)
+                echo "decode-cpu $shape threads=1 batch=$bs tokens per CPU-second (median of $rounds):" \
+                     "mto-fp32-openblas $ma, mto-fp32-dnnl $mb, mto-bf16 $mc, torch-fp32 $md; ratios vs torch:" \
+                     "$(ratio "$ma" "$md"), $(ratio "$mb" "$md"), $(ratio "$mc" "$md")"
+            fi
         done
     done
 done

@@ -194,12 +194,24 @@ static void convert(const mto_t5 *m, uint16_t *dst, const float *src, size_t row
     t5_pool_run(p, cvt_task, &j);
 }
 
+/* Process-wide, not per model: an optimizer knows its parameter views, not
+ * their model, so a step anywhere invalidates every shadow (a spare rebuild
+ * at worst, never a stale one). */
+static unsigned long g_wver;
+
+void mto_weights_changed(void) { __atomic_add_fetch(&g_wver, 1, __ATOMIC_RELAXED); }
+unsigned long mto_weights_version(void) { return __atomic_load_n(&g_wver, __ATOMIC_RELAXED); }
+
 void t5_mm_refresh(mto_t5 *m)
 {
     struct mto_t5_mm *x = m->mm;
     if (!x || x->prec != MTO_PREC_BF16) return;
+    unsigned long v = mto_weights_version();
+    if (x->shadow_ok && x->ver == v) return;
     convert(m, x->shadow, m->params, 1, m->numel, m->numel);
     x->shadow_ok = 1;
+    x->ver = v;
+    x->builds++;
 }
 
 /* The bf16 view of a stored rows x cols operand: the shadow when it lies in the
@@ -248,4 +260,25 @@ void t5_mm(const mto_t5 *m, int ta, int tb, int M, int N, int K, float alpha, co
     }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A,
                 lda, B, ldb, beta, C, ldc);
+}
+
+void t5_mm_few(const mto_t5 *m, int tb, int R, int N, int K, float alpha, const float *x, int ldx, const float *B,
+               int ldb, float beta, float *C, int ldc)
+{
+    int sgemv = R <= T5_MV_ROWS && !(m && m->mm && m->mm->prec == MTO_PREC_BF16) &&
+                (!m || mto_matmul_backend() == MTO_MATMUL_OPENBLAS);
+    if (!sgemv) {
+        t5_mm(m, 0, tb, R, N, K, alpha, x, ldx, B, ldb, beta, C, ldc);
+        return;
+    }
+    /* row r of C = alpha op(B)^T x_r: op(B) is K x N, so B stored N x K (tb) or K x N */
+    for (int r = 0; r < R; r++)
+        cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? N : K, tb ? K : N, alpha, B, ldb,
+                    x + (size_t)r * ldx, 1, beta, C + (size_t)r * ldc, 1);
+}
+
+void t5_mm_rows(const mto_t5 *m, int R, int N, int K, float alpha, const float *x, const float *W, float beta,
+                float *C)
+{
+    t5_mm_few(m, 1, R, N, K, alpha, x, K, W, K, beta, C, N);
 }

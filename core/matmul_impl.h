@@ -16,16 +16,29 @@
 void t5_mm(const mto_t5 *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
            const float *B, int ldb, float beta, float *C, int ldc);
 
+/* t5_mm(m, 0, tb, R, N, K, ...) for few rows (decoding): on fp32 OpenBLAS with
+ * R <= T5_MV_ROWS it is R cblas_sgemv calls, which read B where it lies
+ * (sgemm copies all of B into its packed layout on every call); else t5_mm. */
+enum { T5_MV_ROWS = 2 };
+void t5_mm_few(const mto_t5 *m, int tb, int R, int N, int K, float alpha, const float *x, int ldx, const float *B,
+               int ldb, float beta, float *C, int ldc);
+/* The linear layer of t5_mm_few: C (R x N) = alpha x W^T + beta C, W: N x K, all compact. */
+void t5_mm_rows(const mto_t5 *m, int R, int N, int K, float alpha, const float *x, const float *W, float beta,
+                float *C);
+
 /* Per-model state: precision, the bf16 copy of the parameter arena (remade
- * by t5_mm_refresh before each forward or decode), conversion scratch. */
+ * by t5_mm_refresh only when the weights changed), conversion scratch. */
 struct mto_t5_mm {
     int prec;
     uint16_t *shadow;   /* numel bf16 values mirroring m->params */
     int shadow_ok;
+    unsigned long ver;  /* mto_weights_version() when the shadow was made */
+    long builds;        /* shadows made so far (a test counts them) */
     uint16_t *sa, *sb;  /* converted operands */
     size_t ca, cb;      /* their capacities (values) */
 };
-/* Convert the parameters into the bf16 shadow (no-op in fp32). */
+/* Make the bf16 shadow of the parameters unless it is current: made since the
+ * last mto_weights_changed() (no-op in fp32). */
 void t5_mm_refresh(mto_t5 *m);
 void t5_mm_free(mto_t5 *m);
 

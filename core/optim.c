@@ -1,6 +1,7 @@
 /* optim.c — the optimizer object: a copied parameter table, one state arena,
  * a step counter, and dispatch to the algorithm files. */
 #include "mto/alloc.h"
+#include "mto/matmul.h"
 #include "optim_impl.h"
 
 #include <math.h>
@@ -132,6 +133,7 @@ int mto_optim_step(mto_optim *o, float lr, mto_error *err)
             mto_adafactor_update(&o->cfg, &o->params[i], o->state + o->off[i], step, lr,
                                  o->scratch);
     }
+    mto_weights_changed(); /* bf16 models remake their bf16 weights once, at their next use */
     return 0;
 }
 

@@ -54,8 +54,8 @@ void t5_attn_fwd_range(const t5_attn_shape *s, int b0, int b1, const float *Q, c
             const float *v = V + (size_t)b * s->kstride_b * s->ldk + (size_t)h * s->dkv;
             float *p = P + ((size_t)b * s->H + h) * Tq * Tk;
             float *c = ctx + (size_t)b * Tq * s->ldq + (size_t)h * s->dkv;
-            t5_mm(NULL, 0, 1, Tq, Tk, s->dkv, 1.0f, q, s->ldq, k, s->ldk,
-                        0.0f, p, Tk);
+            if (s->mv) t5_mm_few(NULL, 1, Tq, Tk, s->dkv, 1.0f, q, s->ldq, k, s->ldk, 0.0f, p, Tk);
+            else t5_mm(NULL, 0, 1, Tq, Tk, s->dkv, 1.0f, q, s->ldq, k, s->ldk, 0.0f, p, Tk);
             for (int i = 0; i < Tq; i++) {
                 float *row = p + (size_t)i * Tk;
                 const float *bias = bt ? bt + (size_t)h * nt + lo - (i + s->qoff) : NULL;
@@ -71,8 +71,8 @@ void t5_attn_fwd_range(const t5_attn_shape *s, int b0, int b1, const float *Q, c
                 mto_k_dropout(scratch, (size_t)Tq * Tk, s->drop, s->key, ((size_t)b * s->H + h) * Tq * Tk);
                 pd = scratch;
             }
-            t5_mm(NULL, 0, 0, Tq, s->dkv, Tk, 1.0f, pd, Tk, v, s->ldk,
-                        0.0f, c, s->ldq);
+            if (s->mv) t5_mm_few(NULL, 0, Tq, s->dkv, Tk, 1.0f, pd, Tk, v, s->ldk, 0.0f, c, s->ldq);
+            else t5_mm(NULL, 0, 0, Tq, s->dkv, Tk, 1.0f, pd, Tk, v, s->ldk, 0.0f, c, s->ldq);
         }
     }
 }

@@ -17,7 +17,7 @@ typedef struct dec_state {
     const int32_t *src;
     float *ck, *cv;          /* per layer (B*Ts, Di) cross-attention keys/values */
     float *sk, *sv;          /* per layer (R, max_len, Di) self-attention cache */
-    float *x, *ln, *rstd, *q, *kn, *vn, *ctx, *tmp, *h, *h1, *P, *scratch, *logp, *gather;
+    float *x, *x2, *ln, *rstd, *q, *kn, *vn, *ctx, *tmp, *h, *h1, *a, *P, *scratch, *logp, *gather;
     uint8_t *mask;           /* B*Ts */
     int32_t *bsrc, *blab;    /* uncached path: the replicated batch */
 } dec_state;
@@ -25,8 +25,8 @@ typedef struct dec_state {
 static void dec_free(dec_state *s)
 {
     free(s->ck); free(s->cv); free(s->sk); free(s->sv);
-    free(s->x); free(s->ln); free(s->rstd); free(s->q); free(s->kn); free(s->vn); free(s->ctx); free(s->tmp);
-    free(s->h); free(s->h1); free(s->P); free(s->scratch); free(s->logp); free(s->gather);
+    free(s->x); free(s->x2); free(s->ln); free(s->rstd); free(s->q); free(s->kn); free(s->vn); free(s->ctx);
+    free(s->tmp); free(s->h); free(s->h1); free(s->a); free(s->P); free(s->scratch); free(s->logp); free(s->gather);
     free(s->mask); free(s->bsrc); free(s->blab);
 }
 
@@ -53,7 +53,8 @@ static int dec_init(dec_state *s, mto_t5 *m, const int32_t *src, int B, int Ts, 
     s->sk = mto_malloc(Ld * R * max_len * Di * sizeof(float));
     s->sv = mto_malloc(Ld * R * max_len * Di * sizeof(float));
     s->gather = mto_malloc(R * max_len * Di * sizeof(float));
-    s->x = mto_malloc(R * D * sizeof(float)); s->ln = mto_malloc(R * D * sizeof(float)); s->tmp = mto_malloc(R * D * sizeof(float));
+    s->x = mto_malloc(R * D * sizeof(float)); s->x2 = mto_malloc(R * D * sizeof(float));
+    s->a = mto_malloc(R * F * sizeof(float)); s->ln = mto_malloc(R * D * sizeof(float)); s->tmp = mto_malloc(R * D * sizeof(float));
     s->rstd = mto_malloc(R * sizeof(float));
     s->q = mto_malloc(R * Di * sizeof(float)); s->kn = mto_malloc(R * Di * sizeof(float));
     s->vn = mto_malloc(R * Di * sizeof(float)); s->ctx = mto_malloc(R * Di * sizeof(float));
@@ -61,8 +62,8 @@ static int dec_init(dec_state *s, mto_t5 *m, const int32_t *src, int B, int Ts, 
     s->P = mto_malloc(R * c->num_heads * T * sizeof(float));
     s->scratch = mto_malloc(t5_attn_scratch(1, (int)T, c->num_heads, (int)T) * sizeof(float));
     s->mask = mto_malloc(Ns);
-    if (!s->ck || !s->cv || !s->sk || !s->sv || !s->gather || !s->x || !s->ln || !s->tmp || !s->rstd || !s->q ||
-        !s->kn || !s->vn || !s->ctx || !s->h || !s->h1 || !s->P || !s->scratch || !s->mask)
+    if (!s->ck || !s->cv || !s->sk || !s->sv || !s->gather || !s->x || !s->x2 || !s->ln || !s->tmp || !s->rstd ||
+        !s->q || !s->kn || !s->vn || !s->ctx || !s->h || !s->h1 || !s->a || !s->P || !s->scratch || !s->mask)
         goto oom;
     /* encoder once (eval), then the cross-attention keys/values of every layer */
     int rc = t5_acts_prepare(m, B, Ts, 1, err);
@@ -88,7 +89,7 @@ static int dec_step(dec_state *s, const int32_t *tokens, const int32_t *hist, in
 {
     mto_t5 *m = s->m;
     const mto_t5_config *c = &m->cfg;
-    int R = s->R, D = c->d_model, F = c->d_ff, V = c->vocab_size, Di = c->num_heads * c->d_kv, T = s->max_len;
+    int R = s->R, D = c->d_model, V = c->vocab_size, Di = c->num_heads * c->d_kv, T = s->max_len;
     if (!s->use_cache) {
         /* labels = y_0..y_{t-1}, ignored last: decoder input = [pad, y_0..y_{t-1}] */
         int Tt = t + 1;
@@ -111,47 +112,45 @@ static int dec_step(dec_state *s, const int32_t *tokens, const int32_t *hist, in
         float *sk = s->sk + (size_t)l * R * T * Di, *sv = s->sv + (size_t)l * R * T * Di;
         /* self-attention over the cache, this step's keys/values appended */
         mto_k_rmsnorm(s->ln, s->rstd, s->x, w->self.ln, R, D, c->eps);
-        mto_k_linear(m, s->q, s->ln, w->self.q, R, D, Di, 0.0f);
-        mto_k_linear(m, s->kn, s->ln, w->self.k, R, D, Di, 0.0f);
-        mto_k_linear(m, s->vn, s->ln, w->self.v, R, D, Di, 0.0f);
+        t5_mm_rows(m, R, Di, D, 1.0f, s->ln, w->self.q, 0.0f, s->q);
+        t5_mm_rows(m, R, Di, D, 1.0f, s->ln, w->self.k, 0.0f, s->kn);
+        t5_mm_rows(m, R, Di, D, 1.0f, s->ln, w->self.v, 0.0f, s->vn);
         for (int r = 0; r < R; r++) {
             memcpy(sk + ((size_t)r * T + t) * Di, s->kn + (size_t)r * Di, Di * sizeof(float));
             memcpy(sv + ((size_t)r * T + t) * Di, s->vn + (size_t)r * Di, Di * sizeof(float));
         }
         t5_attn_shape a;
         t5_attn_shape_init(m, &a, 1, t + 1, 1, 1);
-        a.B = R; a.kstride_b = T; a.qoff = t; a.rel = m->w.dec_rel;
+        a.B = R; a.kstride_b = T; a.qoff = t; a.rel = m->w.dec_rel; a.mv = 1;
         t5_attn_fwd(&a, s->q, sk, sv, s->P, s->ctx, s->scratch);
-        mto_k_linear(m, s->x, s->ctx, w->self.o, R, Di, D, 1.0f);
+        t5_mm_rows(m, R, D, Di, 1.0f, s->ctx, w->self.o, 1.0f, s->x);
         /* cross-attention: each row reads its source's keys/values */
         mto_k_rmsnorm(s->ln, s->rstd, s->x, w->cross.ln, R, D, c->eps);
-        mto_k_linear(m, s->q, s->ln, w->cross.q, R, D, Di, 0.0f);
+        t5_mm_rows(m, R, Di, D, 1.0f, s->ln, w->cross.q, 0.0f, s->q);
         t5_attn_shape_init(m, &a, 1, s->Ts, 0, 0);
-        a.B = 1;
-        for (int r = 0; r < R; r++) {
-            size_t b = (size_t)(r / s->beams);
-            a.kmask = s->mask + b * s->Ts;
-            t5_attn_fwd(&a, s->q + (size_t)r * Di, s->ck + ((size_t)l * Ns + b * s->Ts) * Di,
-                        s->cv + ((size_t)l * Ns + b * s->Ts) * Di, s->P, s->ctx + (size_t)r * Di, s->scratch);
-        }
-        mto_k_linear(m, s->x, s->ctx, w->cross.o, R, Di, D, 1.0f);
-        /* feed-forward */
-        size_t nf = (size_t)R * F;
-        mto_k_rmsnorm(s->ln, s->rstd, s->x, w->ff.ln, R, D, c->eps);
-        mto_k_linear(m, s->h, s->ln, w->ff.wi, R, D, F, 0.0f);
-        if (c->ff == MTO_T5_FF_RELU) {
-            mto_k_relu(s->h, s->h, nf);
+        a.mv = 1;
+        if (s->beams == 1) { /* row r reads source r: one batched call */
+            a.B = R;
+            a.kmask = s->mask;
+            t5_attn_fwd(&a, s->q, s->ck + (size_t)l * Ns * Di, s->cv + (size_t)l * Ns * Di, s->P, s->ctx,
+                        s->scratch);
         } else {
-            mto_k_linear(m, s->h1, s->ln, w->ff.wi1, R, D, F, 0.0f);
-            if (c->ff == MTO_T5_FF_GATED_GELU) mto_k_gelu(s->h, s->h, nf);
-            else mto_k_relu(s->h, s->h, nf);
-            mto_k_mul(s->h, s->h1, nf);
+            a.B = 1;
+            for (int r = 0; r < R; r++) {
+                size_t b = (size_t)(r / s->beams);
+                a.kmask = s->mask + b * s->Ts;
+                t5_attn_fwd(&a, s->q + (size_t)r * Di, s->ck + ((size_t)l * Ns + b * s->Ts) * Di,
+                            s->cv + ((size_t)l * Ns + b * s->Ts) * Di, s->P, s->ctx + (size_t)r * Di, s->scratch);
+            }
         }
-        mto_k_linear(m, s->x, s->h, w->ff.wo, R, F, D, 1.0f);
+        t5_mm_rows(m, R, D, Di, 1.0f, s->ctx, w->cross.o, 1.0f, s->x);
+        /* feed-forward (eval: no dropout), the training forward's sublayer */
+        t5_ff_acts f = {s->ln, s->rstd, s->h, s->h1, s->a};
+        t5_ff_sublayer(m, &w->ff, &f, s->x, s->x2, s->tmp, R, 1, 0, 0);
+        float *sw = s->x; s->x = s->x2; s->x2 = sw;
     }
     mto_k_rmsnorm(s->ln, s->rstd, s->x, m->w.dec_final_ln, R, D, c->eps);
-    t5_mm(m, 0, 1, R, V, D, t5_head_scale(m), s->ln, D, m->w.lm_head, D, 0.0f,
-                s->logp, V);
+    t5_mm_rows(m, R, V, D, t5_head_scale(m), s->ln, m->w.lm_head, 0.0f, s->logp);
     mto_k_log_softmax(s->logp, R, V);
     return 0;
 }

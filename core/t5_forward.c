@@ -51,29 +51,33 @@ static void attn_sublayer(mto_t5 *m, const mto_t5_attn_w *w, t5_attn_acts *a, co
     t5_add(m, res_out, res_in, A->tmp, (size_t)Nq * D);
 }
 
-/* res_out = res_in + drop(wo(drop(act(wi RMSNorm(res_in))))). ReLU runs in
- * place (backward reads relu' from a > 0), so only the gated flavours keep h. */
-static void ff_sublayer(mto_t5 *m, const mto_t5_ff_w *w, t5_ff_acts *f, const float *res_in, float *res_out, int N,
-                        uint32_t site_in, uint32_t site_out)
+/* out = x W^T over N rows; few (decoding, mv) may run as matrix-vector products. */
+static void linear(mto_t5 *m, int mv, float *out, const float *x, const float *W, int N, int in, int outd)
 {
-    struct mto_t5_acts *A = m->acts;
+    if (mv) t5_mm_rows(m, N, outd, in, 1.0f, x, W, 0.0f, out);
+    else mto_k_linear(m, out, x, W, N, in, outd, 0.0f);
+}
+
+void t5_ff_sublayer(mto_t5 *m, const mto_t5_ff_w *w, t5_ff_acts *f, const float *res_in, float *res_out,
+                    float *tmp, int N, int mv, uint32_t site_in, uint32_t site_out)
+{
     const mto_t5_config *c = &m->cfg;
     int D = c->d_model, F = c->d_ff;
     size_t nf = (size_t)N * F;
     t5_rmsnorm(m, f->ln, f->rstd, res_in, w->ln, N, D);
     if (c->ff == MTO_T5_FF_RELU) {
-        mto_k_linear(m, f->a, f->ln, w->wi, N, D, F, 0.0f);
+        linear(m, mv, f->a, f->ln, w->wi, N, D, F);
         t5_ew(m, T5_EW_RELU, f->a, f->a, nf);
     } else {
-        mto_k_linear(m, f->h, f->ln, w->wi, N, D, F, 0.0f);
-        mto_k_linear(m, f->h1, f->ln, w->wi1, N, D, F, 0.0f);
+        linear(m, mv, f->h, f->ln, w->wi, N, D, F);
+        linear(m, mv, f->h1, f->ln, w->wi1, N, D, F);
         t5_ew(m, c->ff == MTO_T5_FF_GATED_GELU ? T5_EW_GELU : T5_EW_RELU, f->a, f->h, nf);
         t5_ew(m, T5_EW_MUL, f->a, f->h1, nf);
     }
     mto_k_dropout(f->a, nf, drop_rate(m), key(m, site_in), 0);
-    mto_k_linear(m, A->tmp, f->a, w->wo, N, F, D, 0.0f);
-    mto_k_dropout(A->tmp, (size_t)N * D, drop_rate(m), key(m, site_out), 0);
-    t5_add(m, res_out, res_in, A->tmp, (size_t)N * D);
+    linear(m, mv, tmp, f->a, w->wo, N, F, D);
+    mto_k_dropout(tmp, (size_t)N * D, drop_rate(m), key(m, site_out), 0);
+    t5_add(m, res_out, res_in, tmp, (size_t)N * D);
 }
 
 /* Negative ids are soft-prompt slots (-1 is row 0 of m->soft_emb; t5_check_batch bounds them). */
@@ -100,8 +104,8 @@ void t5_encode(mto_t5 *m)
         attn_sublayer(m, &m->w.enc[l].self, &A->enc[l].self, res, res + nd, A->Ts, NULL, A->Ts, m->w.enc_rel, 0,
                       A->src_mask, t5_site(0, l, S_SELF_P), t5_site(0, l, S_SELF_OUT));
         res += nd;
-        ff_sublayer(m, &m->w.enc[l].ff, &A->enc[l].ff, res, res + nd, Ns, t5_site(0, l, S_FF_IN),
-                    t5_site(0, l, S_FF_OUT));
+        t5_ff_sublayer(m, &m->w.enc[l].ff, &A->enc[l].ff, res, res + nd, A->tmp, Ns, 0, t5_site(0, l, S_FF_IN),
+                       t5_site(0, l, S_FF_OUT));
         res += nd;
     }
     t5_rmsnorm(m, A->enc_out, A->enc_rstd, res, m->w.enc_final_ln, Ns, D);
@@ -125,8 +129,8 @@ static void decode(mto_t5 *m)
         attn_sublayer(m, &m->w.dec[l].cross, &A->dec[l].cross, res, res + nd, A->Tt, A->enc_out, A->Ts, NULL, 0,
                       A->src_mask, t5_site(1, l, S_CROSS_P), t5_site(1, l, S_CROSS_OUT));
         res += nd;
-        ff_sublayer(m, &m->w.dec[l].ff, &A->dec[l].ff, res, res + nd, Nt, t5_site(1, l, S_FF_IN),
-                    t5_site(1, l, S_FF_OUT));
+        t5_ff_sublayer(m, &m->w.dec[l].ff, &A->dec[l].ff, res, res + nd, A->tmp, Nt, 0, t5_site(1, l, S_FF_IN),
+                       t5_site(1, l, S_FF_OUT));
         res += nd;
     }
     t5_rmsnorm(m, A->dec_out, A->dec_rstd, res, m->w.dec_final_ln, Nt, D);

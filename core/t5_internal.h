@@ -42,7 +42,7 @@ void mto_k_gelu_bwd(float *dx, const float *dy, const float *x, size_t n);
 /* Gated FF a = act(h0) * h1 (act: gelu or relu): writes dh0, dh1 from da (da may be dh1). */
 void mto_k_gated_bwd(float *dh0, float *dh1, const float *da, const float *h0, const float *h1, size_t n, int gelu);
 
-/* Row softmax in place over n entries where valid (NULL: all); invalid -> 0. */
+/* Softmax of one row of n entries, in place. */
 void mto_k_softmax(float *x, int n);
 /* dx = y * (dy - sum(dy*y)), written (not added) into dx; may alias dy. */
 void mto_k_softmax_bwd(float *dx, const float *dy, const float *y, int n);
@@ -78,6 +78,7 @@ typedef struct t5_attn_shape {
     int kstride_b;             /* rows between batches in K/V (Tk normally) */
     float drop;                /* attention-weight dropout rate (0: off) */
     uint64_t key;              /* dropout key */
+    int mv;                    /* decoding: few query rows may run as sgemv (t5_mm_few) */
 } t5_attn_shape;
 
 /* P (B,H,Tq,Tk) = softmax(Q K^T + bias + mask); ctx = drop(P) V.
@@ -178,6 +179,13 @@ void t5_attn_shape_init(const mto_t5 *m, t5_attn_shape *s, int Tq, int Tk, int s
 /* d_model**-0.5 when the LM head is tied (v1.0), else 1. */
 float t5_head_scale(const mto_t5 *m);
 int t5_check_batch(const mto_t5 *m, const mto_t5_batch *b, mto_error *err);
+/* The feed-forward sublayer over N rows, the one of training, eval and decoding:
+ * res_out = res_in + drop(wo(drop(act(wi RMSNorm(res_in))))), dropout only when
+ * m->acts->train. f keeps what backward reads (f->a the input of wo; ReLU runs
+ * in place, so only the gated flavours fill f->h, f->h1); tmp: N x d_model
+ * scratch. mv: few rows (decoding), products may run as sgemv (t5_mm_rows). */
+void t5_ff_sublayer(mto_t5 *m, const mto_t5_ff_w *w, t5_ff_acts *f, const float *res_in, float *res_out,
+                    float *tmp, int N, int mv, uint32_t site_in, uint32_t site_out);
 /* Encoder over m->acts->src into m->acts->enc_out. */
 void t5_encode(mto_t5 *m);
 /* Beam search for any beams >= 1 (mto_t5_generate uses plain greedy for 1). */

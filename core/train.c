@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "mto/alloc.h"
+#include "mto/matmul.h"
 #include "mto/train.h"
 #include "train_state.h"
 
@@ -80,6 +81,7 @@ static void snapshot(float *dst, const mto_param_view *v, size_t n, int restore)
         else memcpy(dst, v[i].param, k * sizeof *dst);
         dst += k;
     }
+    if (restore) mto_weights_changed();
 }
 
 static void scale_grads(const mto_param_view *v, size_t n, float s)
@@ -198,6 +200,7 @@ int mto_train(mto_t5 *m, const mto_example *ex, size_t n, const mto_train_opts *
         if ((rc = mto_train_state_load(o->checkpoint, o, n, total, v, nv, l.opt, l.best, nbest, &st, &resumed, err)))
             goto out;
         if (resumed) {
+            mto_weights_changed(); /* the parameters were read back */
             step = st.step, start_epoch = st.epoch, start_b = (size_t)st.next_batch;
             m->step = st.engine_step;
             epoch_loss = st.epoch_loss, epoch_steps = st.epoch_steps, bad = st.bad;

@@ -3,7 +3,8 @@
  * exact product of the bf16-rounded inputs to fp32 accumulation error; each
  * oneDNN shape makes one primitive; and a bf16 model trains like fp32 (100
  * steps) and gives logits near the PyTorch reference. MTO_BF16=emulate lets
- * the bf16 part run on CPUs without native bf16. */
+ * the bf16 part run on CPUs without native bf16. Also: decoding's few-row
+ * products (t5_mm_rows) and when the bf16 copy of the weights is remade. */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -187,6 +188,105 @@ static void test_training(void)
     mto_t5_free(b);
 }
 
+/* t5_mm_rows / t5_mm_few: matrix-vector products (fp32 OpenBLAS, R <= T5_MV_ROWS)
+ * within rounding of sgemm's; more rows are t5_mm's call itself, bit for bit. */
+static void test_rows(const mto_t5 *m32)
+{
+    enum { N = 301, K = 67 };
+    for (int R = 1; R <= T5_MV_ROWS + 1; R++) {
+        float *x = malloc((size_t)R * K * 4), *W = malloc((size_t)N * K * 4), *c0 = malloc((size_t)R * N * 4);
+        float *c1 = malloc((size_t)R * N * 4), *c2 = malloc((size_t)R * N * 4);
+        fill(x, (size_t)R * K); fill(W, (size_t)N * K); fill(c0, (size_t)R * N);
+        memcpy(c1, c0, (size_t)R * N * 4);
+        memcpy(c2, c0, (size_t)R * N * 4);
+        t5_mm_rows(m32, R, N, K, 0.5f, x, W, 1.0f, c1);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, N, K, 0.5f, x, K, W, K, 1.0f, c2, N);
+        double md = 0, mx = 0;
+        for (int i = 0; i < R * N; i++) {
+            md = fmax(md, fabs((double)c1[i] - c2[i]));
+            mx = fmax(mx, fabs((double)c2[i]));
+        }
+        if (R <= T5_MV_ROWS)
+            ok(md <= 1e-6 * mx && md <= 1e-5, "t5_mm_rows R=%d (sgemv): max diff %.2g from sgemm (max |C| %.3g)", R,
+               md, mx);
+        else
+            ok(!memcmp(c1, c2, (size_t)R * N * 4), "t5_mm_rows R=%d: bit-identical to cblas_sgemm", R);
+        /* x B with B stored K x N (row stride N + 3), C with row stride N + 1: attention's ctx = P V */
+        float *Bk = malloc((size_t)K * (N + 3) * 4), *d1 = malloc((size_t)R * (N + 1) * 4);
+        float *d2 = malloc((size_t)R * (N + 1) * 4);
+        fill(Bk, (size_t)K * (N + 3));
+        fill(d1, (size_t)R * (N + 1));
+        memcpy(d2, d1, (size_t)R * (N + 1) * 4);
+        t5_mm_few(NULL, 0, R, N, K, 1.0f, x, K, Bk, N + 3, 0.0f, d1, N + 1);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, N, K, 1.0f, x, K, Bk, N + 3, 0.0f, d2, N + 1);
+        md = mx = 0;
+        for (int i = 0; i < R * (N + 1); i++) {
+            md = fmax(md, fabs((double)d1[i] - d2[i]));
+            mx = fmax(mx, fabs((double)d2[i]));
+        }
+        int pad = 1;
+        for (int r = 0; r < R; r++) pad &= d1[(size_t)r * (N + 1) + N] == d2[(size_t)r * (N + 1) + N];
+        ok(md <= 1e-6 * mx && md <= 1e-5 && pad && (R <= T5_MV_ROWS || md == 0),
+           "t5_mm_few R=%d, B not transposed, strided: max diff %.2g from sgemm, padding untouched", R, md);
+        free(Bk); free(d1); free(d2);
+        free(x); free(W); free(c0); free(c1); free(c2);
+    }
+}
+
+/* The bf16 weights are remade once per weight change, not per call. */
+static void test_shadow(void)
+{
+    mto_t5 *m = tiny(5), *fresh = tiny(6);
+    mto_error e;
+    enum { B = 2, Ts = 10, T = 6 };
+    int32_t src[B * Ts], out[B * T], out2[B * T], lab[B * 4];
+    int len[B], len2[B];
+    double sc[B], sc2[B], sc0[B];
+    for (int i = 0; i < B * Ts; i++) src[i] = 3 + (i * 7) % 50;
+    for (int i = 0; i < B * 4; i++) lab[i] = 5 + i;
+    mto_t5_gen_opts go = {T, 1, 1.0f, 1};
+    int rc = mto_t5_set_precision(m, MTO_PREC_BF16, &e) != MTO_PREC_BF16;
+    rc = rc || mto_t5_generate(m, src, B, Ts, &go, out, len, sc0, &e);
+    long b1 = m->mm ? m->mm->builds : -1;
+    rc = rc || mto_t5_generate(m, src, B, Ts, &go, out, len, sc, &e);
+    mto_t5_batch bt = {B, Ts, 4, src, lab};
+    rc = rc || mto_t5_forward(m, &bt, 0, &e);
+    ok(!rc && b1 == 1 && m->mm->builds == 1, "bf16 weights made once for two decodes and a forward (%ld)",
+       rc ? -1L : m->mm->builds);
+    /* one AdamW step */
+    mto_param_view *v = calloc(m->nparams, sizeof *v);
+    rc = rc || mto_t5_zero_grad(m, &e);
+    for (size_t i = 0; i < m->nparams && !rc; i++) {
+        const mto_t5_param *p = &m->table[i];
+        v[i] = (mto_param_view){p->name, m->params + p->offset, m->grads + p->offset,
+                                p->ndim == 2 ? (size_t)p->shape[0] : 1, p->ndim == 2 ? (size_t)p->shape[1] : p->numel};
+    }
+    mto_optim_config oc;
+    mto_optim_config_default(&oc, MTO_OPT_ADAMW);
+    mto_optim *o = rc ? NULL : mto_optim_new(&oc, v, m->nparams, &e);
+    rc = rc || !o || mto_t5_forward(m, &bt, 1, &e) || mto_t5_backward(m, &e) || mto_optim_step(o, 1e-2f, &e);
+    long b2 = rc ? -1 : m->mm->builds;
+    rc = rc || mto_t5_generate(m, src, B, Ts, &go, out, len, sc, &e);
+    ok(!rc && b2 == 1 && m->mm->builds == 2, "an optimizer step: remade once, at the next decode (%ld -> %ld)", b2,
+       rc ? -1L : m->mm->builds);
+    /* the same weights in a model that never had a shadow */
+    memcpy(fresh->params, m->params, m->numel * sizeof(float));
+    rc = rc || mto_t5_set_precision(fresh, MTO_PREC_BF16, &e) != MTO_PREC_BF16 ||
+         mto_t5_generate(fresh, src, B, Ts, &go, out2, len2, sc2, &e);
+    ok(!rc && !memcmp(out, out2, sizeof out) && !memcmp(sc, sc2, sizeof sc) && sc[0] != sc0[0],
+       "after the step, decoding equals a fresh bf16 model's with the same weights (score %.6f, %.6f before)",
+       sc[0], sc0[0]);
+    /* a direct write, announced */
+    m->w.shared[3] += 1.0f;
+    mto_weights_changed();
+    rc = rc || mto_t5_generate(m, src, B, Ts, &go, out, len, sc, &e);
+    ok(!rc && m->mm->builds == 3, "mto_weights_changed(): remade at the next decode");
+    mto_optim_free(o);
+    free(v);
+    mto_t5_free(m);
+    mto_t5_free(fresh);
+}
+
 /* bf16 logits of the reference checkpoints against PyTorch's fp32 logits. */
 static void test_reference(const char *srcdir, const char *variant, double tol)
 {
@@ -242,6 +342,7 @@ int main(void)
     if (!mto_matmul_have_dnnl()) ok(mto_matmul_set_backend(MTO_MATMUL_DNNL, &e) == MTO_EINVAL, "no dnnl backend");
     test_products(m32, m16, p16 == MTO_PREC_BF16);
     test_cache();
+    test_rows(m32);
     mto_t5_free(m32);
     mto_t5_free(m16);
     if (p16 != MTO_PREC_BF16) {
@@ -249,6 +350,7 @@ int main(void)
         return tap_done();
     }
     test_training();
+    test_shadow();
     test_reference(srcdir, "t5-v10", 0.02);
     test_reference(srcdir, "t5-v11", 0.02);
     return tap_done();

@@ -51,6 +51,12 @@ const char *mto_precision_name(int prec);
  * set (unknown value, out of memory). */
 int mto_t5_set_precision(mto_t5 *m, int prec, mto_error *err);
 int mto_t5_precision(const mto_t5 *m);
+/* Say that model weights were written (optimizer steps and checkpoint loads
+ * do): a bf16 model remakes its bf16 weights at its next forward or decode,
+ * and only then. Whoever writes m->params directly calls it too. */
+void mto_weights_changed(void);
+/* The count of mto_weights_changed() calls so far. */
+unsigned long mto_weights_version(void);
 
 #ifdef __cplusplus
 }
