@@ -23,20 +23,20 @@
 
 #include "lmto.h"
 #include "mto/host.h"
+#include "mto/objective.h"
+#include "mto/template.h"
 
 #define OBJ_MT "mto.objective"
 #define TPL_MT "mto.template"
 
 typedef struct {
-    const mto_objective_ops *ops;
-    void *state;
+    mto_objective *obj; /* NULL once closed */
     mto_rng rng;
     char name[64];
 } l_objective;
 
 typedef struct {
-    const mto_template_ops *ops;
-    void *state;
+    mto_template *tpl; /* NULL once closed */
     char name[64];
 } l_template;
 
@@ -150,27 +150,20 @@ static int l_objective_new(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     mto_error err = {0};
-    mto_plugins_load_all(&err);
-    const mto_plugin_desc *d = mto_plugin_require(MTO_KIND_OBJECTIVE, name, &err);
-    if (!d) return mto_lua_error(L, &err);
-    const mto_objective_ops *ops = d->ops;
-    if (!ops || ops->struct_size < sizeof *ops || !ops->create || !ops->apply || !ops->destroy)
-        return luaL_error(L, "objective '%s': incomplete ops table", name);
     mto_options *o = check_opts(L, 2);
     l_objective *obj = lua_newuserdatauv(L, sizeof *obj, 0);
     memset(obj, 0, sizeof *obj);
     luaL_setmetatable(L, OBJ_MT);
     snprintf(obj->name, sizeof obj->name, "%s", name);
     mto_rng_seed(&obj->rng, (uint64_t)mto_options_num(o, "seed", 0));
-    if (ops->create(mto_host_table(), o, &obj->state, &err)) return mto_lua_error(L, &err);
-    obj->ops = ops;
+    if (mto_objective_open(name, o, &obj->obj, &err)) return mto_lua_error(L, &err);
     return 1;
 }
 
 static l_objective *check_obj(lua_State *L)
 {
     l_objective *o = luaL_checkudata(L, 1, OBJ_MT);
-    if (!o->ops) luaL_error(L, "objective is closed");
+    if (!o->obj) luaL_error(L, "objective is closed");
     return o;
 }
 
@@ -237,11 +230,9 @@ static int l_apply(lua_State *L)
     mto_ids_init(&in);
     mto_ids_init(&out);
     mto_error err = {0};
-    int rc = obj->ops->apply(obj->state, &io, rng, &in, &out, &err);
-    if (rc) {
+    if (mto_objective_apply(obj->obj, &io, rng, &in, &out, &err)) {
         mto_ids_free(&in);
         mto_ids_free(&out);
-        if (!err.msg[0]) mto_error_set(&err, rc, "objective %s failed", obj->name);
         return mto_lua_error(L, &err);
     }
     mto_lua_push_ids(L, in.data, in.len);
@@ -254,8 +245,8 @@ static int l_apply(lua_State *L)
 static int l_obj_gc(lua_State *L)
 {
     l_objective *o = luaL_checkudata(L, 1, OBJ_MT);
-    if (o->ops) o->ops->destroy(o->state);
-    o->ops = NULL;
+    mto_objective_free(o->obj);
+    o->obj = NULL;
     return 0;
 }
 
@@ -283,19 +274,12 @@ static int l_template_new(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     mto_error err = {0};
-    mto_plugins_load_all(&err);
-    const mto_plugin_desc *d = mto_plugin_require(MTO_KIND_TEMPLATE, name, &err);
-    if (!d) return mto_lua_error(L, &err);
-    const mto_template_ops *ops = d->ops;
-    if (!ops || ops->struct_size < sizeof *ops || !ops->create || !ops->render || !ops->destroy)
-        return luaL_error(L, "template '%s': incomplete ops table", name);
     mto_options *o = check_opts(L, 2);
     l_template *tpl = lua_newuserdatauv(L, sizeof *tpl, 0);
     memset(tpl, 0, sizeof *tpl);
     luaL_setmetatable(L, TPL_MT);
     snprintf(tpl->name, sizeof tpl->name, "%s", name);
-    if (ops->create(mto_host_table(), o, &tpl->state, &err)) return mto_lua_error(L, &err);
-    tpl->ops = ops;
+    if (mto_template_open(name, o, &tpl->tpl, &err)) return mto_lua_error(L, &err);
     return 1;
 }
 
@@ -310,7 +294,7 @@ static int rec_gc(lua_State *L)
 static int l_render(lua_State *L)
 {
     l_template *tpl = luaL_checkudata(L, 1, TPL_MT);
-    if (!tpl->ops) return luaL_error(L, "template is closed");
+    if (!tpl->tpl) return luaL_error(L, "template is closed");
     luaL_checktype(L, 2, LUA_TTABLE);
     mto_record **box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = NULL;
@@ -332,25 +316,22 @@ static int l_render(lua_State *L)
     mto_text_init(&in);
     mto_text_init(&tg);
     mto_error err = {0};
-    int rc = tpl->ops->render(tpl->state, *box, &in, &tg, &err);
+    int rc = mto_template_render(tpl->tpl, *box, &in, &tg, &err);
     if (rc == 0) {
         lua_pushlstring(L, in.data ? in.data : "", in.len);
         lua_pushlstring(L, tg.data ? tg.data : "", tg.len);
     }
     mto_text_free(&in);
     mto_text_free(&tg);
-    if (rc) {
-        if (!err.msg[0]) mto_error_set(&err, rc, "template %s failed", tpl->name);
-        return mto_lua_error(L, &err);
-    }
+    if (rc) return mto_lua_error(L, &err);
     return 2;
 }
 
 static int l_tpl_gc(lua_State *L)
 {
     l_template *t = luaL_checkudata(L, 1, TPL_MT);
-    if (t->ops) t->ops->destroy(t->state);
-    t->ops = NULL;
+    mto_template_free(t->tpl);
+    t->tpl = NULL;
     return 0;
 }
 
@@ -358,7 +339,7 @@ static int l_tpl_index(lua_State *L)
 {
     l_template *t = luaL_checkudata(L, 1, TPL_MT);
     const char *k = luaL_checkstring(L, 2);
-    uint32_t f = t->ops ? t->ops->flags : 0;
+    uint32_t f = t->tpl ? mto_template_flags(t->tpl) : 0;
     if (strcmp(k, "name") == 0) lua_pushstring(L, t->name);
     else if (strcmp(k, "render") == 0) lua_pushcfunction(L, l_render);
     else if (strcmp(k, "close") == 0) lua_pushcfunction(L, l_tpl_gc);

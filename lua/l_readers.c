@@ -13,6 +13,7 @@
 
 #include "lmto.h"
 #include "mto/host.h"
+#include "mto/reader.h"
 
 /* Text of a scalar at idx, or NULL if it is not a string/number/boolean. */
 static const char *scalar(lua_State *L, int idx, char *buf, size_t cap)
@@ -127,13 +128,6 @@ static int l_read(lua_State *L)
     const char *path = luaL_optstring(L, 2, "");
     if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
     mto_error err = {0};
-    if (mto_plugins_load_all(&err)) return mto_lua_error(L, &err);
-    const mto_plugin_desc *d = mto_plugin_require(MTO_KIND_READER, name, &err);
-    if (!d) return mto_lua_error(L, &err);
-    const mto_reader_ops *ops = d->ops;
-    if (!ops || ops->struct_size < sizeof(mto_reader_ops) || !ops->read)
-        return luaL_error(L, "reader '%s': incomplete ops table", name);
-
     mto_options *o = mto_options_new();
     if (!o) return luaL_error(L, "out of memory");
     char why[256];
@@ -143,11 +137,10 @@ static int l_read(lua_State *L)
     }
     mto_record_sink sink;
     mto_sink_init(&sink);
-    int rc = ops->read(mto_host_table(), path, o, &sink, &err);
+    int rc = mto_reader_read(name, path, o, &sink, &err);
     mto_options_free(o);
     if (rc) {
         mto_sink_free(&sink);
-        if (!err.msg[0]) mto_error_set(&err, rc, "reader '%s' failed on %s", name, path);
         return mto_lua_error(L, &err);
     }
     lua_createtable(L, (int)sink.len, 0);

@@ -25,6 +25,7 @@
 #include "lmto.h"
 #include "mto/host.h"
 #include "mto/match.h"
+#include "mto/matcher.h"
 #include "mto/t5.h"
 
 #define MODEL_MT "mto.model"
@@ -325,9 +326,8 @@ static int l_match_family(lua_State *L)
 /* ---- matcher plugins ----------------------------------------------------------- */
 
 typedef struct lmatcher {
-    const mto_matcher_ops *ops;
-    void *state;
-    mto_options *opts;
+    mto_matcher *m;     /* NULL once closed */
+    mto_options *opts;  /* kept while the matcher lives: its state may point into it */
     char name[64];
 } lmatcher;
 
@@ -390,9 +390,9 @@ static void fill_opts(lua_State *L, int idx, mto_options *o)
 static int matcher_gc(lua_State *L)
 {
     lmatcher *u = luaL_checkudata(L, 1, MATCHER_MT);
-    if (u->ops && u->ops->destroy) u->ops->destroy(u->state);
+    mto_matcher_free(u->m);
     if (u->opts) mto_options_free(u->opts);
-    u->ops = NULL, u->state = NULL, u->opts = NULL;
+    u->m = NULL, u->opts = NULL;
     return 0;
 }
 
@@ -402,20 +402,13 @@ static int l_matcher_new(lua_State *L)
     if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     mto_error err = {0};
-    mto_plugins_load_all(&err);
-    const mto_plugin_desc *d = mto_plugin_require(MTO_KIND_MATCHER, name, &err);
-    if (!d) return mto_lua_error(L, &err);
-    const mto_matcher_ops *ops = d->ops;
-    if (!ops || ops->struct_size < sizeof *ops || !ops->decide)
-        return luaL_error(L, "matcher '%s': incomplete ops table", name);
     lmatcher *u = lua_newuserdatauv(L, sizeof *u, 0);
     memset(u, 0, sizeof *u);
     luaL_setmetatable(L, MATCHER_MT);
     snprintf(u->name, sizeof u->name, "%s", name);
     if (!(u->opts = mto_options_new())) return luaL_error(L, "out of memory");
     if (lua_istable(L, 2)) fill_opts(L, 2, u->opts);
-    if (ops->create && ops->create(mto_host_table(), u->opts, &u->state, &err)) return mto_lua_error(L, &err);
-    u->ops = ops;
+    if (mto_matcher_open(name, u->opts, &u->m, &err)) return mto_lua_error(L, &err);
     return 1;
 }
 
@@ -430,7 +423,7 @@ static int rec_gc(lua_State *L)
 static int l_decide(lua_State *L)
 {
     lmatcher *u = luaL_checkudata(L, 1, MATCHER_MT);
-    if (!u->ops) return luaL_error(L, "matcher is closed");
+    if (!u->m) return luaL_error(L, "matcher is closed");
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     mto_record **box = lua_newuserdatauv(L, sizeof *box, 0);
@@ -452,7 +445,7 @@ static int l_decide(lua_State *L)
     mto_text_init(&fam);
     mto_text_init(&why);
     mto_error err = {0};
-    int rc = u->ops->decide(u->state, *box, &fam, &why, &err);
+    int rc = mto_matcher_decide(u->m, *box, &fam, &why, &err);
     if (rc == 0) {
         if (fam.len) lua_pushlstring(L, fam.data, fam.len);
         else lua_pushnil(L);
@@ -460,10 +453,7 @@ static int l_decide(lua_State *L)
     }
     mto_text_free(&fam);
     mto_text_free(&why);
-    if (rc) {
-        if (!err.msg[0]) mto_error_set(&err, rc, "matcher %s failed", u->name);
-        return mto_lua_error(L, &err);
-    }
+    if (rc) return mto_lua_error(L, &err);
     return 2;
 }
 

@@ -37,6 +37,11 @@ const mto_plugin_desc *mto_plugin_find(int kind, const char *name);
 /* Find, or fail with a message listing what is available. */
 const mto_plugin_desc *mto_plugin_require(int kind, const char *name, mto_error *err);
 
+/* Find-or-fail, returning the descriptor's ops table: checked at registration
+ * to hold every function the host calls for that kind (cast it to that kind's
+ * mto_*_ops). The per-kind wrappers (mto/objective.h, ...) are built on it. */
+const void *mto_plugin_ops(int kind, const char *name, mto_error *err);
+
 /* Number of registered descriptors, and the i-th one (registration order). */
 size_t mto_plugin_count(void);
 const mto_plugin_info *mto_plugin_at(size_t i);
