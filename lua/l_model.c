@@ -120,23 +120,12 @@ static int l_score(lua_State *L)
     return 1;
 }
 
-static int opt_int(lua_State *L, int idx, const char *k, int dflt)
-{
-    if (!lua_istable(L, idx)) return dflt;
-    lua_getfield(L, idx, k);
-    lua_Integer v = lua_isnil(L, -1) ? dflt : luaL_checkinteger(L, -1);
-    if (v < 0 || v > INT_MAX) /* checked before the C int conversion: 2^32 + 4 is not 4 */
-        luaL_error(L, "option %s = %I out of range (0..%d)", k, (LUAI_UACINT)v, INT_MAX);
-    lua_pop(L, 1);
-    return (int)v;
-}
-
 static int l_generate(lua_State *L)
 {
     mto_t5 *m = check_model(L, 1);
     int batch = lua_istable(L, 2) && is_batch(L, 2);
     lbatch *s = check_batch(L, 2, MTO_T5_PAD, "src");
-    mto_t5_gen_opts o = {opt_int(L, 3, "max_len", 64), opt_int(L, 3, "beams", 1), 1.0f, 1};
+    mto_t5_gen_opts o = {mto_lua_opt_int(L, 3, "max_len", 64), mto_lua_opt_int(L, 3, "beams", 1), 1.0f, 1};
     if (lua_istable(L, 3)) {
         lua_getfield(L, 3, "length_penalty");
         if (!lua_isnil(L, -1)) o.length_penalty = (float)luaL_checknumber(L, -1);

@@ -245,7 +245,8 @@ static uint64_t examples_hash(const mto_example *ex, size_t n)
     return h;
 }
 
-void mto_lua_mpi_data_parallel(lua_State *L, mto_t5 *m, const mto_example *ex, size_t n, mto_train_opts *o)
+void mto_lua_mpi_data_parallel(lua_State *L, mto_t5 *m, float *also, size_t also_n, const mto_example *ex,
+                               size_t n, mto_train_opts *o)
 {
     if (launched_size() < 0 && !is_active()) return; /* one process: plain training */
     do_init(L);
@@ -271,6 +272,11 @@ void mto_lua_mpi_data_parallel(lua_State *L, mto_t5 *m, const mto_example *ex, s
             if ((rc = MPI_Bcast(m->params + off, c, MPI_FLOAT, 0, MPI_COMM_WORLD)) != MPI_SUCCESS)
                 mpi_msg(L, "MPI_Bcast of the parameters", rc);
         }
+    for (size_t off = 0; off < also_n; off += CHUNK) {
+        int c = (int)(also_n - off < CHUNK ? also_n - off : CHUNK);
+        if ((rc = MPI_Bcast(also + off, c, MPI_FLOAT, 0, MPI_COMM_WORLD)) != MPI_SUCCESS)
+            mpi_msg(L, "MPI_Bcast of the prompt", rc);
+    }
     o->reduce = dp_reduce;
     o->reduce_ud = NULL;
     o->dp_rank = g_rank;
@@ -332,9 +338,10 @@ static int l_abort(lua_State *L)
 
 void mto_lua_mpi_abort_on_error(int code) { (void)code; }
 
-void mto_lua_mpi_data_parallel(lua_State *L, mto_t5 *m, const mto_example *ex, size_t n, mto_train_opts *o)
+void mto_lua_mpi_data_parallel(lua_State *L, mto_t5 *m, float *also, size_t also_n, const mto_example *ex,
+                               size_t n, mto_train_opts *o)
 {
-    (void)m; (void)ex; (void)n; (void)o;
+    (void)m; (void)also; (void)also_n; (void)ex; (void)n; (void)o;
     refuse_ranks(L);
 }
 

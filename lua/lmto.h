@@ -37,24 +37,44 @@ int32_t *mto_lua_check_ids(lua_State *L, int idx, size_t *len);
 /* Push an int32 array as a Lua array. */
 void mto_lua_push_ids(lua_State *L, const int32_t *ids, size_t n);
 
+/* ---- options tables (l_opts.c): absent key or absent table -> dflt; a value of
+ * the wrong type or out of range raises "option K: ..." ---------------------- */
+/* Whether opts[k] is set. */
+int mto_lua_has_opt(lua_State *L, int opts, const char *k);
+/* Any integer. */
+lua_Integer mto_lua_opt_integer(lua_State *L, int opts, const char *k, lua_Integer dflt);
+/* An integer in 0..INT_MAX (it becomes a C int). */
+int mto_lua_opt_int(lua_State *L, int opts, const char *k, int dflt);
+/* A finite number within float range (it becomes a C float). */
+double mto_lua_opt_number(lua_State *L, int opts, const char *k, double dflt);
+/* A string (kept alive by the options table). */
+const char *mto_lua_opt_string(lua_State *L, int opts, const char *k, const char *dflt);
+/* true or false, nothing else (0 is true in Lua). */
+int mto_lua_opt_bool(lua_State *L, int opts, const char *k, int dflt);
+/* Index of the value in the NULL-terminated names (luaL_checkoption for a table
+ * field): "WHO: unknown K 'v' (a, b)" otherwise. */
+int mto_lua_opt_choice(lua_State *L, int opts, const char *who, const char *k, const char *dflt,
+                       const char *const *names);
+/* "WHO: options must be a table" unless opts is a table, nil or absent. */
+void mto_lua_check_opts_table(lua_State *L, int opts, const char *who);
+/* That, and "WHO: unknown option 'k'" for a key not in the NULL-terminated keys. */
+void mto_lua_check_keys(lua_State *L, int opts, const char *who, const char *const *keys);
+/* The options of every training run, m:train and p:train alike. */
+extern const char *const mto_lua_train_keys[];
+
 struct mto_train_opts;
-struct mto_train_result;
 struct mto_t5;
-/* A running m:train / p:train: its Lua progress function and cancellation flag. */
-typedef struct mto_lua_progress {
-    lua_State *L;
-    int fn;                 /* stack index of the progress function, 0 = none */
-    volatile int cancel;
-    int failed;             /* the function raised: its message is on top of the stack */
-} mto_lua_progress;
-/* Hook the `progress` function of the opts table (if any) into o (l_train.c). */
-void mto_lua_progress_hook(lua_State *L, int opts, mto_lua_progress *pc, struct mto_train_opts *o);
-/* Push a training result as the table m:train returns (l_train.c). */
-void mto_lua_push_train_result(lua_State *L, const struct mto_train_result *r);
+struct mto_prompt;
+struct mto_example;
 /* Training options (optimizer, lr, schedule, epochs, ...) from the table at index opts
- * into *o, which holds the defaults; errors name `who` (l_train.c). */
-void mto_lua_train_opts(lua_State *L, int opts, struct mto_train_opts *o, const char *who,
-                        const char *dflt_optim);
+ * into *o, which holds the caller's defaults (mto_train_opts_default,
+ * mto_prompt_train_opts_default); errors name `who` (l_train.c). */
+void mto_lua_train_opts(lua_State *L, int opts, struct mto_train_opts *o, const char *who);
+/* Train m (p == NULL) or soft prompt p on m, with *o from mto_lua_train_opts and the
+ * progress, data_parallel and precision options of the table at opts; pushes the
+ * result table and returns 1, or raises (l_train.c). */
+int mto_lua_train_run(lua_State *L, int opts, struct mto_t5 *m, struct mto_prompt *p,
+                      const struct mto_example *ex, size_t n, struct mto_train_opts *o, const char *who);
 /* opts.precision ("fp32", "bf16"; absent: leave m as it is) set on m for one call;
  * returns the precision to give back with mto_lua_precision_restore (l_train.c). */
 int mto_lua_precision(lua_State *L, int opts, struct mto_t5 *m, const char *who);

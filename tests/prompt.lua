@@ -39,9 +39,9 @@ local p = m:prompt{k = 6, init = "uniform", seed = 1}
 ok(p.k == 6 and p.d_model == 32 and p.placement == "pre" and p.init == "uniform" and not p.masked,
    "m:prompt: k, d_model, placement, init (" .. tostring(p) .. ")")
 local e1 = select(2, pcall(m.prompt, m, {init = "bogus"}))
-ok(tostring(e1):find("init must be", 1, true), "bad init named: " .. tostring(e1))
+ok(tostring(e1):find("unknown init 'bogus' (vocab, uniform, phrase)", 1, true), "bad init named: " .. tostring(e1))
 local e2 = select(2, pcall(m.prompt, m, {placement = "middle"}))
-ok(tostring(e2):find("placement must be", 1, true), "bad placement named")
+ok(tostring(e2):find("unknown placement 'middle' (pre, post)", 1, true), "bad placement named")
 local e3 = select(2, pcall(m.prompt, m, {kk = 3}))
 ok(tostring(e3):find("unknown option 'kk'", 1, true), "unknown option named")
 local e4 = select(2, pcall(m.prompt, m, {k = 0}))
