@@ -26,22 +26,12 @@
 #include "mto/checkpoint.h"
 #include "mto/t5.h"
 
-#define MODEL_MT "mto.model"
-
-typedef struct lmodel { mto_t5 *m; } lmodel;
-
-static mto_t5 *check_model(lua_State *L, int idx)
-{
-    lmodel *u = luaL_checkudata(L, idx, MODEL_MT);
-    if (!u->m) luaL_error(L, "model has been freed");
-    return u->m;
-}
 
 static void push_model(lua_State *L, mto_t5 *m)
 {
-    lmodel *u = lua_newuserdatauv(L, sizeof *u, 1);
+    mto_lua_model *u = lua_newuserdatauv(L, sizeof *u, 1);
     u->m = m;
-    luaL_setmetatable(L, MODEL_MT);
+    luaL_setmetatable(L, MTO_LUA_MODEL_MT);
 }
 
 /* A padded batch read from Lua, owned by a userdata on the stack. */
@@ -94,7 +84,7 @@ static void check_same_batch(lua_State *L, const lbatch *s, const lbatch *t)
 
 static int l_loss(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     lbatch *s = check_batch(L, 2, MTO_T5_PAD, "src"), *t = check_batch(L, 3, MTO_T5_IGNORE, "tgt");
     check_same_batch(L, s, t);
     mto_t5_batch b = {s->B, s->T, t->T, s->ids, t->ids};
@@ -106,7 +96,7 @@ static int l_loss(lua_State *L)
 
 static int l_score(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     int batch = lua_istable(L, 2) && is_batch(L, 2);
     lbatch *s = check_batch(L, 2, MTO_T5_PAD, "src"), *t = check_batch(L, 3, MTO_T5_IGNORE, "tgt");
     check_same_batch(L, s, t);
@@ -122,7 +112,7 @@ static int l_score(lua_State *L)
 
 static int l_generate(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     int batch = lua_istable(L, 2) && is_batch(L, 2);
     lbatch *s = check_batch(L, 2, MTO_T5_PAD, "src");
     mto_t5_gen_opts o = {mto_lua_opt_int(L, 3, "max_len", 64), mto_lua_opt_int(L, 3, "beams", 1), 1.0f, 1};
@@ -191,7 +181,7 @@ static int is_dir(const char *path)
 
 static int l_save(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     const char *path = luaL_checkstring(L, 2);
     mto_error e;
     uint64_t max_shard = 0; /* opts.max_shard_size: bytes, or "10GB" / "500MiB" as in transformers */
@@ -216,7 +206,7 @@ static int l_save(lua_State *L)
 
 static int l_num_params(lua_State *L)
 {
-    lua_pushinteger(L, (lua_Integer)check_model(L, 1)->numel);
+    lua_pushinteger(L, (lua_Integer)mto_lua_check_model(L, 1)->numel);
     return 1;
 }
 
@@ -293,10 +283,10 @@ static void push_table_json(lua_State *L, int idx)
 
 static int l_index(lua_State *L)
 {
-    luaL_checkudata(L, 1, MODEL_MT); /* methods stay reachable after m:free(); they check */
+    luaL_checkudata(L, 1, MTO_LUA_MODEL_MT); /* methods stay reachable after m:free(); they check */
     const char *k = luaL_checkstring(L, 2);
     if (strcmp(k, "config") == 0) {
-        push_config(L, &check_model(L, 1)->cfg);
+        push_config(L, &mto_lua_check_model(L, 1)->cfg);
         return 1;
     }
     if (strcmp(k, "tokenizer") == 0) {
@@ -311,7 +301,7 @@ static int l_index(lua_State *L)
 /* m.tokenizer = tok (an mto.tokenizer or nil); other fields are read-only. */
 static int l_newindex(lua_State *L)
 {
-    check_model(L, 1);
+    mto_lua_check_model(L, 1);
     const char *k = luaL_checkstring(L, 2);
     if (strcmp(k, "tokenizer") != 0) return luaL_error(L, "model field '%s' is read-only", k);
     if (!lua_isnil(L, 3)) luaL_checkudata(L, 3, "mto.tokenizer");
@@ -322,7 +312,7 @@ static int l_newindex(lua_State *L)
 
 static int l_gc(lua_State *L)
 {
-    lmodel *u = luaL_checkudata(L, 1, MODEL_MT);
+    mto_lua_model *u = luaL_checkudata(L, 1, MTO_LUA_MODEL_MT);
     mto_t5_free(u->m);
     u->m = NULL;
     return 0;
@@ -340,7 +330,7 @@ static int l_free(lua_State *L)
  * seen so far (remade for the next call's batch). */
 static int l_trim(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     size_t had = mto_t5_acts_bytes(m);
     mto_t5_trim(m);
     lua_pushinteger(L, (lua_Integer)had);
@@ -349,11 +339,11 @@ static int l_trim(lua_State *L)
 
 static int l_tostring(lua_State *L)
 {
-    if (!((lmodel *)luaL_checkudata(L, 1, MODEL_MT))->m) {
+    if (!((mto_lua_model *)luaL_checkudata(L, 1, MTO_LUA_MODEL_MT))->m) {
         lua_pushliteral(L, "mto.model(freed)");
         return 1;
     }
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     lua_pushfstring(L, "mto.model(t5 %s, d_model %d, %d+%d layers, %d params)",
                     m->cfg.ff == MTO_T5_FF_RELU ? "v1.0" : "v1.1", m->cfg.d_model, m->cfg.num_layers,
                     m->cfg.num_decoder_layers, (int)m->numel);
@@ -410,7 +400,7 @@ void mto_lua_open_model(lua_State *L)
     static const luaL_Reg methods[] = {
         {"loss", l_loss}, {"score", l_score}, {"generate", l_generate}, {"save", l_save},
         {"num_params", l_num_params}, {"free", l_free}, {"trim", l_trim}, {NULL, NULL}};
-    if (luaL_newmetatable(L, MODEL_MT)) {
+    if (luaL_newmetatable(L, MTO_LUA_MODEL_MT)) {
         luaL_newlib(L, methods);
         lua_setfield(L, -2, "methods");
         lua_pushcfunction(L, l_index);

@@ -10,7 +10,6 @@
  *   mto.mpi.allreduce(nums [, "sum"|"max"|"min"]) -> array of numbers (doubles)
  *   mto.mpi.bcast(str)        -> rank 0's string on every rank
  *   mto.mpi.finalize(), mto.mpi.abort([code])
- *   mto._listdir(dir)         -> sorted array of entry names (no . and ..), or nil, message
  *
  * MPI is initialised only when asked (the sweep and m:train{data_parallel=true} ask
  * when launched by mpirun), so a plain `mto run` never touches it. MPI_Finalize runs
@@ -356,43 +355,6 @@ static int l_launched(lua_State *L)
     return 2;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* mto._listdir(dir): the sweep's per-rank result files are found this way. */
-static int l_listdir(lua_State *L)
-{
-    const char *path = luaL_checkstring(L, 1);
-    DIR *d = opendir(path);
-    if (!d) {
-        lua_pushnil(L);
-        lua_pushfstring(L, "%s: %s", path, strerror(errno));
-        return 2;
-    }
-    lua_newtable(L);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        lua_pushstring(L, e->d_name);
-        lua_rawseti(L, -2, ++n);
-    }
-    closedir(d);
-    /* sort in C order (a stable order whatever the file system returns) */
-    const char **names = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *names, 0);
-    for (int i = 0; i < n; i++) {
-        lua_rawgeti(L, -2, i + 1);
-        names[i] = lua_tostring(L, -1);
-        lua_pop(L, 1); /* the table keeps the strings alive */
-    }
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
-    lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) {
-        lua_pushstring(L, names[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
-    return 1;
-}
-
 void mto_lua_open_mpi(lua_State *L)
 {
     static const luaL_Reg fns[] = {
@@ -407,6 +369,4 @@ void mto_lua_open_mpi(lua_State *L)
 #endif
     lua_setfield(L, -2, "built");
     lua_setfield(L, -2, "mpi");
-    lua_pushcfunction(L, l_listdir);
-    lua_setfield(L, -2, "_listdir");
 }

@@ -31,19 +31,9 @@
 #include "mto/train.h"
 
 #define PROMPT_MT "mto.prompt"
-#define MODEL_MT "mto.model"
 
-/* The model userdata's layout (l_model.c): the pointer first, the tokenizer as user value 1. */
-typedef struct lmodel { mto_t5 *m; } lmodel;
 /* User values: 1 the model (kept alive), 2 the tokenizer, 3 the template. */
 typedef struct lprompt { mto_prompt *p; } lprompt;
-
-static mto_t5 *check_model(lua_State *L, int idx)
-{
-    lmodel *u = luaL_checkudata(L, idx, MODEL_MT);
-    if (!u->m) luaL_error(L, "model has been freed");
-    return u->m;
-}
 
 static mto_prompt *check_prompt(lua_State *L, int idx)
 {
@@ -55,7 +45,7 @@ static mto_prompt *check_prompt(lua_State *L, int idx)
 static mto_t5 *prompt_model(lua_State *L, int idx)
 {
     lua_getiuservalue(L, idx, 1);
-    mto_t5 *m = check_model(L, -1);
+    mto_t5 *m = mto_lua_check_model(L, -1);
     lua_pop(L, 1);
     return m;
 }
@@ -267,7 +257,7 @@ static const char *const prompt_keys[] = {"k", "init", "phrase", "phrase_ids", "
 
 static int l_prompt(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     lua_settop(L, 2);
     mto_lua_check_keys(L, 2, "m:prompt", prompt_keys);
     int k = (int)mto_lua_opt_int(L, 2, "k", 20);
@@ -313,7 +303,7 @@ static int l_prompt(lua_State *L)
 
 static int l_load_prompt(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     const char *path = luaL_checkstring(L, 2);
     lua_settop(L, 3);
     mto_error e;
@@ -542,9 +532,7 @@ void mto_lua_open_prompt(lua_State *L)
     }
     lua_settop(L, top);
     /* m:prompt / m:load_prompt join the model's methods (l_model.c builds the table first) */
-    if (luaL_getmetatable(L, MODEL_MT) == LUA_TTABLE && lua_getfield(L, -1, "methods") == LUA_TTABLE)
-        luaL_setfuncs(L, model_methods, 0);
-    lua_settop(L, top);
+    mto_lua_add_model_methods(L, model_methods);
     lua_pushcfunction(L, l_prompt_tune);
     lua_setfield(L, -2, "prompt_tune");
 }

@@ -28,18 +28,7 @@
 #include "mto/matcher.h"
 #include "mto/t5.h"
 
-#define MODEL_MT "mto.model"
 #define MATCHER_MT "mto.matcher"
-
-/* Same layout as l_model.c's userdata: the model pointer first. */
-typedef struct lmodel { mto_t5 *m; } lmodel;
-
-static mto_t5 *check_model(lua_State *L, int idx)
-{
-    lmodel *u = luaL_checkudata(L, idx, MODEL_MT);
-    if (!u->m) luaL_error(L, "model has been freed");
-    return u->m;
-}
 
 /* ---- a list of id lists, flattened into one userdata ------------------------ */
 
@@ -222,7 +211,7 @@ static int score_common(lua_State *L, mto_t5 *m, int si, int ti, int ta, int ot,
 
 static int l_score_batch(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     lua_getfield(L, 2, "srcs"); /* 3 */
@@ -234,7 +223,7 @@ static int l_score_batch(lua_State *L)
 
 static int l_token_logprobs(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_settop(L, 3);
@@ -480,11 +469,7 @@ static int matcher_tostring(lua_State *L)
 void mto_lua_open_score(lua_State *L)
 {
     static const luaL_Reg methods[] = {{"token_logprobs", l_token_logprobs}, {"score_batch", l_score_batch}, {NULL, NULL}};
-    int top = lua_gettop(L);
-    /* l_model.c builds the model metatable (and its method table) first */
-    if (luaL_getmetatable(L, MODEL_MT) == LUA_TTABLE && lua_getfield(L, -1, "methods") == LUA_TTABLE)
-        luaL_setfuncs(L, methods, 0);
-    lua_settop(L, top);
+    mto_lua_add_model_methods(L, methods);
     static const luaL_Reg mt[] = {{"__gc", matcher_gc}, {"__close", matcher_gc}, {"__index", matcher_index},
                                   {"__tostring", matcher_tostring}, {NULL, NULL}};
     luaL_newmetatable(L, MATCHER_MT);
@@ -496,10 +481,5 @@ void mto_lua_open_score(lua_State *L)
     luaL_setfuncs(L, fns, 0);
     static const char *const entry[][3] = {{"match", "mto.match", "run"}, {"adapt", "mto.adapt", "run"},
                                            {"adapt_data", "mto.adapt", "build"}, {"match_cli", "mto.match_cli", "main"}};
-    for (size_t i = 0; i < sizeof entry / sizeof entry[0]; i++) {
-        lua_pushstring(L, entry[i][1]);
-        lua_pushstring(L, entry[i][2]);
-        lua_pushcclosure(L, mto_lua_call_module, 2);
-        lua_setfield(L, -2, entry[i][0]);
-    }
+    mto_lua_add_module_entries(L, entry, sizeof entry / sizeof entry[0]);
 }

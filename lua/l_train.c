@@ -15,8 +15,8 @@
  *   m:eval_loss(examples [, {batch_size=, max_src_len=, max_tgt_len=}]) -> mean token loss
  *   m:copy()                  independent model with the same parameters (and tokenizer)
  *   mto.sweep{...}, mto.table{...}, mto.plot{...}, mto.fewshot(...)   (lua/mto/NAME.lua)
- *   mto._append_line(path, line), mto._write_file(path, text), mto._isatty(fd),
- *   mto._mkdir(path), mto._clock(), mto._permutation(n, seed)    small helpers for those modules
+ *   mto._permutation(n, seed), mto._check_train_opts(opts [, keys]), mto._train_keys
+ *                             helpers for those modules (file-system ones: l_fs.c)
  *
  * A NaN/Inf loss raises "train: step N ...: ... nan" (the sweep records it as a failed point).
  * Buffers live in Lua userdata, so a Lua error never leaks them. */
@@ -39,19 +39,6 @@
 #include "mto/prompt.h"
 #include "mto/train.h"
 
-#include "lua/mto_lua_modules.h" /* generated from lua/mto/NAME.lua by core/train.am */
-
-#define MODEL_MT "mto.model"
-
-/* Same layout as l_model.c's userdata: the model pointer first, the tokenizer as user value 1. */
-typedef struct lmodel { mto_t5 *m; } lmodel;
-
-static mto_t5 *check_model(lua_State *L, int idx)
-{
-    lmodel *u = luaL_checkudata(L, idx, MODEL_MT);
-    if (!u->m) luaL_error(L, "model has been freed");
-    return u->m;
-}
 
 /* ---- reading examples ------------------------------------------------------ */
 
@@ -303,7 +290,7 @@ int mto_lua_train_run(lua_State *L, int opts, mto_t5 *m, mto_prompt *p, const mt
 
 static int l_train(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     int opts = 3;
     lua_settop(L, 3);
     mto_lua_check_keys(L, opts, "train", mto_lua_train_keys);
@@ -324,7 +311,7 @@ static int l_train(lua_State *L)
 
 static int l_predict(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     lua_settop(L, 3);
     size_t n;
     mto_example *ex = check_examples(L, 2, "srcs", 0, m->cfg.vocab_size, &n);
@@ -354,7 +341,7 @@ static int l_predict(lua_State *L)
 
 static int l_eval_loss(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     lua_settop(L, 3);
     size_t n;
     mto_example *ex = check_examples(L, 2, "examples", 1, m->cfg.vocab_size, &n);
@@ -370,10 +357,10 @@ static int l_eval_loss(lua_State *L)
 
 static int l_copy(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
-    lmodel *u = lua_newuserdatauv(L, sizeof *u, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
+    mto_lua_model *u = lua_newuserdatauv(L, sizeof *u, 1);
     u->m = NULL;
-    luaL_setmetatable(L, MODEL_MT); /* __gc frees whatever u->m holds */
+    luaL_setmetatable(L, MTO_LUA_MODEL_MT); /* __gc frees whatever u->m holds */
     mto_error e;
     if (!(u->m = mto_train_clone_model(m, &e))) return mto_lua_error(L, &e);
     lua_getiuservalue(L, 1, 1);
@@ -382,87 +369,6 @@ static int l_copy(lua_State *L)
 }
 
 /* ---- helpers for the pure-Lua modules -------------------------------------- */
-
-/* mto._append_line(path, line): one write(2) of line.."\n" with O_APPEND, then fsync,
- * so a killed process leaves either the whole line or nothing. */
-static int l_append_line(lua_State *L)
-{
-    const char *path = luaL_checkstring(L, 1);
-    size_t n;
-    const char *s = luaL_checklstring(L, 2, &n);
-    if (memchr(s, '\n', n)) return luaL_error(L, "_append_line: %s: the line contains a newline", path);
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addlstring(&b, s, n);
-    luaL_addchar(&b, '\n');
-    luaL_pushresult(&b);
-    size_t len;
-    const char *line = lua_tolstring(L, -1, &len);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return luaL_error(L, "%s: cannot open for appending: %s", path, strerror(errno));
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, line + done, len - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) { int en = errno; close(fd); return luaL_error(L, "%s: write failed: %s", path, strerror(en)); }
-        done += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) return luaL_error(L, "%s: cannot sync: %s", path, strerror(errno));
-    return 0;
-}
-
-/* mto._write_file(path, text): temp file + fsync + rename: readers never see a partial file. */
-static int l_write_file(lua_State *L)
-{
-    const char *path = luaL_checkstring(L, 1);
-    size_t len;
-    const char *s = luaL_checklstring(L, 2, &len);
-    lua_pushfstring(L, "%s.tmp.%d", path, (int)getpid());
-    const char *tmp = lua_tostring(L, -1);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return luaL_error(L, "%s: cannot create: %s", tmp, strerror(errno));
-    int bad = fwrite(s, 1, len, f) != len;
-    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return luaL_error(L, "%s: cannot write: %s", path, strerror(errno));
-    }
-    return 0;
-}
-
-/* mto._mkdir(path): mkdir -p (existing directories are fine). */
-static int l_mkdir(lua_State *L)
-{
-    size_t n;
-    const char *path = luaL_checklstring(L, 1, &n);
-    char *p = lua_newuserdatauv(L, n + 1, 0);
-    memcpy(p, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (p[i] != '/' && p[i] != 0) continue;
-        char c = p[i];
-        p[i] = 0;
-        struct stat st;
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) return luaL_error(L, "%s: cannot create directory: %s", p, strerror(errno));
-        if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) return luaL_error(L, "%s: exists and is not a directory", p);
-        p[i] = c;
-    }
-    return 0;
-}
-
-static int l_isatty(lua_State *L)
-{
-    lua_pushboolean(L, isatty((int)luaL_optinteger(L, 1, 2)));
-    return 1;
-}
-
-static int l_clock(lua_State *L)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
-    return 1;
-}
 
 /* mto._permutation(n, seed): a seeded permutation of 1..n (the same on every machine). */
 static int l_permutation(lua_State *L)
@@ -487,49 +393,13 @@ static int l_permutation(lua_State *L)
     return 1;
 }
 
-/* ---- the embedded Lua modules ------------------------------------------------ */
-
-static int load_embedded(lua_State *L)
-{
-    const mto_lua_module *mod = lua_touserdata(L, lua_upvalueindex(1));
-    char chunk[128];
-    snprintf(chunk, sizeof chunk, "@%s", mod->file);
-    if (luaL_loadbuffer(L, (const char *)mod->text, mod->len, chunk) != LUA_OK) return lua_error(L);
-    lua_pushstring(L, mod->name);
-    lua_call(L, 1, 1);
-    return 1;
-}
-
-/* mto.sweep, mto.match etc.: require the module (upvalue 1), call its function (upvalue 2)
- * with our arguments. */
-int mto_lua_call_module(lua_State *L)
-{
-    int nargs = lua_gettop(L);
-    lua_getglobal(L, "require");
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_call(L, 1, 1);
-    lua_getfield(L, -1, lua_tostring(L, lua_upvalueindex(2)));
-    if (!lua_isfunction(L, -1))
-        return luaL_error(L, "%s has no function %s", lua_tostring(L, lua_upvalueindex(1)), lua_tostring(L, lua_upvalueindex(2)));
-    lua_insert(L, 1);
-    lua_pop(L, 1); /* the module table */
-    lua_call(L, nargs, LUA_MULTRET);
-    return lua_gettop(L);
-}
-
 void mto_lua_open_train(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         {"train", l_train}, {"predict", l_predict}, {"eval_loss", l_eval_loss}, {"copy", l_copy}, {NULL, NULL}};
-    /* add methods to the model metatable's method table (l_model.c builds it first) */
-    int top = lua_gettop(L);
-    if (luaL_getmetatable(L, MODEL_MT) == LUA_TTABLE && lua_getfield(L, -1, "methods") == LUA_TTABLE)
-        luaL_setfuncs(L, methods, 0);
-    lua_settop(L, top);
+    mto_lua_add_model_methods(L, methods);
     static const luaL_Reg helpers[] = {
-        {"_append_line", l_append_line}, {"_write_file", l_write_file}, {"_mkdir", l_mkdir}, {"_isatty", l_isatty},
-        {"_clock", l_clock}, {"_permutation", l_permutation}, {"_check_train_opts", l_check_train_opts},
-        {NULL, NULL}};
+        {"_permutation", l_permutation}, {"_check_train_opts", l_check_train_opts}, {NULL, NULL}};
     luaL_setfuncs(L, helpers, 0);
     /* mto._train_keys: the options m:train and p:train both take (tests, the sweep) */
     lua_newtable(L);
@@ -538,22 +408,8 @@ void mto_lua_open_train(lua_State *L)
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "_train_keys");
-    /* package.preload["mto.sweep"] = loader, ... */
-    if (lua_getglobal(L, "package") == LUA_TTABLE && lua_getfield(L, -1, "preload") == LUA_TTABLE) {
-        for (size_t i = 0; i < sizeof mto_lua_modules / sizeof mto_lua_modules[0]; i++) {
-            lua_pushlightuserdata(L, (void *)&mto_lua_modules[i]);
-            lua_pushcclosure(L, load_embedded, 1);
-            lua_setfield(L, -2, mto_lua_modules[i].name);
-        }
-    }
-    lua_settop(L, top);
     static const char *const entry[][3] = {
         {"sweep", "mto.sweep", "new"}, {"table", "mto.table", "make"},
         {"plot", "mto.plot", "plot"}, {"fewshot", "mto.fewshot", "sample"}};
-    for (size_t i = 0; i < sizeof entry / sizeof entry[0]; i++) {
-        lua_pushstring(L, entry[i][1]);
-        lua_pushstring(L, entry[i][2]);
-        lua_pushcclosure(L, mto_lua_call_module, 2);
-        lua_setfield(L, -2, entry[i][0]);
-    }
+    mto_lua_add_module_entries(L, entry, sizeof entry / sizeof entry[0]);
 }

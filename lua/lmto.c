@@ -24,7 +24,7 @@ WEAK void mto_lua_open_interrupt(lua_State *L);
 int luaopen_mto(lua_State *L)
 {
     void (*areas[])(lua_State *) = {
-        mto_lua_open_core,     mto_lua_open_model, mto_lua_open_tokenizer,
+        mto_lua_open_core,     mto_lua_open_modules, mto_lua_open_fs, mto_lua_open_model, mto_lua_open_tokenizer,
         mto_lua_open_data,     mto_lua_open_readers, mto_lua_open_metrics,
         mto_lua_open_train,    mto_lua_open_score,  mto_lua_open_prompt, /* after model: adds m:prompt */
         mto_lua_open_mpi,      mto_lua_open_workers, mto_lua_open_lock, mto_lua_open_key, mto_lua_open_interrupt,
@@ -33,6 +33,21 @@ int luaopen_mto(lua_State *L)
     for (size_t i = 0; i < sizeof areas / sizeof areas[0]; i++)
         if (areas[i]) areas[i](L);
     return 1;
+}
+
+struct mto_t5 *mto_lua_check_model(lua_State *L, int idx)
+{
+    mto_lua_model *u = luaL_checkudata(L, idx, MTO_LUA_MODEL_MT);
+    if (!u->m) luaL_error(L, "model has been freed");
+    return u->m;
+}
+
+void mto_lua_add_model_methods(lua_State *L, const luaL_Reg *methods)
+{
+    int top = lua_gettop(L);
+    if (luaL_getmetatable(L, MTO_LUA_MODEL_MT) == LUA_TTABLE && lua_getfield(L, -1, "methods") == LUA_TTABLE)
+        luaL_setfuncs(L, methods, 0);
+    lua_settop(L, top);
 }
 
 int mto_lua_error(lua_State *L, const mto_error *err)

@@ -16,6 +16,8 @@ int luaopen_mto(lua_State *L);
 
 /* Area registrations: each adds fields to the table on top of the stack. */
 void mto_lua_open_core(lua_State *L);      /* l_core.c: version, plugins() */
+void mto_lua_open_modules(lua_State *L);   /* l_modules.c: package.preload of the embedded lua/mto modules */
+void mto_lua_open_fs(lua_State *L);        /* l_fs.c: _append_line, _write_file, _mkdir, _listdir, _clock */
 void mto_lua_open_model(lua_State *L);     /* l_model.c: load, new, model methods */
 void mto_lua_open_tokenizer(lua_State *L); /* l_tokenizer.c: tokenizer, train_tokenizer */
 void mto_lua_open_data(lua_State *L);      /* l_data.c: objectives, templates */
@@ -28,6 +30,17 @@ void mto_lua_open_workers(lua_State *L);   /* l_workers.c: threads, ncpu, _fork/
 void mto_lua_open_lock(lua_State *L);     /* l_lock.c: fcntl locks of results directories */
 void mto_lua_open_key(lua_State *L);      /* l_key.c: hashes and file identities for resume keys */
 void mto_lua_open_interrupt(lua_State *L); /* l_interrupt.c: the message of an interrupted sweep */
+
+/* A model is a full userdata holding the model pointer (NULL after m:free()), with its
+ * tokenizer as user value 1; its metatable (l_model.c) has a "methods" table that
+ * the other areas add to. */
+#define MTO_LUA_MODEL_MT "mto.model"
+struct mto_t5;
+typedef struct mto_lua_model { struct mto_t5 *m; } mto_lua_model;
+/* The live model at idx; raises "model has been freed" after m:free(). */
+struct mto_t5 *mto_lua_check_model(lua_State *L, int idx);
+/* Add functions to the model's method table (areas opened after l_model.c). */
+void mto_lua_add_model_methods(lua_State *L, const luaL_Reg *methods);
 
 /* Raise a Lua error from an mto_error ("message"); never returns. */
 int mto_lua_error(lua_State *L, const mto_error *err);
@@ -80,7 +93,9 @@ int mto_lua_train_run(lua_State *L, int opts, struct mto_t5 *m, struct mto_promp
 int mto_lua_precision(lua_State *L, int opts, struct mto_t5 *m, const char *who);
 void mto_lua_precision_restore(struct mto_t5 *m, int prev);
 /* A C closure body: require module upvalue 1, call its function upvalue 2 with the
- * arguments, return its results (l_train.c; mto.sweep, mto.match, ...). */
+ * arguments, return its results (l_modules.c; mto.sweep, mto.match, ...). */
 int mto_lua_call_module(lua_State *L);
+/* For each {field, module, function}: mto.field = a call_module closure. */
+void mto_lua_add_module_entries(lua_State *L, const char *const (*entry)[3], size_t n);
 
 #endif
