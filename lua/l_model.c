@@ -1,9 +1,11 @@
 /* l_model.c — T5 models in Lua:
- *   mto.load(path)                 HF dir or .safetensors -> model (nil, msg on failure)
+ *   mto.load(path)                 HF dir or .safetensors -> model (raises on failure, like
+ *                                  every constructor and loader of the binding: pcall to test)
  *   mto.new(config, seed)          random model; config uses HF config.json keys
  *   m.config                       table of the HF config keys
  *   m:loss(src, tgt)               mean cross-entropy (eval mode)
- *   m:score(src, tgt)              sum log-prob of tgt given src
+ *   m:score(src, tgt)              sum log-prob of tgt given src; m:score(items) with
+ *                                  items = {{src =, tgt =}, ...} -> array (as p:score)
  *   m:generate(src, {max_len=, beams=, length_penalty=})  ids (without the final eos), log-prob
  *   m:save(path [, {max_shard_size = N | "10GB"}])
  *                                  .safetensors file, or an existing directory (HF layout;
@@ -94,10 +96,38 @@ static int l_loss(lua_State *L)
     return 1;
 }
 
+/* m:score(items), items = {{src =, tgt =}, ...} as p:score and m:train take them (a target
+ * gets an eos unless it ends with one): becomes (srcs, tgts). */
+static void split_items(lua_State *L)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
+    lua_createtable(L, (int)n, 0);
+    lua_createtable(L, (int)n, 0);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, 2, i) != LUA_TTABLE) luaL_error(L, "score: items[%d] is not a {src =, tgt =} pair", (int)i);
+        lua_getfield(L, -1, "src");
+        lua_rawseti(L, -4, i);
+        if (lua_getfield(L, -1, "tgt") != LUA_TTABLE) luaL_error(L, "score: items[%d].tgt is not an array of ids", (int)i);
+        lua_Integer k = (lua_Integer)lua_rawlen(L, -1);
+        lua_createtable(L, (int)k + 1, 0);
+        for (lua_Integer j = 1; j <= k; j++) lua_rawgeti(L, -2, j), lua_rawseti(L, -2, j);
+        lua_rawgeti(L, -1, k);
+        if (k == 0 || lua_tointeger(L, -1) != MTO_T5_EOS) lua_pushinteger(L, MTO_T5_EOS), lua_rawseti(L, -3, k + 1);
+        lua_pop(L, 1);
+        lua_rawseti(L, -4, i);
+        lua_pop(L, 2);
+    }
+    lua_replace(L, 3);
+    lua_replace(L, 2);
+}
+
 static int l_score(lua_State *L)
 {
     mto_t5 *m = mto_lua_check_model(L, 1);
-    int batch = lua_istable(L, 2) && is_batch(L, 2);
+    lua_settop(L, 3);
+    int items = lua_isnil(L, 3) && lua_istable(L, 2);
+    if (items) split_items(L);
+    int batch = items || (lua_istable(L, 2) && is_batch(L, 2));
     lbatch *s = check_batch(L, 2, MTO_T5_PAD, "src"), *t = check_batch(L, 3, MTO_T5_IGNORE, "tgt");
     check_same_batch(L, s, t);
     double *out = lua_newuserdatauv(L, (size_t)s->B * sizeof *out, 0);
@@ -355,7 +385,7 @@ static int l_load(lua_State *L)
     const char *path = luaL_checkstring(L, 1);
     mto_error e;
     mto_t5 *m = mto_t5_load(path, &e);
-    if (!m) { lua_pushnil(L); lua_pushstring(L, e.msg); return 2; }
+    if (!m) return mto_lua_error(L, &e);
     push_model(L, m);
     /* a model directory with spiece.model brings its tokenizer along */
     char spm[4096];
@@ -366,13 +396,9 @@ static int l_load(lua_State *L)
         lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
         if (lua_getfield(L, -1, "mto") == LUA_TTABLE && lua_getfield(L, -1, "tokenizer") == LUA_TFUNCTION) {
             lua_pushstring(L, spm);
-            /* a corrupt (or empty) spiece.model: nil and the message naming the file, as for
-             * a bad checkpoint (the model is collected) */
-            if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-                lua_pushnil(L);
-                lua_insert(L, -2);
-                return 2;
-            }
+            /* a corrupt (or empty) spiece.model raises, naming the file, as a bad checkpoint
+             * does (the model is collected) */
+            lua_call(L, 1, 1);
             lua_setiuservalue(L, top, 1);
         }
         lua_settop(L, top);

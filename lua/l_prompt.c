@@ -10,8 +10,10 @@
  *                              opts as m:train, default optimizer "adafactor", lr 0.3
  *   p:predict(items, {max_len=, beams=, length_penalty=, batch_size=, max_src_len=}) -> id arrays
  *   p:eval_loss(items [, {batch_size=, max_src_len=, max_tgt_len=}])  -> mean token loss
- *   p:score(items)             -> array of sum log-probs of each target
- *   p:generate(src [, opts])   -> ids (one source; opts as p:predict)
+ *   p:score(items)             -> array of sum log-probs of each target; p:score(src, tgt)
+ *                              -> one, p:score(srcs, tgts) -> array (as m:score)
+ *   p:generate(src [, opts])   -> ids, sum log-prob (as m:generate; opts as p:predict);
+ *                              several sources -> an array of each
  *   p:save(path)               prompt-only .safetensors (k, placement, d_model, init, template)
  *   m:load_prompt(path [, {tokenizer=, template=}])  -> prompt bound to m (template: the
  *                              one named in the file by default, when that plugin is loaded)
@@ -165,7 +167,9 @@ static mto_example *read_examples(lua_State *L, int idx, int need_tgt, int vocab
             lua_getfield(L, -1, "tgt");
             int32_t *t = ids;
             ids = read_ids(L, lua_gettop(L), ids, vocab, what, i, "tgt", &ex[i - 1].tgt_len);
-            if (ex[i - 1].tgt_len == 0 || t[ex[i - 1].tgt_len - 1] != MTO_T5_EOS) *ids++ = MTO_T5_EOS, ex[i - 1].tgt_len++;
+            /* need_tgt 2: the target as given (p:score(src, tgt), like m:score) */
+            if (need_tgt == 1 && (ex[i - 1].tgt_len == 0 || t[ex[i - 1].tgt_len - 1] != MTO_T5_EOS))
+                *ids++ = MTO_T5_EOS, ex[i - 1].tgt_len++;
             ex[i - 1].tgt = t;
             lua_pop(L, 1);
         }
@@ -350,7 +354,30 @@ static int l_train(lua_State *L)
     return 1;
 }
 
-static int decode(lua_State *L, int items, int opts, int single)
+/* Sum log-prob of each decoded out[i][0..len[i]) (eos included when produced) given its
+ * prompted source: what m:generate returns beside its ids. Pushes an array of n, or the
+ * number alone when single; the prompt must be attached; src holds k + the longest source. */
+static int push_gen_scores(lua_State *L, mto_t5 *m, mto_prompt *p, const mto_example *ex, size_t n,
+                           int max_src_len, const int32_t *out, const int *len, int max_len, int single,
+                           int32_t *src, mto_error *e)
+{
+    if (!single) lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        int slen = mto_prompt_insert(p, ex[i].src, ex[i].src_len, max_src_len, src);
+        mto_t5_batch b = {1, slen, len[i], src, out + i * (size_t)max_len};
+        double sc = 0;
+        int rc = len[i] > 0 ? mto_t5_score(m, &b, &sc, e) : 0;
+        if (rc) return rc;
+        lua_pushnumber(L, sc);
+        if (single) return 0;
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 0;
+}
+
+/* p:predict (with_scores 0): an array of id arrays. p:generate (with_scores 1): m:generate's
+ * shape, ids and their sum log-prob (one source) or an array of each (several). */
+static int decode(lua_State *L, int items, int opts, int single, int with_scores)
 {
     mto_prompt *p = check_prompt(L, 1);
     mto_t5 *m = prompt_model(L, 1);
@@ -363,38 +390,65 @@ static int decode(lua_State *L, int items, int opts, int single)
     int *len = lua_newuserdatauv(L, (n ? n : 1) * (sizeof(int) + (size_t)g.max_len * sizeof(int32_t)), 0);
     int32_t *out = (int32_t *)(len + (n ? n : 1));
     mto_error e;
+    int msl = mto_lua_opt_int(L, opts, "max_src_len", 0), bs = mto_lua_opt_int(L, opts, "batch_size", 32);
     int prec = mto_lua_precision(L, opts, m, "prompt predict");
-    int rc = mto_prompt_predict(m, p, ex, n, (int)mto_lua_opt_int(L, opts, "batch_size", 32),
-                                (int)mto_lua_opt_int(L, opts, "max_src_len", 0), &g, out, len, &e);
+    int rc = mto_prompt_predict(m, p, ex, n, bs, msl, &g, out, len, &e);
+    if (!rc && with_scores) {
+        size_t cap = 1;
+        for (size_t i = 0; i < n; i++)
+            if ((size_t)ex[i].src_len + (size_t)p->k > cap) cap = (size_t)ex[i].src_len + (size_t)p->k;
+        /* allocated before attach (stays on the stack): no Lua error while the prompt is attached */
+        int32_t *src = lua_newuserdatauv(L, cap * sizeof *src, 0);
+        if (!(rc = mto_prompt_attach(m, p, 0, &e))) {
+            rc = push_gen_scores(L, m, p, ex, n, msl, out, len, g.max_len, single, src, &e);
+            mto_prompt_detach(m);
+        }
+    }
     mto_lua_precision_restore(m, prec);
     if (rc) return mto_lua_error(L, &e);
+    int scores = lua_gettop(L);
     if (!single) lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
         int k = len[i];
         const int32_t *q = out + i * (size_t)g.max_len;
         if (k > 0 && q[k - 1] == MTO_T5_EOS) k--;
         mto_lua_push_ids(L, q, (size_t)k);
-        if (single) return 1;
+        if (single) break;
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
-    return 1;
+    if (!with_scores) return 1;
+    lua_pushvalue(L, scores);
+    return 2;
 }
 
 static int l_predict(lua_State *L)
 {
     lua_settop(L, 3);
-    return decode(L, 2, 3, 0);
+    return decode(L, 2, 3, 0, 0);
 }
 
-/* p:generate(src, opts): one source; the ids and the sum log-prob of them (by p:score). */
+/* Whether idx holds several sources (a table whose first element is itself a source,
+ * ids or text) rather than one (ids, text or a record). */
+static int is_source_list(lua_State *L, int idx)
+{
+    int t = lua_istable(L, idx) ? lua_rawgeti(L, idx, 1) : LUA_TNUMBER;
+    if (lua_istable(L, idx)) lua_pop(L, 1);
+    return t == LUA_TTABLE || t == LUA_TSTRING;
+}
+
+/* p:generate(src | srcs, opts) -> ids, log-prob (or arrays of each), as m:generate. A
+ * list of sources is a table whose first element is itself a source (ids or text). */
 static int l_generate(lua_State *L)
 {
     lua_settop(L, 3);
-    lua_createtable(L, 1, 0);
-    lua_pushvalue(L, 2);
-    lua_rawseti(L, -2, 1);
-    lua_replace(L, 2);
-    return decode(L, 2, 3, 1);
+    int many = is_source_list(L, 2);
+    if (!many) {
+        lua_createtable(L, 1, 0);
+        lua_pushvalue(L, 2);
+        lua_rawseti(L, -2, 1);
+        lua_replace(L, 2);
+    }
+    return decode(L, 2, 3, !many, 1);
 }
 
 static int l_eval_loss(lua_State *L)
@@ -413,14 +467,35 @@ static int l_eval_loss(lua_State *L)
     return 1;
 }
 
-/* p:score(items) -> sum log-prob of each target, one forward per item (eval mode). */
+/* p:score(items) -> sum log-prob of each target, one forward per item (eval mode);
+ * p:score(src, tgt) -> one number and p:score(srcs, tgts) -> an array, as m:score. */
 static int l_score(lua_State *L)
 {
     mto_prompt *p = check_prompt(L, 1);
     mto_t5 *m = prompt_model(L, 1);
+    lua_settop(L, 3);
+    int single = 0, pairs = !lua_isnil(L, 3);
+    if (pairs) { /* pairs as m:score takes them (targets as given): make them items */
+        int many = is_source_list(L, 2);
+        single = !many;
+        if (many && !lua_istable(L, 3)) luaL_argerror(L, 3, "an array of targets");
+        lua_Integer nn = many ? (lua_Integer)lua_rawlen(L, 2) : 1;
+        if (many && (lua_Integer)lua_rawlen(L, 3) != nn)
+            luaL_error(L, "%d sources but %d targets", (int)nn, (int)lua_rawlen(L, 3));
+        lua_createtable(L, (int)nn, 0);
+        for (lua_Integer i = 1; i <= nn; i++) {
+            lua_createtable(L, 0, 2);
+            if (many) lua_rawgeti(L, 2, i); else lua_pushvalue(L, 2);
+            lua_setfield(L, -2, "src");
+            if (many) lua_rawgeti(L, 3, i); else lua_pushvalue(L, 3);
+            lua_setfield(L, -2, "tgt");
+            lua_rawseti(L, -2, i);
+        }
+        lua_replace(L, 2);
+    }
     lua_settop(L, 2);
     size_t n;
-    mto_example *ex = check_items(L, 1, 2, 1, "examples", &n);
+    mto_example *ex = check_items(L, 1, 2, pairs ? 2 : 1, "examples", &n);
     size_t cap = 1;
     for (size_t i = 0; i < n; i++)
         if ((size_t)ex[i].src_len + (size_t)p->k > cap) cap = (size_t)ex[i].src_len + (size_t)p->k;
@@ -440,6 +515,7 @@ static int l_score(lua_State *L)
     }
     mto_prompt_detach(m);
     if (rc) return mto_lua_error(L, &e);
+    if (single) lua_rawgeti(L, -1, 1);
     return 1;
 }
 
