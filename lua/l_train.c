@@ -14,6 +14,8 @@
  *       -> array of id arrays (final eos dropped)
  *   m:eval_loss(examples [, {batch_size=, max_src_len=, max_tgt_len=}]) -> mean token loss
  *   m:copy()                  independent model with the same parameters (and tokenizer)
+ *   mto.train_defaults(["finetune" | "prompt" | "sweep"])  the options m:train / p:train /
+ *                             a sweep point default to
  *   mto.sweep{...}, mto.table{...}, mto.plot{...}, mto.fewshot(...)   (lua/mto/NAME.lua)
  *   mto._permutation(n, seed), mto._check_train_opts(opts [, keys]), mto._train_keys
  *                             helpers for those modules (file-system ones: l_fs.c)
@@ -368,6 +370,48 @@ static int l_copy(lua_State *L)
     return 1;
 }
 
+/* A float option as the shortest decimal that reads back as it (1e-3f -> 0.001, not
+ * 0.0010000000474974513): what a user would have written. */
+static void push_float(lua_State *L, float v)
+{
+    char buf[32];
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, (double)v);
+        if ((float)strtod(buf, NULL) == v) break;
+    }
+    lua_pushnumber(L, strtod(buf, NULL));
+}
+
+/* mto.train_defaults(["finetune" | "prompt" | "sweep"]) -> the options m:train (p:train)
+ * uses for what its table leaves out: mto_train_opts_default (mto_prompt_train_opts_default);
+ * "sweep": what a sweep point trains with unless its spec says otherwise, the few-shot
+ * setting of the paper (10 epochs, sources cut at 128 tokens, targets at 64). */
+static int l_train_defaults(lua_State *L)
+{
+    static const char *const kinds[] = {"finetune", "prompt", "sweep", NULL};
+    int kind = luaL_checkoption(L, 1, "finetune", kinds);
+    mto_train_opts o;
+    if (kind == 1) mto_prompt_train_opts_default(&o);
+    else mto_train_opts_default(&o);
+    if (kind == 2) o.epochs = 10, o.max_src_len = 128, o.max_tgt_len = 64;
+    lua_createtable(L, 0, 16);
+    lua_pushstring(L, o.optim.kind == MTO_OPT_ADAFACTOR ? "adafactor" : "adamw");
+    lua_setfield(L, -2, "optimizer");
+    lua_pushstring(L, o.schedule == MTO_LR_LINEAR ? "linear" : "constant");
+    lua_setfield(L, -2, "schedule");
+    const struct { const char *k; float v; } f[] = {
+        {"lr", o.lr}, {"weight_decay", o.optim.weight_decay}, {"clip", o.clip}, {"min_delta", o.min_delta}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) push_float(L, f[i].v), lua_setfield(L, -2, f[i].k);
+    const struct { const char *k; lua_Integer v; } n[] = {
+        {"warmup", o.warmup_steps}, {"epochs", o.epochs}, {"max_steps", o.max_steps}, {"batch_size", o.batch_size},
+        {"grad_accum", o.grad_accum}, {"max_src_len", o.max_src_len}, {"max_tgt_len", o.max_tgt_len},
+        {"seed", (lua_Integer)o.seed}, {"patience", o.patience}, {"eval_every", o.eval_every}};
+    for (size_t i = 0; i < sizeof n / sizeof n[0]; i++) lua_pushinteger(L, n[i].v), lua_setfield(L, -2, n[i].k);
+    lua_pushboolean(L, o.dropout);
+    lua_setfield(L, -2, "dropout");
+    return 1;
+}
+
 /* ---- helpers for the pure-Lua modules -------------------------------------- */
 
 /* mto._permutation(n, seed): a seeded permutation of 1..n (the same on every machine). */
@@ -399,7 +443,8 @@ void mto_lua_open_train(lua_State *L)
         {"train", l_train}, {"predict", l_predict}, {"eval_loss", l_eval_loss}, {"copy", l_copy}, {NULL, NULL}};
     mto_lua_add_model_methods(L, methods);
     static const luaL_Reg helpers[] = {
-        {"_permutation", l_permutation}, {"_check_train_opts", l_check_train_opts}, {NULL, NULL}};
+        {"_permutation", l_permutation}, {"_check_train_opts", l_check_train_opts},
+        {"train_defaults", l_train_defaults}, {NULL, NULL}};
     luaL_setfuncs(L, helpers, 0);
     /* mto._train_keys: the options m:train and p:train both take (tests, the sweep) */
     lua_newtable(L);
