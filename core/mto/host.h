@@ -24,8 +24,8 @@ typedef struct mto_plugin_info {
 
 /* Load every plugin on the search path ($MTO_PLUGIN_PATH, then the installed
  * pkglibdir, or the build tree when running uninstalled). Idempotent. Files
- * that are refused are reported through mto_plugin_problems(); returns 0 even
- * then, so the rest keep working. MTO_ENOMEM if memory ran out (a later call retries). */
+ * that are refused are reported through mto_plugin_problem_count() / _at();
+ * returns 0 even then, so the rest keep working. MTO_ENOMEM if memory ran out (a later call retries). */
 int mto_plugins_load_all(mto_error *err);
 
 /* Load one file (absolute or relative path). Returns 0 or an error naming the file. */
