@@ -42,19 +42,6 @@ typedef struct {
 
 /* ---- options ------------------------------------------------------------- */
 
-static const char *scalar(lua_State *L, int idx, char *buf, size_t cap)
-{
-    switch (lua_type(L, idx)) {
-    case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? "1" : "0";
-    case LUA_TNUMBER:
-        if (lua_isinteger(L, idx)) snprintf(buf, cap, "%lld", (long long)lua_tointeger(L, idx));
-        else snprintf(buf, cap, "%.17g", (double)lua_tonumber(L, idx));
-        return buf;
-    case LUA_TSTRING: return lua_tostring(L, idx);
-    default: return NULL;
-    }
-}
-
 /* Append "rel=phrase" to the array at acc (an absolute stack index). */
 static void add_phrase(lua_State *L, int acc, const char *rel, const char *phrase)
 {
@@ -64,40 +51,22 @@ static void add_phrase(lua_State *L, int acc, const char *rel, const char *phras
     lua_rawseti(L, acc, (lua_Integer)lua_rawlen(L, acc) + 1);
 }
 
-/* mto_options in a full userdata whose __gc frees them, so a Lua error
- * raised while they are being filled cannot leak them. */
-static int opts_gc(lua_State *L)
-{
-    mto_options **o = lua_touserdata(L, 1);
-    if (*o) mto_options_free(*o);
-    *o = NULL;
-    return 0;
-}
-
 /* Options table at idx -> mto_options; the owning box is left on the stack. */
 static mto_options *check_opts(lua_State *L, int idx)
 {
     int given = !lua_isnoneornil(L, idx); /* before the box lands on the stack */
     if (given) luaL_checktype(L, idx, LUA_TTABLE);
-    mto_options **box = lua_newuserdatauv(L, sizeof *box, 0);
-    *box = NULL;
-    if (luaL_newmetatable(L, "mto.options_box")) {
-        lua_pushcfunction(L, opts_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    *box = mto_options_new();
-    if (!*box) luaL_error(L, "out of memory");
-    if (!given) return *box;
+    mto_options *o = mto_lua_new_options(L);
+    if (!given) return o;
     lua_newtable(L); /* "REL=phrase" items */
     int acc = lua_gettop(L);
     char buf[64];
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "option keys must be strings");
-        const char *key = lua_tostring(L, -2), *v = scalar(L, -1, buf, sizeof buf);
+        const char *key = lua_tostring(L, -2), *v = mto_lua_scalar(L, -1, buf, sizeof buf);
         if (v) {
-            if (mto_options_set(*box, key, v)) luaL_error(L, "out of memory");
+            if (mto_options_set(o, key, v)) luaL_error(L, "out of memory");
             if (strncmp(key, "phrase.", 7) == 0 && key[7]) add_phrase(L, acc, key + 7, v);
         } else if (strcmp(key, "phrases") == 0 && lua_istable(L, -1)) {
             int t = lua_gettop(L);
@@ -118,7 +87,7 @@ static mto_options *check_opts(lua_State *L, int idx)
     if (n > 0) {
         luaL_Buffer b;
         luaL_buffinit(L, &b);
-        const char *old = mto_options_get(*box, "phrases", NULL);
+        const char *old = mto_options_get(o, "phrases", NULL);
         if (old) { /* a phrases string given directly comes first */
             luaL_addstring(&b, old);
             luaL_addchar(&b, '|');
@@ -129,11 +98,11 @@ static mto_options *check_opts(lua_State *L, int idx)
             luaL_addvalue(&b);
         }
         luaL_pushresult(&b);
-        if (mto_options_set(*box, "phrases", lua_tostring(L, -1))) luaL_error(L, "out of memory");
+        if (mto_options_set(o, "phrases", lua_tostring(L, -1))) luaL_error(L, "out of memory");
         lua_pop(L, 1);
     }
     lua_pop(L, 1); /* acc; the box stays on the stack until the caller returns */
-    return *box;
+    return o;
 }
 
 static lua_Integer opt_int(lua_State *L, int t, const char *key, lua_Integer dflt)
@@ -283,40 +252,17 @@ static int l_template_new(lua_State *L)
     return 1;
 }
 
-static int rec_gc(lua_State *L)
-{
-    mto_record **r = lua_touserdata(L, 1);
-    if (*r) mto_record_free(*r);
-    *r = NULL;
-    return 0;
-}
-
 static int l_render(lua_State *L)
 {
     l_template *tpl = luaL_checkudata(L, 1, TPL_MT);
     if (!tpl->tpl) return luaL_error(L, "template is closed");
     luaL_checktype(L, 2, LUA_TTABLE);
-    mto_record **box = lua_newuserdatauv(L, sizeof *box, 0);
-    *box = NULL;
-    if (luaL_newmetatable(L, "mto.record_box")) {
-        lua_pushcfunction(L, rec_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    if (!(*box = mto_record_new())) return luaL_error(L, "out of memory");
-    char buf[64];
-    lua_pushnil(L);
-    while (lua_next(L, 2)) {
-        const char *v = lua_type(L, -2) == LUA_TSTRING ? scalar(L, -1, buf, sizeof buf) : NULL;
-        if (v && mto_record_set(*box, lua_tostring(L, -2), v, (size_t)-1))
-            return luaL_error(L, "out of memory");
-        lua_pop(L, 1); /* fields that are not strings/numbers (e.g. lists) are skipped */
-    }
+    mto_record *rec = mto_lua_check_record(L, 2);
     mto_text in, tg;
     mto_text_init(&in);
     mto_text_init(&tg);
     mto_error err = {0};
-    int rc = mto_template_render(tpl->tpl, *box, &in, &tg, &err);
+    int rc = mto_template_render(tpl->tpl, rec, &in, &tg, &err);
     if (rc == 0) {
         lua_pushlstring(L, in.data ? in.data : "", in.len);
         lua_pushlstring(L, tg.data ? tg.data : "", tg.len);

@@ -5,15 +5,81 @@
 #include <float.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lmto.h"
+#include "mto/host.h"
 
 const char *const mto_lua_train_keys[] = {
     "optimizer", "lr", "weight_decay", "schedule", "warmup", "epochs", "max_steps", "batch_size",
     "grad_accum", "max_src_len", "max_tgt_len", "clip", "seed", "dropout", "valid", "patience",
     "eval_every", "min_delta", "progress", "data_parallel", "precision", "checkpoint",
     "checkpoint_every", NULL};
+
+const char *mto_lua_scalar(lua_State *L, int idx, char *buf, size_t cap)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? "1" : "0";
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) snprintf(buf, cap, "%lld", (long long)lua_tointeger(L, idx));
+        else snprintf(buf, cap, "%.17g", (double)lua_tonumber(L, idx));
+        return buf;
+    case LUA_TSTRING: return lua_tostring(L, idx);
+    default: return NULL;
+    }
+}
+
+static int options_gc(lua_State *L)
+{
+    mto_options **o = lua_touserdata(L, 1);
+    if (*o) mto_options_free(*o);
+    *o = NULL;
+    return 0;
+}
+
+mto_options *mto_lua_new_options(lua_State *L)
+{
+    mto_options **box = lua_newuserdatauv(L, sizeof *box, 0);
+    *box = NULL;
+    if (luaL_newmetatable(L, "mto.options_box")) {
+        lua_pushcfunction(L, options_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    if (!(*box = mto_options_new())) luaL_error(L, "out of memory");
+    return *box;
+}
+
+static int record_gc(lua_State *L)
+{
+    mto_record **r = lua_touserdata(L, 1);
+    if (*r) mto_record_free(*r);
+    *r = NULL;
+    return 0;
+}
+
+mto_record *mto_lua_check_record(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    luaL_checktype(L, idx, LUA_TTABLE);
+    mto_record **box = lua_newuserdatauv(L, sizeof *box, 0);
+    *box = NULL;
+    if (luaL_newmetatable(L, "mto.record_box")) {
+        lua_pushcfunction(L, record_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    if (!(*box = mto_record_new())) luaL_error(L, "out of memory");
+    char buf[64];
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const char *v = lua_type(L, -2) == LUA_TSTRING ? mto_lua_scalar(L, -1, buf, sizeof buf) : NULL;
+        if (v && mto_record_set(*box, lua_tostring(L, -2), v, (size_t)-1)) luaL_error(L, "out of memory");
+        lua_pop(L, 1); /* fields that are not strings/numbers (e.g. lists) are skipped */
+    }
+    return *box;
+}
 
 /* Push opts[k] (nil when opts is not a table) and return its type. */
 static int field_type(lua_State *L, int opts, const char *k)

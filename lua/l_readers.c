@@ -15,20 +15,6 @@
 #include "mto/host.h"
 #include "mto/reader.h"
 
-/* Text of a scalar at idx, or NULL if it is not a string/number/boolean. */
-static const char *scalar(lua_State *L, int idx, char *buf, size_t cap)
-{
-    switch (lua_type(L, idx)) {
-    case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? "1" : "0";
-    case LUA_TNUMBER:
-        if (lua_isinteger(L, idx)) snprintf(buf, cap, "%lld", (long long)lua_tointeger(L, idx));
-        else snprintf(buf, cap, "%.17g", (double)lua_tonumber(L, idx));
-        return buf;
-    case LUA_TSTRING: return lua_tostring(L, idx);
-    default: return NULL;
-    }
-}
-
 /* Append s to a growing comma list; returns 0 or -1 on allocation failure. */
 static int list_add(char **list, size_t *len, const char *a, const char *b)
 {
@@ -53,7 +39,7 @@ static int opts_from_table(lua_State *L, int idx, mto_options *o, char *why, siz
         }
         const char *key = lua_tostring(L, -2), *v;
         int rc = 0;
-        if ((v = scalar(L, -1, buf, sizeof buf))) {
+        if ((v = mto_lua_scalar(L, -1, buf, sizeof buf))) {
             rc = mto_options_set(o, key, v);
         } else if (lua_type(L, -1) == LUA_TTABLE) {
             char *list = NULL;
@@ -63,7 +49,7 @@ static int opts_from_table(lua_State *L, int idx, mto_options *o, char *why, siz
             if (n > 0) { /* array: a comma list */
                 for (lua_Integer i = 1; i <= n && !rc; i++) {
                     lua_rawgeti(L, t, i);
-                    const char *e = scalar(L, -1, buf, sizeof buf);
+                    const char *e = mto_lua_scalar(L, -1, buf, sizeof buf);
                     rc = e ? list_add(&list, &len, e, NULL) : -2;
                     lua_pop(L, 1);
                 }
@@ -71,7 +57,7 @@ static int opts_from_table(lua_State *L, int idx, mto_options *o, char *why, siz
                 lua_pushnil(L);
                 while (!rc && lua_next(L, t)) {
                     const char *f = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-                    const char *e = scalar(L, -1, buf, sizeof buf);
+                    const char *e = mto_lua_scalar(L, -1, buf, sizeof buf);
                     if (!f || !e) rc = -2;
                     else {
                         char *full = malloc(strlen(key) + strlen(f) + 2);

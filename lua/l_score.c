@@ -320,20 +320,6 @@ typedef struct lmatcher {
     char name[64];
 } lmatcher;
 
-/* A scalar as text (booleans "1"/"0"); NULL for other types. */
-static const char *scalar(lua_State *L, int idx, char *buf, size_t cap)
-{
-    switch (lua_type(L, idx)) {
-    case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? "1" : "0";
-    case LUA_TNUMBER:
-        if (lua_isinteger(L, idx)) snprintf(buf, cap, "%lld", (long long)lua_tointeger(L, idx));
-        else snprintf(buf, cap, "%.17g", (double)lua_tonumber(L, idx));
-        return buf;
-    case LUA_TSTRING: return lua_tostring(L, idx);
-    default: return NULL;
-    }
-}
-
 /* Options table at idx into o; a {k = v} value travels as the one string "k=v|k=v". */
 static void fill_opts(lua_State *L, int idx, mto_options *o)
 {
@@ -341,14 +327,14 @@ static void fill_opts(lua_State *L, int idx, mto_options *o)
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "matcher option keys must be strings");
-        const char *key = lua_tostring(L, -2), *v = scalar(L, -1, buf, sizeof buf);
+        const char *key = lua_tostring(L, -2), *v = mto_lua_scalar(L, -1, buf, sizeof buf);
         if (!v && lua_istable(L, -1)) {
             int t = lua_gettop(L);
             lua_newtable(L); /* "k=v" items */
             int acc = t + 1;
             lua_pushnil(L);
             while (lua_next(L, t)) {
-                const char *x = scalar(L, -1, buf, sizeof buf);
+                const char *x = mto_lua_scalar(L, -1, buf, sizeof buf);
                 if (lua_type(L, -2) != LUA_TSTRING || !x)
                     luaL_error(L, "matcher option %s: expected {name = value, ...}", key);
                 if (strpbrk(lua_tostring(L, -2), "|=") || strchr(x, '|'))
@@ -401,40 +387,18 @@ static int l_matcher_new(lua_State *L)
     return 1;
 }
 
-static int rec_gc(lua_State *L)
-{
-    mto_record **r = lua_touserdata(L, 1);
-    if (*r) mto_record_free(*r);
-    *r = NULL;
-    return 0;
-}
-
 static int l_decide(lua_State *L)
 {
     lmatcher *u = luaL_checkudata(L, 1, MATCHER_MT);
     if (!u->m) return luaL_error(L, "matcher is closed");
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    mto_record **box = lua_newuserdatauv(L, sizeof *box, 0);
-    *box = NULL;
-    if (luaL_newmetatable(L, "mto.record_box")) {
-        lua_pushcfunction(L, rec_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    if (!(*box = mto_record_new())) return luaL_error(L, "out of memory");
-    char buf[64];
-    lua_pushnil(L);
-    while (lua_next(L, 2)) {
-        const char *v = lua_type(L, -2) == LUA_TSTRING ? scalar(L, -1, buf, sizeof buf) : NULL;
-        if (v && mto_record_set(*box, lua_tostring(L, -2), v, (size_t)-1)) return luaL_error(L, "out of memory");
-        lua_pop(L, 1);
-    }
+    mto_record *rec = mto_lua_check_record(L, 2);
     mto_text fam, why;
     mto_text_init(&fam);
     mto_text_init(&why);
     mto_error err = {0};
-    int rc = mto_matcher_decide(u->m, *box, &fam, &why, &err);
+    int rc = mto_matcher_decide(u->m, rec, &fam, &why, &err);
     if (rc == 0) {
         if (fam.len) lua_pushlstring(L, fam.data, fam.len);
         else lua_pushnil(L);

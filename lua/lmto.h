@@ -72,6 +72,15 @@ int mto_lua_opt_choice(lua_State *L, int opts, const char *who, const char *k, c
 void mto_lua_check_opts_table(lua_State *L, int opts, const char *who);
 /* That, and "WHO: unknown option 'k'" for a key not in the NULL-terminated keys. */
 void mto_lua_check_keys(lua_State *L, int opts, const char *who, const char *const *keys);
+/* The text of a string, number (integers exactly, others %.17g) or boolean ("1"/"0")
+ * at idx, in buf when it must be formatted; NULL for other types. */
+const char *mto_lua_scalar(lua_State *L, int idx, char *buf, size_t cap);
+/* Fresh mto_options owned by a userdata pushed on the stack (freed by its __gc, so a
+ * Lua error while filling them cannot leak them). */
+struct mto_options *mto_lua_new_options(lua_State *L);
+/* The string-keyed scalar fields of the table at idx as an mto_record, owned like
+ * mto_lua_new_options; other fields (lists, ...) are skipped. */
+struct mto_record *mto_lua_check_record(lua_State *L, int idx);
 /* The options of every training run, m:train and p:train alike. */
 extern const char *const mto_lua_train_keys[];
 
