@@ -136,25 +136,6 @@ static l_objective *check_obj(lua_State *L)
     return o;
 }
 
-/* ids buffer owned by Lua (a userdata), so errors cannot leak it */
-static int32_t *ids_arg(lua_State *L, int idx, size_t *n)
-{
-    luaL_checktype(L, idx, LUA_TTABLE);
-    lua_Integer len = luaL_len(L, idx);
-    int32_t *ids = lua_newuserdatauv(L, (size_t)(len > 0 ? len : 1) * sizeof *ids, 0);
-    for (lua_Integer i = 1; i <= len; i++) {
-        lua_geti(L, idx, i);
-        int isnum;
-        lua_Integer v = lua_tointegerx(L, -1, &isnum);
-        if (!isnum || v < INT32_MIN || v > INT32_MAX)
-            luaL_error(L, "ids: element %d is not an integer token id", (int)i);
-        lua_pop(L, 1);
-        ids[i - 1] = (int32_t)v;
-    }
-    *n = (size_t)len;
-    return ids;
-}
-
 static int l_apply(lua_State *L)
 {
     l_objective *obj = check_obj(L);
@@ -162,7 +143,7 @@ static int l_apply(lua_State *L)
     if (has_opts) luaL_checktype(L, 3, LUA_TTABLE);
     lua_settop(L, 3);
     size_t n, tn = 0;
-    const int32_t *text = ids_arg(L, 2, &n), *tgt = NULL;
+    const int32_t *text = mto_lua_check_ids(L, 2, &n), *tgt = NULL;
     mto_objective_io io = {sizeof io, text, n, NULL, 0, 0, 0, 1, 32099, 100};
     mto_rng fresh, *rng = &obj->rng;
     if (has_opts) {
@@ -175,7 +156,7 @@ static int l_apply(lua_State *L)
         }
         lua_pop(L, 1);
         if (lua_getfield(L, 3, "target") != LUA_TNIL) {
-            tgt = ids_arg(L, lua_gettop(L), &tn); /* stays on the stack */
+            tgt = mto_lua_check_ids(L, lua_gettop(L), &tn); /* stays on the stack */
             io.target = tgt;
             io.target_len = tn;
         } else {

@@ -145,14 +145,8 @@ static int l_generate(lua_State *L)
     mto_t5 *m = mto_lua_check_model(L, 1);
     int batch = lua_istable(L, 2) && is_batch(L, 2);
     lbatch *s = check_batch(L, 2, MTO_T5_PAD, "src");
-    mto_t5_gen_opts o = {mto_lua_opt_int(L, 3, "max_len", 64), mto_lua_opt_int(L, 3, "beams", 1), 1.0f, 1};
-    if (lua_istable(L, 3)) {
-        lua_getfield(L, 3, "length_penalty");
-        if (!lua_isnil(L, -1)) o.length_penalty = (float)luaL_checknumber(L, -1);
-        lua_pop(L, 1);
-    }
-    if (o.max_len < 1 || o.max_len > 100000 || o.beams < 1 || o.beams > 1000)
-        return luaL_error(L, "generate: max_len %d / beams %d out of range", o.max_len, o.beams);
+    mto_t5_gen_opts o;
+    mto_lua_gen_opts(L, 3, "generate", &o);
     size_t B = (size_t)s->B;
     /* one userdata, doubles first so every part is aligned */
     double *sc = lua_newuserdatauv(L, B * sizeof(double) + B * sizeof(int) + B * o.max_len * sizeof(int32_t), 0);

@@ -10,6 +10,7 @@
 
 #include "lmto.h"
 #include "mto/host.h"
+#include "mto/t5.h"
 
 const char *const mto_lua_train_keys[] = {
     "optimizer", "lr", "weight_decay", "schedule", "warmup", "epochs", "max_steps", "batch_size",
@@ -187,4 +188,14 @@ void mto_lua_check_keys(lua_State *L, int opts, const char *who, const char *con
         if (!known) luaL_error(L, "%s: unknown option '%s'", who, k ? k : "(non-string key)");
         lua_pop(L, 1);
     }
+}
+
+void mto_lua_gen_opts(lua_State *L, int opts, const char *who, mto_t5_gen_opts *g)
+{
+    g->max_len = mto_lua_opt_int(L, opts, "max_len", 64);
+    g->beams = mto_lua_opt_int(L, opts, "beams", 1);
+    g->length_penalty = (float)mto_lua_opt_number(L, opts, "length_penalty", 1.0);
+    g->use_cache = 1;
+    if (g->max_len < 1 || g->max_len > 100000 || g->beams < 1 || g->beams > 1000)
+        luaL_error(L, "%s: max_len %d / beams %d out of range", who, g->max_len, g->beams);
 }

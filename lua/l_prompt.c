@@ -298,7 +298,6 @@ static int l_prompt(lua_State *L)
         size_t n;
         int32_t *ids = mto_lua_check_ids(L, -1, &n);
         rc = mto_prompt_init_ids(p, m, ids, (int)n, &e);
-        free(ids);
     }
     if (rc) return mto_lua_error(L, &e);
     lua_settop(L, pu);
@@ -383,10 +382,8 @@ static int decode(lua_State *L, int items, int opts, int single, int with_scores
     mto_t5 *m = prompt_model(L, 1);
     size_t n;
     mto_example *ex = check_items(L, 1, items, 0, "srcs", &n);
-    mto_t5_gen_opts g = {(int)mto_lua_opt_int(L, opts, "max_len", 64), (int)mto_lua_opt_int(L, opts, "beams", 1),
-                         (float)mto_lua_opt_number(L, opts, "length_penalty", 1.0), 1};
-    if (g.max_len < 1 || g.max_len > 100000 || g.beams < 1 || g.beams > 1000)
-        return luaL_error(L, "prompt predict: max_len %d / beams %d out of range", g.max_len, g.beams);
+    mto_t5_gen_opts g;
+    mto_lua_gen_opts(L, opts, "prompt predict", &g);
     int *len = lua_newuserdatauv(L, (n ? n : 1) * (sizeof(int) + (size_t)g.max_len * sizeof(int32_t)), 0);
     int32_t *out = (int32_t *)(len + (n ? n : 1));
     mto_error e;
@@ -407,15 +404,7 @@ static int decode(lua_State *L, int items, int opts, int single, int with_scores
     mto_lua_precision_restore(m, prec);
     if (rc) return mto_lua_error(L, &e);
     int scores = lua_gettop(L);
-    if (!single) lua_createtable(L, (int)n, 0);
-    for (size_t i = 0; i < n; i++) {
-        int k = len[i];
-        const int32_t *q = out + i * (size_t)g.max_len;
-        if (k > 0 && q[k - 1] == MTO_T5_EOS) k--;
-        mto_lua_push_ids(L, q, (size_t)k);
-        if (single) break;
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
+    mto_lua_push_decoded(L, out, len, n, g.max_len, single);
     if (!with_scores) return 1;
     lua_pushvalue(L, scores);
     return 2;

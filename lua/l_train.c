@@ -318,11 +318,9 @@ static int l_predict(lua_State *L)
     size_t n;
     mto_example *ex = check_examples(L, 2, "srcs", 0, m->cfg.vocab_size, &n);
     mto_lua_check_opts_table(L, 3, "predict");
-    mto_t5_gen_opts g = {mto_lua_opt_int(L, 3, "max_len", 64), mto_lua_opt_int(L, 3, "beams", 1),
-                         (float)mto_lua_opt_number(L, 3, "length_penalty", 1.0), 1};
+    mto_t5_gen_opts g;
+    mto_lua_gen_opts(L, 3, "predict", &g);
     int bs = mto_lua_opt_int(L, 3, "batch_size", 32), msl = mto_lua_opt_int(L, 3, "max_src_len", 0);
-    if (g.max_len < 1 || g.max_len > 100000 || g.beams < 1 || g.beams > 1000)
-        return luaL_error(L, "predict: max_len %d / beams %d out of range", g.max_len, g.beams);
     int *len = lua_newuserdatauv(L, (n ? n : 1) * (sizeof(int) + (size_t)g.max_len * sizeof(int32_t)), 0);
     int32_t *out = (int32_t *)(len + (n ? n : 1));
     mto_error e;
@@ -330,14 +328,7 @@ static int l_predict(lua_State *L)
     int rc = mto_predict(m, ex, n, bs, msl, &g, out, len, &e);
     mto_lua_precision_restore(m, prec);
     if (rc) return mto_lua_error(L, &e);
-    lua_createtable(L, (int)n, 0);
-    for (size_t i = 0; i < n; i++) {
-        int k = len[i];
-        const int32_t *p = out + i * (size_t)g.max_len;
-        if (k > 0 && p[k - 1] == MTO_T5_EOS) k--;
-        mto_lua_push_ids(L, p, (size_t)k);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
+    mto_lua_push_decoded(L, out, len, n, g.max_len, 0);
     return 1;
 }
 

@@ -45,10 +45,18 @@ void mto_lua_add_model_methods(lua_State *L, const luaL_Reg *methods);
 /* Raise a Lua error from an mto_error ("message"); never returns. */
 int mto_lua_error(lua_State *L, const mto_error *err);
 
-/* Read a Lua array of integers into a freshly malloc'ed int32 array. */
+/* A Lua array of integers as int32 ids, in a userdata pushed on the stack (it owns
+ * them: a Lua error cannot leak them); errors name the element. */
 int32_t *mto_lua_check_ids(lua_State *L, int idx, size_t *len);
 /* Push an int32 array as a Lua array. */
 void mto_lua_push_ids(lua_State *L, const int32_t *ids, size_t n);
+/* Push n decoded rows of out (row i: out[i * max_len ..], len[i] ids) as an array of id
+ * arrays without their final eos; single: row 0 alone. */
+void mto_lua_push_decoded(lua_State *L, const int32_t *out, const int *len, size_t n, int max_len, int single);
+struct mto_t5_gen_opts;
+/* Decoding options max_len (64), beams (1), length_penalty (1.0) of the table at opts, range-checked
+ * ("WHO: max_len N / beams M out of range"). */
+void mto_lua_gen_opts(lua_State *L, int opts, const char *who, struct mto_t5_gen_opts *g);
 
 /* ---- options tables (l_opts.c): absent key or absent table -> dflt; a value of
  * the wrong type or out of range raises "option K: ..." ---------------------- */
