@@ -265,15 +265,15 @@ static int l_tpl_gc(lua_State *L)
 static int l_tpl_index(lua_State *L)
 {
     l_template *t = luaL_checkudata(L, 1, TPL_MT);
-    const char *k = luaL_checkstring(L, 2);
+    static const char *const fields[] = {"name", "render", "close", "flags", "masked", "soft_pre", "soft_post", NULL};
+    static const uint32_t flag[] = {MTO_TEMPLATE_MASKED, MTO_TEMPLATE_SOFT_PRE, MTO_TEMPLATE_SOFT_POST};
     uint32_t f = t->tpl ? mto_template_flags(t->tpl) : 0;
-    if (strcmp(k, "name") == 0) lua_pushstring(L, t->name);
-    else if (strcmp(k, "render") == 0) lua_pushcfunction(L, l_render);
-    else if (strcmp(k, "close") == 0) lua_pushcfunction(L, l_tpl_gc);
-    else if (strcmp(k, "flags") == 0) lua_pushinteger(L, f);
-    else if (strcmp(k, "masked") == 0) lua_pushboolean(L, f & MTO_TEMPLATE_MASKED);
-    else if (strcmp(k, "soft_pre") == 0) lua_pushboolean(L, f & MTO_TEMPLATE_SOFT_PRE);
-    else if (strcmp(k, "soft_post") == 0) lua_pushboolean(L, f & MTO_TEMPLATE_SOFT_POST);
+    int i = mto_lua_field(luaL_checkstring(L, 2), fields);
+    if (i == 0) lua_pushstring(L, t->name);
+    else if (i == 1) lua_pushcfunction(L, l_render);
+    else if (i == 2) lua_pushcfunction(L, l_tpl_gc);
+    else if (i == 3) lua_pushinteger(L, f);
+    else if (i >= 4) lua_pushboolean(L, f & flag[i - 4]);
     else lua_pushnil(L);
     return 1;
 }

@@ -134,6 +134,13 @@ const char *mto_lua_opt_string(lua_State *L, int opts, const char *k, const char
     return s;
 }
 
+int mto_lua_field(const char *k, const char *const *names)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(k, names[i]) == 0) return i;
+    return -1;
+}
+
 int mto_lua_opt_choice(lua_State *L, int opts, const char *who, const char *k, const char *dflt,
                        const char *const *names)
 {
@@ -141,14 +148,14 @@ int mto_lua_opt_choice(lua_State *L, int opts, const char *who, const char *k, c
     else if (!lua_isstring(L, -1)) luaL_error(L, "option %s: expected a string", k);
     else dflt = NULL; /* the given value stays on the stack while it is looked up */
     const char *s = dflt ? dflt : lua_tostring(L, -1);
-    for (int i = 0; names[i]; i++)
-        if (strcmp(s, names[i]) == 0) {
-            if (!dflt) lua_pop(L, 1);
-            return i;
-        }
+    int i = mto_lua_field(s, names);
+    if (i >= 0) {
+        if (!dflt) lua_pop(L, 1);
+        return i;
+    }
     luaL_Buffer b;
     luaL_buffinit(L, &b);
-    for (int i = 0; names[i]; i++) {
+    for (i = 0; names[i]; i++) {
         if (i) luaL_addstring(&b, ", ");
         luaL_addstring(&b, names[i]);
     }

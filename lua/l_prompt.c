@@ -534,17 +534,21 @@ static int l_embedding(lua_State *L)
 static int l_index(lua_State *L)
 {
     mto_prompt *p = check_prompt(L, 1);
+    static const char *const fields[] = {"k", "d_model", "placement", "masked", "mask_id", "init", "template",
+                                         "model", "tokenizer", NULL};
     const char *k = luaL_checkstring(L, 2);
-    if (strcmp(k, "k") == 0) lua_pushinteger(L, p->k);
-    else if (strcmp(k, "d_model") == 0) lua_pushinteger(L, p->d_model);
-    else if (strcmp(k, "placement") == 0) lua_pushstring(L, p->placement == MTO_PROMPT_PRE ? "pre" : "post");
-    else if (strcmp(k, "masked") == 0) lua_pushboolean(L, p->mask_id >= 0);
-    else if (strcmp(k, "mask_id") == 0) p->mask_id >= 0 ? lua_pushinteger(L, p->mask_id) : lua_pushnil(L);
-    else if (strcmp(k, "init") == 0) lua_pushstring(L, p->init);
-    else if (strcmp(k, "template") == 0) lua_pushstring(L, p->template_name);
-    else if (strcmp(k, "model") == 0) lua_getiuservalue(L, 1, 1);
-    else if (strcmp(k, "tokenizer") == 0) lua_getiuservalue(L, 1, 2);
-    else { luaL_getmetafield(L, 1, "methods"); lua_getfield(L, -1, k); }
+    switch (mto_lua_field(k, fields)) {
+    case 0: lua_pushinteger(L, p->k); break;
+    case 1: lua_pushinteger(L, p->d_model); break;
+    case 2: lua_pushstring(L, p->placement == MTO_PROMPT_PRE ? "pre" : "post"); break;
+    case 3: lua_pushboolean(L, p->mask_id >= 0); break;
+    case 4: p->mask_id >= 0 ? lua_pushinteger(L, p->mask_id) : lua_pushnil(L); break;
+    case 5: lua_pushstring(L, p->init); break;
+    case 6: lua_pushstring(L, p->template_name); break;
+    case 7: lua_getiuservalue(L, 1, 1); break;
+    case 8: lua_getiuservalue(L, 1, 2); break;
+    default: luaL_getmetafield(L, 1, "methods"); lua_getfield(L, -1, k);
+    }
     return 1;
 }
 

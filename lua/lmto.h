@@ -76,6 +76,9 @@ int mto_lua_opt_bool(lua_State *L, int opts, const char *k, int dflt);
  * field): "WHO: unknown K 'v' (a, b)" otherwise. */
 int mto_lua_opt_choice(lua_State *L, int opts, const char *who, const char *k, const char *dflt,
                        const char *const *names);
+/* Index of k in the NULL-terminated names, or -1: luaL_checkoption for __index,
+ * where an unknown key is nil rather than an error. */
+int mto_lua_field(const char *k, const char *const *names);
 /* "WHO: options must be a table" unless opts is a table, nil or absent. */
 void mto_lua_check_opts_table(lua_State *L, int opts, const char *who);
 /* That, and "WHO: unknown option 'k'" for a key not in the NULL-terminated keys. */
