@@ -3,13 +3,8 @@
 -- m:score and p:score take (src, tgt), (srcs, tgts) and items alike; loaders and
 -- constructors raise (never nil, message). TAP.
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print(string.format("%sok %d - %s", cond and "" or "not ", n, name))
-  return cond
-end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok = T.ok
 local function near(a, b, tol) return type(a) == "number" and type(b) == "number" and math.abs(a - b) <= tol end
 local function same(a, b)
   if type(a) ~= "table" or type(b) ~= "table" then return a == b end
@@ -61,5 +56,4 @@ ok(not good and tostring(msg):find("no_such_template", 1, true), "mto.template r
 good, msg = pcall(m.load_prompt, m, "/nonexistent/prompt.safetensors")
 ok(not good and tostring(msg):find("/nonexistent/prompt.safetensors", 1, true), "m:load_prompt raises: " .. tostring(msg))
 
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

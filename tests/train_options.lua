@@ -2,13 +2,8 @@
 -- lua/l_opts.c): every option on it, given a valid value, works in both, and a key
 -- not on it is refused by both. TAP.
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print(string.format("%sok %d - %s", cond and "" or "not ", n, name))
-  return cond
-end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok = T.ok
 
 local cfg = {d_model = 16, d_ff = 32, d_kv = 4, num_heads = 4, num_layers = 1, vocab_size = 64, dropout_rate = 0.0}
 local m = mto.new(cfg, 1)
@@ -58,5 +53,4 @@ for _, t in ipairs(trainers) do
      t[1] .. " names the optimizers: " .. tostring(e))
 end
 
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()
