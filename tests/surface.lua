@@ -6,12 +6,6 @@ local mto = require "mto"
 local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
 local ok = T.ok
 local function near(a, b, tol) return type(a) == "number" and type(b) == "number" and math.abs(a - b) <= tol end
-local function same(a, b)
-  if type(a) ~= "table" or type(b) ~= "table" then return a == b end
-  if #a ~= #b then return false end
-  for i = 1, #a do if not same(a[i], b[i]) then return false end end
-  return true
-end
 
 local m = mto.new({d_model = 16, d_ff = 32, d_kv = 4, num_heads = 4, num_layers = 1, vocab_size = 64,
                    dropout_rate = 0.0}, 1)
@@ -27,7 +21,7 @@ for _, who in ipairs{{"m", m}, {"p", p}} do
   ok(type(ids) == "table" and type(lp) == "number" and lp <= 0, name .. ":generate(src) -> ids, log-prob")
   local ib, lb = x:generate(srcs, {max_len = 5})
   ok(type(ib) == "table" and #ib == 2 and type(lb) == "table" and #lb == 2, name .. ":generate(srcs) -> arrays")
-  ok(same(ib[1], ids) and near(lb[1], lp, 1e-4), name .. ":generate: the batch's first row is the single call")
+  ok(table.concat(ib[1], " ") == table.concat(ids, " ") and near(lb[1], lp, 1e-4), name .. ":generate: the batch's first row is the single call")
   -- the log-prob is the score of what was generated (with the eos when it ended with one)
   local full = {table.unpack(ids)}
   if #ids < 5 then full[#full + 1] = 1 end

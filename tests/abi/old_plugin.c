@@ -151,9 +151,7 @@ static const mto_plugin_desc descs[] = {
 MTO_PLUGIN_EXPORT int mto_plugin_init(const mto_host *host, mto_registrar *reg, mto_error *err)
 {
     H = host;
-    for (size_t i = 0; i < sizeof descs / sizeof descs[0]; i++) {
-        int rc = host->register_plugin(reg, &descs[i], err);
-        if (rc) return rc;
-    }
-    return 0;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof descs / sizeof descs[0]; i++) rc = host->register_plugin(reg, &descs[i], err);
+    return rc;
 }
