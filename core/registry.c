@@ -117,6 +117,12 @@ static int override_allowed(const char *name)
     return 0;
 }
 
+const void *mto_plugin_ops(int kind, const char *name, mto_error *err)
+{
+    const mto_plugin_desc *d = mto_plugin_require(kind, name, err);
+    return d ? d->ops : NULL; /* validated by check_desc at registration */
+}
+
 const mto_plugin_desc *mto_plugin_require(int kind, const char *name, mto_error *err)
 {
     if (mto_plugins_load_all(err)) return NULL;
@@ -153,6 +159,34 @@ static int valid_name(const char *s)
     return 1;
 }
 
+/* The first function the host needs that the ops table of a `kind` plugin
+ * lacks (too short a table, or NULL), or NULL when it has them all. An older
+ * plugin's shorter table passes as long as it holds these: members appended
+ * later are read only behind MTO_HAS_MEMBER (see mto/plugin.h). */
+#define NEEDS(T, p, m) \
+    do { if (!MTO_HAS_MEMBER((const T *)(p), T, m) || !((const T *)(p))->m) return #m; } while (0)
+#define HAS_ROOM(T, p, m) do { if (!MTO_HAS_MEMBER((const T *)(p), T, m)) return #m; } while (0)
+static const char *missing_op(int kind, const void *ops)
+{
+    switch (kind) {
+    case MTO_KIND_OBJECTIVE: NEEDS(mto_objective_ops, ops, apply); HAS_ROOM(mto_objective_ops, ops, destroy); break;
+    case MTO_KIND_READER: NEEDS(mto_reader_ops, ops, read); break;
+    case MTO_KIND_TEMPLATE: NEEDS(mto_template_ops, ops, render); HAS_ROOM(mto_template_ops, ops, destroy); break;
+    case MTO_KIND_MATCHER: NEEDS(mto_matcher_ops, ops, decide); HAS_ROOM(mto_matcher_ops, ops, destroy); break;
+    case MTO_KIND_TOKENIZER:
+        NEEDS(mto_tokenizer_ops, ops, load);
+        NEEDS(mto_tokenizer_ops, ops, encode);
+        NEEDS(mto_tokenizer_ops, ops, decode);
+        NEEDS(mto_tokenizer_ops, ops, vocab_size);
+        NEEDS(mto_tokenizer_ops, ops, piece_to_id);
+        NEEDS(mto_tokenizer_ops, ops, destroy);
+        break;
+    }
+    return NULL;
+}
+#undef NEEDS
+#undef HAS_ROOM
+
 /* Check one descriptor; the message says what is wrong with it. */
 static int check_desc(const mto_plugin_desc *d, mto_error *err)
 {
@@ -165,9 +199,9 @@ static int check_desc(const mto_plugin_desc *d, mto_error *err)
         return mto_error_set(err, MTO_EABI,
                              "plugin built for ABI version %u, older than the oldest supported (%d)",
                              (unsigned)d->abi_version, MTO_ABI_MIN_VERSION);
-    if (d->struct_size < sizeof(mto_plugin_desc))
-        return mto_error_set(err, MTO_EABI, "descriptor struct_size %u is smaller than ABI %u's %zu",
-                             (unsigned)d->struct_size, (unsigned)d->abi_version, sizeof(mto_plugin_desc));
+    if (!MTO_HAS_MEMBER(d, mto_plugin_desc, ops))
+        return mto_error_set(err, MTO_EABI, "descriptor struct_size %u is smaller than ABI 1's %zu",
+                             (unsigned)d->struct_size, offsetof(mto_plugin_desc, ops) + sizeof d->ops);
     if (d->kind < 1 || d->kind > MTO_KIND_MATCHER)
         return mto_error_set(err, MTO_EINVAL, "unknown plugin kind %d", d->kind);
     if (!valid_name(d->name))
@@ -176,6 +210,10 @@ static int check_desc(const mto_plugin_desc *d, mto_error *err)
     if (!d->ops || *(const uint32_t *)d->ops < sizeof(uint32_t) * 2)
         return mto_error_set(err, MTO_EINVAL, "%s '%s' has no operations table", mto_kind_name(d->kind),
                              d->name);
+    const char *missing = missing_op(d->kind, d->ops);
+    if (missing)
+        return mto_error_set(err, MTO_EABI, "%s '%s': ops table (struct_size %u) lacks %s()",
+                             mto_kind_name(d->kind), d->name, (unsigned)*(const uint32_t *)d->ops, missing);
     return 0;
 }
 

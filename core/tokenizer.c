@@ -15,20 +15,10 @@ struct mto_tokenizer {
     char *path;
 };
 
-/* Find the plugin's ops, checking the table is one this libmto understands. */
+/* The plugin's ops (checked at registration to hold what is called here). */
 static const mto_tokenizer_ops *find_ops(const char *plugin, mto_error *err)
 {
-    int rc = mto_plugins_load_all(err);
-    if (rc) return NULL;
-    const mto_plugin_desc *d = mto_plugin_require(MTO_KIND_TOKENIZER, plugin, err);
-    if (!d) return NULL;
-    const mto_tokenizer_ops *ops = d->ops;
-    if (!ops || ops->struct_size < sizeof(mto_tokenizer_ops) || !ops->load || !ops->encode ||
-        !ops->decode || !ops->vocab_size || !ops->piece_to_id || !ops->destroy) {
-        mto_error_set(err, MTO_EABI, "tokenizer plugin '%s': incomplete ops table", plugin);
-        return NULL;
-    }
-    return ops;
+    return mto_plugin_ops(MTO_KIND_TOKENIZER, plugin, err);
 }
 
 int mto_tokenizer_open_with(const char *plugin, const char *path, mto_tokenizer **tok,
@@ -108,7 +98,7 @@ int mto_tokenizer_train(const char *input, const char *model_prefix, int vocab_s
 {
     const mto_tokenizer_ops *ops = find_ops(DEFAULT_TOKENIZER, err);
     if (!ops) return err && err->code ? err->code : MTO_ENOTFOUND;
-    if (!ops->train)
+    if (!ops->train) /* optional: a tokenizer that cannot train leaves it NULL */
         return mto_error_set(err, MTO_EINVAL, "tokenizer plugin '%s' cannot train",
                              DEFAULT_TOKENIZER);
     return ops->train(mto_host_table(), input, model_prefix, vocab_size, opts, err);

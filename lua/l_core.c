@@ -35,18 +35,14 @@ static int l_plugins(lua_State *L)
     return 2;
 }
 
-/* mto.load_plugin(path) -> true | nil, message */
+/* mto.load_plugin(path) -> true; raises a message naming the file and the reason */
 static int l_load_plugin(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     mto_error err;
     mto_error_clear(&err);
     mto_plugins_load_all(NULL);
-    if (mto_plugin_load_file(path, &err) != 0) {
-        lua_pushnil(L);
-        lua_pushstring(L, err.msg);
-        return 2;
-    }
+    if (mto_plugin_load_file(path, &err) != 0) return mto_lua_error(L, &err);
     lua_pushboolean(L, 1);
     return 1;
 }

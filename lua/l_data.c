@@ -23,37 +23,24 @@
 
 #include "lmto.h"
 #include "mto/host.h"
+#include "mto/objective.h"
+#include "mto/template.h"
 
 #define OBJ_MT "mto.objective"
 #define TPL_MT "mto.template"
 
 typedef struct {
-    const mto_objective_ops *ops;
-    void *state;
+    mto_objective *obj; /* NULL once closed */
     mto_rng rng;
     char name[64];
 } l_objective;
 
 typedef struct {
-    const mto_template_ops *ops;
-    void *state;
+    mto_template *tpl; /* NULL once closed */
     char name[64];
 } l_template;
 
 /* ---- options ------------------------------------------------------------- */
-
-static const char *scalar(lua_State *L, int idx, char *buf, size_t cap)
-{
-    switch (lua_type(L, idx)) {
-    case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? "1" : "0";
-    case LUA_TNUMBER:
-        if (lua_isinteger(L, idx)) snprintf(buf, cap, "%lld", (long long)lua_tointeger(L, idx));
-        else snprintf(buf, cap, "%.17g", (double)lua_tonumber(L, idx));
-        return buf;
-    case LUA_TSTRING: return lua_tostring(L, idx);
-    default: return NULL;
-    }
-}
 
 /* Append "rel=phrase" to the array at acc (an absolute stack index). */
 static void add_phrase(lua_State *L, int acc, const char *rel, const char *phrase)
@@ -64,40 +51,22 @@ static void add_phrase(lua_State *L, int acc, const char *rel, const char *phras
     lua_rawseti(L, acc, (lua_Integer)lua_rawlen(L, acc) + 1);
 }
 
-/* mto_options in a full userdata whose __gc frees them, so a Lua error
- * raised while they are being filled cannot leak them. */
-static int opts_gc(lua_State *L)
-{
-    mto_options **o = lua_touserdata(L, 1);
-    if (*o) mto_options_free(*o);
-    *o = NULL;
-    return 0;
-}
-
 /* Options table at idx -> mto_options; the owning box is left on the stack. */
 static mto_options *check_opts(lua_State *L, int idx)
 {
     int given = !lua_isnoneornil(L, idx); /* before the box lands on the stack */
     if (given) luaL_checktype(L, idx, LUA_TTABLE);
-    mto_options **box = lua_newuserdatauv(L, sizeof *box, 0);
-    *box = NULL;
-    if (luaL_newmetatable(L, "mto.options_box")) {
-        lua_pushcfunction(L, opts_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    *box = mto_options_new();
-    if (!*box) luaL_error(L, "out of memory");
-    if (!given) return *box;
+    mto_options *o = mto_lua_new_options(L);
+    if (!given) return o;
     lua_newtable(L); /* "REL=phrase" items */
     int acc = lua_gettop(L);
     char buf[64];
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "option keys must be strings");
-        const char *key = lua_tostring(L, -2), *v = scalar(L, -1, buf, sizeof buf);
+        const char *key = lua_tostring(L, -2), *v = mto_lua_scalar(L, -1, buf, sizeof buf);
         if (v) {
-            if (mto_options_set(*box, key, v)) luaL_error(L, "out of memory");
+            if (mto_options_set(o, key, v)) luaL_error(L, "out of memory");
             if (strncmp(key, "phrase.", 7) == 0 && key[7]) add_phrase(L, acc, key + 7, v);
         } else if (strcmp(key, "phrases") == 0 && lua_istable(L, -1)) {
             int t = lua_gettop(L);
@@ -118,7 +87,7 @@ static mto_options *check_opts(lua_State *L, int idx)
     if (n > 0) {
         luaL_Buffer b;
         luaL_buffinit(L, &b);
-        const char *old = mto_options_get(*box, "phrases", NULL);
+        const char *old = mto_options_get(o, "phrases", NULL);
         if (old) { /* a phrases string given directly comes first */
             luaL_addstring(&b, old);
             luaL_addchar(&b, '|');
@@ -129,11 +98,11 @@ static mto_options *check_opts(lua_State *L, int idx)
             luaL_addvalue(&b);
         }
         luaL_pushresult(&b);
-        if (mto_options_set(*box, "phrases", lua_tostring(L, -1))) luaL_error(L, "out of memory");
+        if (mto_options_set(o, "phrases", lua_tostring(L, -1))) luaL_error(L, "out of memory");
         lua_pop(L, 1);
     }
     lua_pop(L, 1); /* acc; the box stays on the stack until the caller returns */
-    return *box;
+    return o;
 }
 
 static lua_Integer opt_int(lua_State *L, int t, const char *key, lua_Integer dflt)
@@ -150,47 +119,21 @@ static int l_objective_new(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     mto_error err = {0};
-    mto_plugins_load_all(&err);
-    const mto_plugin_desc *d = mto_plugin_require(MTO_KIND_OBJECTIVE, name, &err);
-    if (!d) return mto_lua_error(L, &err);
-    const mto_objective_ops *ops = d->ops;
-    if (!ops || ops->struct_size < sizeof *ops || !ops->create || !ops->apply || !ops->destroy)
-        return luaL_error(L, "objective '%s': incomplete ops table", name);
     mto_options *o = check_opts(L, 2);
     l_objective *obj = lua_newuserdatauv(L, sizeof *obj, 0);
     memset(obj, 0, sizeof *obj);
     luaL_setmetatable(L, OBJ_MT);
     snprintf(obj->name, sizeof obj->name, "%s", name);
     mto_rng_seed(&obj->rng, (uint64_t)mto_options_num(o, "seed", 0));
-    if (ops->create(mto_host_table(), o, &obj->state, &err)) return mto_lua_error(L, &err);
-    obj->ops = ops;
+    if (mto_objective_open(name, o, &obj->obj, &err)) return mto_lua_error(L, &err);
     return 1;
 }
 
 static l_objective *check_obj(lua_State *L)
 {
     l_objective *o = luaL_checkudata(L, 1, OBJ_MT);
-    if (!o->ops) luaL_error(L, "objective is closed");
+    if (!o->obj) luaL_error(L, "objective is closed");
     return o;
-}
-
-/* ids buffer owned by Lua (a userdata), so errors cannot leak it */
-static int32_t *ids_arg(lua_State *L, int idx, size_t *n)
-{
-    luaL_checktype(L, idx, LUA_TTABLE);
-    lua_Integer len = luaL_len(L, idx);
-    int32_t *ids = lua_newuserdatauv(L, (size_t)(len > 0 ? len : 1) * sizeof *ids, 0);
-    for (lua_Integer i = 1; i <= len; i++) {
-        lua_geti(L, idx, i);
-        int isnum;
-        lua_Integer v = lua_tointegerx(L, -1, &isnum);
-        if (!isnum || v < INT32_MIN || v > INT32_MAX)
-            luaL_error(L, "ids: element %d is not an integer token id", (int)i);
-        lua_pop(L, 1);
-        ids[i - 1] = (int32_t)v;
-    }
-    *n = (size_t)len;
-    return ids;
 }
 
 static int l_apply(lua_State *L)
@@ -200,7 +143,7 @@ static int l_apply(lua_State *L)
     if (has_opts) luaL_checktype(L, 3, LUA_TTABLE);
     lua_settop(L, 3);
     size_t n, tn = 0;
-    const int32_t *text = ids_arg(L, 2, &n), *tgt = NULL;
+    const int32_t *text = mto_lua_check_ids(L, 2, &n), *tgt = NULL;
     mto_objective_io io = {sizeof io, text, n, NULL, 0, 0, 0, 1, 32099, 100};
     mto_rng fresh, *rng = &obj->rng;
     if (has_opts) {
@@ -213,7 +156,7 @@ static int l_apply(lua_State *L)
         }
         lua_pop(L, 1);
         if (lua_getfield(L, 3, "target") != LUA_TNIL) {
-            tgt = ids_arg(L, lua_gettop(L), &tn); /* stays on the stack */
+            tgt = mto_lua_check_ids(L, lua_gettop(L), &tn); /* stays on the stack */
             io.target = tgt;
             io.target_len = tn;
         } else {
@@ -237,11 +180,9 @@ static int l_apply(lua_State *L)
     mto_ids_init(&in);
     mto_ids_init(&out);
     mto_error err = {0};
-    int rc = obj->ops->apply(obj->state, &io, rng, &in, &out, &err);
-    if (rc) {
+    if (mto_objective_apply(obj->obj, &io, rng, &in, &out, &err)) {
         mto_ids_free(&in);
         mto_ids_free(&out);
-        if (!err.msg[0]) mto_error_set(&err, rc, "objective %s failed", obj->name);
         return mto_lua_error(L, &err);
     }
     mto_lua_push_ids(L, in.data, in.len);
@@ -254,8 +195,8 @@ static int l_apply(lua_State *L)
 static int l_obj_gc(lua_State *L)
 {
     l_objective *o = luaL_checkudata(L, 1, OBJ_MT);
-    if (o->ops) o->ops->destroy(o->state);
-    o->ops = NULL;
+    mto_objective_free(o->obj);
+    o->obj = NULL;
     return 0;
 }
 
@@ -283,89 +224,56 @@ static int l_template_new(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     mto_error err = {0};
-    mto_plugins_load_all(&err);
-    const mto_plugin_desc *d = mto_plugin_require(MTO_KIND_TEMPLATE, name, &err);
-    if (!d) return mto_lua_error(L, &err);
-    const mto_template_ops *ops = d->ops;
-    if (!ops || ops->struct_size < sizeof *ops || !ops->create || !ops->render || !ops->destroy)
-        return luaL_error(L, "template '%s': incomplete ops table", name);
     mto_options *o = check_opts(L, 2);
     l_template *tpl = lua_newuserdatauv(L, sizeof *tpl, 0);
     memset(tpl, 0, sizeof *tpl);
     luaL_setmetatable(L, TPL_MT);
     snprintf(tpl->name, sizeof tpl->name, "%s", name);
-    if (ops->create(mto_host_table(), o, &tpl->state, &err)) return mto_lua_error(L, &err);
-    tpl->ops = ops;
+    if (mto_template_open(name, o, &tpl->tpl, &err)) return mto_lua_error(L, &err);
     return 1;
-}
-
-static int rec_gc(lua_State *L)
-{
-    mto_record **r = lua_touserdata(L, 1);
-    if (*r) mto_record_free(*r);
-    *r = NULL;
-    return 0;
 }
 
 static int l_render(lua_State *L)
 {
     l_template *tpl = luaL_checkudata(L, 1, TPL_MT);
-    if (!tpl->ops) return luaL_error(L, "template is closed");
+    if (!tpl->tpl) return luaL_error(L, "template is closed");
     luaL_checktype(L, 2, LUA_TTABLE);
-    mto_record **box = lua_newuserdatauv(L, sizeof *box, 0);
-    *box = NULL;
-    if (luaL_newmetatable(L, "mto.record_box")) {
-        lua_pushcfunction(L, rec_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    if (!(*box = mto_record_new())) return luaL_error(L, "out of memory");
-    char buf[64];
-    lua_pushnil(L);
-    while (lua_next(L, 2)) {
-        const char *v = lua_type(L, -2) == LUA_TSTRING ? scalar(L, -1, buf, sizeof buf) : NULL;
-        if (v && mto_record_set(*box, lua_tostring(L, -2), v, (size_t)-1))
-            return luaL_error(L, "out of memory");
-        lua_pop(L, 1); /* fields that are not strings/numbers (e.g. lists) are skipped */
-    }
+    mto_record *rec = mto_lua_check_record(L, 2);
     mto_text in, tg;
     mto_text_init(&in);
     mto_text_init(&tg);
     mto_error err = {0};
-    int rc = tpl->ops->render(tpl->state, *box, &in, &tg, &err);
+    int rc = mto_template_render(tpl->tpl, rec, &in, &tg, &err);
     if (rc == 0) {
         lua_pushlstring(L, in.data ? in.data : "", in.len);
         lua_pushlstring(L, tg.data ? tg.data : "", tg.len);
     }
     mto_text_free(&in);
     mto_text_free(&tg);
-    if (rc) {
-        if (!err.msg[0]) mto_error_set(&err, rc, "template %s failed", tpl->name);
-        return mto_lua_error(L, &err);
-    }
+    if (rc) return mto_lua_error(L, &err);
     return 2;
 }
 
 static int l_tpl_gc(lua_State *L)
 {
     l_template *t = luaL_checkudata(L, 1, TPL_MT);
-    if (t->ops) t->ops->destroy(t->state);
-    t->ops = NULL;
+    mto_template_free(t->tpl);
+    t->tpl = NULL;
     return 0;
 }
 
 static int l_tpl_index(lua_State *L)
 {
     l_template *t = luaL_checkudata(L, 1, TPL_MT);
-    const char *k = luaL_checkstring(L, 2);
-    uint32_t f = t->ops ? t->ops->flags : 0;
-    if (strcmp(k, "name") == 0) lua_pushstring(L, t->name);
-    else if (strcmp(k, "render") == 0) lua_pushcfunction(L, l_render);
-    else if (strcmp(k, "close") == 0) lua_pushcfunction(L, l_tpl_gc);
-    else if (strcmp(k, "flags") == 0) lua_pushinteger(L, f);
-    else if (strcmp(k, "masked") == 0) lua_pushboolean(L, f & MTO_TEMPLATE_MASKED);
-    else if (strcmp(k, "soft_pre") == 0) lua_pushboolean(L, f & MTO_TEMPLATE_SOFT_PRE);
-    else if (strcmp(k, "soft_post") == 0) lua_pushboolean(L, f & MTO_TEMPLATE_SOFT_POST);
+    static const char *const fields[] = {"name", "render", "close", "flags", "masked", "soft_pre", "soft_post", NULL};
+    static const uint32_t flag[] = {MTO_TEMPLATE_MASKED, MTO_TEMPLATE_SOFT_PRE, MTO_TEMPLATE_SOFT_POST};
+    uint32_t f = t->tpl ? mto_template_flags(t->tpl) : 0;
+    int i = mto_lua_field(luaL_checkstring(L, 2), fields);
+    if (i == 0) lua_pushstring(L, t->name);
+    else if (i == 1) lua_pushcfunction(L, l_render);
+    else if (i == 2) lua_pushcfunction(L, l_tpl_gc);
+    else if (i == 3) lua_pushinteger(L, f);
+    else if (i >= 4) lua_pushboolean(L, f & flag[i - 4]);
     else lua_pushnil(L);
     return 1;
 }

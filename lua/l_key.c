@@ -20,10 +20,6 @@
 #include "lmto.h"
 #include "mto/t5.h"
 
-/* Same layout as l_model.c's userdata (see l_train.c). */
-#define MODEL_MT "mto.model"
-typedef struct lmodel { mto_t5 *m; } lmodel;
-
 typedef struct { uint64_t h, n; } hstate;
 
 static uint64_t mix(uint64_t h)
@@ -129,7 +125,7 @@ static int l_hash_file(lua_State *L)
  * models given as objects: their weights are part of every point's key). */
 static int l_model_hash(lua_State *L)
 {
-    lmodel *u = luaL_checkudata(L, 1, MODEL_MT);
+    mto_lua_model *u = luaL_checkudata(L, 1, MTO_LUA_MODEL_MT);
     if (!u->m) return luaL_error(L, "model has been freed");
     hstate s = {0xcbf29ce484222325ULL, 0};
     hupdate(&s, (const unsigned char *)u->m->params, u->m->numel * sizeof(float));

@@ -1,9 +1,11 @@
 /* l_model.c — T5 models in Lua:
- *   mto.load(path)                 HF dir or .safetensors -> model (nil, msg on failure)
+ *   mto.load(path)                 HF dir or .safetensors -> model (raises on failure, like
+ *                                  every constructor and loader of the binding: pcall to test)
  *   mto.new(config, seed)          random model; config uses HF config.json keys
  *   m.config                       table of the HF config keys
  *   m:loss(src, tgt)               mean cross-entropy (eval mode)
- *   m:score(src, tgt)              sum log-prob of tgt given src
+ *   m:score(src, tgt)              sum log-prob of tgt given src; m:score(items) with
+ *                                  items = {{src =, tgt =}, ...} -> array (as p:score)
  *   m:generate(src, {max_len=, beams=, length_penalty=})  ids (without the final eos), log-prob
  *   m:save(path [, {max_shard_size = N | "10GB"}])
  *                                  .safetensors file, or an existing directory (HF layout;
@@ -26,22 +28,12 @@
 #include "mto/checkpoint.h"
 #include "mto/t5.h"
 
-#define MODEL_MT "mto.model"
-
-typedef struct lmodel { mto_t5 *m; } lmodel;
-
-static mto_t5 *check_model(lua_State *L, int idx)
-{
-    lmodel *u = luaL_checkudata(L, idx, MODEL_MT);
-    if (!u->m) luaL_error(L, "model has been freed");
-    return u->m;
-}
 
 static void push_model(lua_State *L, mto_t5 *m)
 {
-    lmodel *u = lua_newuserdatauv(L, sizeof *u, 1);
+    mto_lua_model *u = lua_newuserdatauv(L, sizeof *u, 1);
     u->m = m;
-    luaL_setmetatable(L, MODEL_MT);
+    luaL_setmetatable(L, MTO_LUA_MODEL_MT);
 }
 
 /* A padded batch read from Lua, owned by a userdata on the stack. */
@@ -94,7 +86,7 @@ static void check_same_batch(lua_State *L, const lbatch *s, const lbatch *t)
 
 static int l_loss(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     lbatch *s = check_batch(L, 2, MTO_T5_PAD, "src"), *t = check_batch(L, 3, MTO_T5_IGNORE, "tgt");
     check_same_batch(L, s, t);
     mto_t5_batch b = {s->B, s->T, t->T, s->ids, t->ids};
@@ -104,10 +96,38 @@ static int l_loss(lua_State *L)
     return 1;
 }
 
+/* m:score(items), items = {{src =, tgt =}, ...} as p:score and m:train take them (a target
+ * gets an eos unless it ends with one): becomes (srcs, tgts). */
+static void split_items(lua_State *L)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
+    lua_createtable(L, (int)n, 0);
+    lua_createtable(L, (int)n, 0);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, 2, i) != LUA_TTABLE) luaL_error(L, "score: items[%d] is not a {src =, tgt =} pair", (int)i);
+        lua_getfield(L, -1, "src");
+        lua_rawseti(L, -4, i);
+        if (lua_getfield(L, -1, "tgt") != LUA_TTABLE) luaL_error(L, "score: items[%d].tgt is not an array of ids", (int)i);
+        lua_Integer k = (lua_Integer)lua_rawlen(L, -1);
+        lua_createtable(L, (int)k + 1, 0);
+        for (lua_Integer j = 1; j <= k; j++) lua_rawgeti(L, -2, j), lua_rawseti(L, -2, j);
+        lua_rawgeti(L, -1, k);
+        if (k == 0 || lua_tointeger(L, -1) != MTO_T5_EOS) lua_pushinteger(L, MTO_T5_EOS), lua_rawseti(L, -3, k + 1);
+        lua_pop(L, 1);
+        lua_rawseti(L, -4, i);
+        lua_pop(L, 2);
+    }
+    lua_replace(L, 3);
+    lua_replace(L, 2);
+}
+
 static int l_score(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
-    int batch = lua_istable(L, 2) && is_batch(L, 2);
+    mto_t5 *m = mto_lua_check_model(L, 1);
+    lua_settop(L, 3);
+    int items = lua_isnil(L, 3) && lua_istable(L, 2);
+    if (items) split_items(L);
+    int batch = items || (lua_istable(L, 2) && is_batch(L, 2));
     lbatch *s = check_batch(L, 2, MTO_T5_PAD, "src"), *t = check_batch(L, 3, MTO_T5_IGNORE, "tgt");
     check_same_batch(L, s, t);
     double *out = lua_newuserdatauv(L, (size_t)s->B * sizeof *out, 0);
@@ -120,30 +140,13 @@ static int l_score(lua_State *L)
     return 1;
 }
 
-static int opt_int(lua_State *L, int idx, const char *k, int dflt)
-{
-    if (!lua_istable(L, idx)) return dflt;
-    lua_getfield(L, idx, k);
-    lua_Integer v = lua_isnil(L, -1) ? dflt : luaL_checkinteger(L, -1);
-    if (v < 0 || v > INT_MAX) /* checked before the C int conversion: 2^32 + 4 is not 4 */
-        luaL_error(L, "option %s = %I out of range (0..%d)", k, (LUAI_UACINT)v, INT_MAX);
-    lua_pop(L, 1);
-    return (int)v;
-}
-
 static int l_generate(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     int batch = lua_istable(L, 2) && is_batch(L, 2);
     lbatch *s = check_batch(L, 2, MTO_T5_PAD, "src");
-    mto_t5_gen_opts o = {opt_int(L, 3, "max_len", 64), opt_int(L, 3, "beams", 1), 1.0f, 1};
-    if (lua_istable(L, 3)) {
-        lua_getfield(L, 3, "length_penalty");
-        if (!lua_isnil(L, -1)) o.length_penalty = (float)luaL_checknumber(L, -1);
-        lua_pop(L, 1);
-    }
-    if (o.max_len < 1 || o.max_len > 100000 || o.beams < 1 || o.beams > 1000)
-        return luaL_error(L, "generate: max_len %d / beams %d out of range", o.max_len, o.beams);
+    mto_t5_gen_opts o;
+    mto_lua_gen_opts(L, 3, "generate", &o);
     size_t B = (size_t)s->B;
     /* one userdata, doubles first so every part is aligned */
     double *sc = lua_newuserdatauv(L, B * sizeof(double) + B * sizeof(int) + B * o.max_len * sizeof(int32_t), 0);
@@ -202,7 +205,7 @@ static int is_dir(const char *path)
 
 static int l_save(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     const char *path = luaL_checkstring(L, 2);
     mto_error e;
     uint64_t max_shard = 0; /* opts.max_shard_size: bytes, or "10GB" / "500MiB" as in transformers */
@@ -227,7 +230,7 @@ static int l_save(lua_State *L)
 
 static int l_num_params(lua_State *L)
 {
-    lua_pushinteger(L, (lua_Integer)check_model(L, 1)->numel);
+    lua_pushinteger(L, (lua_Integer)mto_lua_check_model(L, 1)->numel);
     return 1;
 }
 
@@ -304,10 +307,10 @@ static void push_table_json(lua_State *L, int idx)
 
 static int l_index(lua_State *L)
 {
-    luaL_checkudata(L, 1, MODEL_MT); /* methods stay reachable after m:free(); they check */
+    luaL_checkudata(L, 1, MTO_LUA_MODEL_MT); /* methods stay reachable after m:free(); they check */
     const char *k = luaL_checkstring(L, 2);
     if (strcmp(k, "config") == 0) {
-        push_config(L, &check_model(L, 1)->cfg);
+        push_config(L, &mto_lua_check_model(L, 1)->cfg);
         return 1;
     }
     if (strcmp(k, "tokenizer") == 0) {
@@ -322,7 +325,7 @@ static int l_index(lua_State *L)
 /* m.tokenizer = tok (an mto.tokenizer or nil); other fields are read-only. */
 static int l_newindex(lua_State *L)
 {
-    check_model(L, 1);
+    mto_lua_check_model(L, 1);
     const char *k = luaL_checkstring(L, 2);
     if (strcmp(k, "tokenizer") != 0) return luaL_error(L, "model field '%s' is read-only", k);
     if (!lua_isnil(L, 3)) luaL_checkudata(L, 3, "mto.tokenizer");
@@ -333,7 +336,7 @@ static int l_newindex(lua_State *L)
 
 static int l_gc(lua_State *L)
 {
-    lmodel *u = luaL_checkudata(L, 1, MODEL_MT);
+    mto_lua_model *u = luaL_checkudata(L, 1, MTO_LUA_MODEL_MT);
     mto_t5_free(u->m);
     u->m = NULL;
     return 0;
@@ -351,7 +354,7 @@ static int l_free(lua_State *L)
  * seen so far (remade for the next call's batch). */
 static int l_trim(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     size_t had = mto_t5_acts_bytes(m);
     mto_t5_trim(m);
     lua_pushinteger(L, (lua_Integer)had);
@@ -360,11 +363,11 @@ static int l_trim(lua_State *L)
 
 static int l_tostring(lua_State *L)
 {
-    if (!((lmodel *)luaL_checkudata(L, 1, MODEL_MT))->m) {
+    if (!((mto_lua_model *)luaL_checkudata(L, 1, MTO_LUA_MODEL_MT))->m) {
         lua_pushliteral(L, "mto.model(freed)");
         return 1;
     }
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     lua_pushfstring(L, "mto.model(t5 %s, d_model %d, %d+%d layers, %d params)",
                     m->cfg.ff == MTO_T5_FF_RELU ? "v1.0" : "v1.1", m->cfg.d_model, m->cfg.num_layers,
                     m->cfg.num_decoder_layers, (int)m->numel);
@@ -376,7 +379,7 @@ static int l_load(lua_State *L)
     const char *path = luaL_checkstring(L, 1);
     mto_error e;
     mto_t5 *m = mto_t5_load(path, &e);
-    if (!m) { lua_pushnil(L); lua_pushstring(L, e.msg); return 2; }
+    if (!m) return mto_lua_error(L, &e);
     push_model(L, m);
     /* a model directory with spiece.model brings its tokenizer along */
     char spm[4096];
@@ -387,13 +390,9 @@ static int l_load(lua_State *L)
         lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
         if (lua_getfield(L, -1, "mto") == LUA_TTABLE && lua_getfield(L, -1, "tokenizer") == LUA_TFUNCTION) {
             lua_pushstring(L, spm);
-            /* a corrupt (or empty) spiece.model: nil and the message naming the file, as for
-             * a bad checkpoint (the model is collected) */
-            if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-                lua_pushnil(L);
-                lua_insert(L, -2);
-                return 2;
-            }
+            /* a corrupt (or empty) spiece.model raises, naming the file, as a bad checkpoint
+             * does (the model is collected) */
+            lua_call(L, 1, 1);
             lua_setiuservalue(L, top, 1);
         }
         lua_settop(L, top);
@@ -421,7 +420,7 @@ void mto_lua_open_model(lua_State *L)
     static const luaL_Reg methods[] = {
         {"loss", l_loss}, {"score", l_score}, {"generate", l_generate}, {"save", l_save},
         {"num_params", l_num_params}, {"free", l_free}, {"trim", l_trim}, {NULL, NULL}};
-    if (luaL_newmetatable(L, MODEL_MT)) {
+    if (luaL_newmetatable(L, MTO_LUA_MODEL_MT)) {
         luaL_newlib(L, methods);
         lua_setfield(L, -2, "methods");
         lua_pushcfunction(L, l_index);

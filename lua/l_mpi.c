@@ -10,7 +10,6 @@
  *   mto.mpi.allreduce(nums [, "sum"|"max"|"min"]) -> array of numbers (doubles)
  *   mto.mpi.bcast(str)        -> rank 0's string on every rank
  *   mto.mpi.finalize(), mto.mpi.abort([code])
- *   mto._listdir(dir)         -> sorted array of entry names (no . and ..), or nil, message
  *
  * MPI is initialised only when asked (the sweep and m:train{data_parallel=true} ask
  * when launched by mpirun), so a plain `mto run` never touches it. MPI_Finalize runs
@@ -245,7 +244,8 @@ static uint64_t examples_hash(const mto_example *ex, size_t n)
     return h;
 }
 
-void mto_lua_mpi_data_parallel(lua_State *L, mto_t5 *m, const mto_example *ex, size_t n, mto_train_opts *o)
+void mto_lua_mpi_data_parallel(lua_State *L, mto_t5 *m, float *also, size_t also_n, const mto_example *ex,
+                               size_t n, mto_train_opts *o)
 {
     if (launched_size() < 0 && !is_active()) return; /* one process: plain training */
     do_init(L);
@@ -271,6 +271,11 @@ void mto_lua_mpi_data_parallel(lua_State *L, mto_t5 *m, const mto_example *ex, s
             if ((rc = MPI_Bcast(m->params + off, c, MPI_FLOAT, 0, MPI_COMM_WORLD)) != MPI_SUCCESS)
                 mpi_msg(L, "MPI_Bcast of the parameters", rc);
         }
+    for (size_t off = 0; off < also_n; off += CHUNK) {
+        int c = (int)(also_n - off < CHUNK ? also_n - off : CHUNK);
+        if ((rc = MPI_Bcast(also + off, c, MPI_FLOAT, 0, MPI_COMM_WORLD)) != MPI_SUCCESS)
+            mpi_msg(L, "MPI_Bcast of the prompt", rc);
+    }
     o->reduce = dp_reduce;
     o->reduce_ud = NULL;
     o->dp_rank = g_rank;
@@ -332,9 +337,10 @@ static int l_abort(lua_State *L)
 
 void mto_lua_mpi_abort_on_error(int code) { (void)code; }
 
-void mto_lua_mpi_data_parallel(lua_State *L, mto_t5 *m, const mto_example *ex, size_t n, mto_train_opts *o)
+void mto_lua_mpi_data_parallel(lua_State *L, mto_t5 *m, float *also, size_t also_n, const mto_example *ex,
+                               size_t n, mto_train_opts *o)
 {
-    (void)m; (void)ex; (void)n; (void)o;
+    (void)m; (void)also; (void)also_n; (void)ex; (void)n; (void)o;
     refuse_ranks(L);
 }
 
@@ -347,43 +353,6 @@ static int l_launched(lua_State *L)
     if (s > 0) lua_pushinteger(L, s);
     else lua_pushnil(L);
     return 2;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* mto._listdir(dir): the sweep's per-rank result files are found this way. */
-static int l_listdir(lua_State *L)
-{
-    const char *path = luaL_checkstring(L, 1);
-    DIR *d = opendir(path);
-    if (!d) {
-        lua_pushnil(L);
-        lua_pushfstring(L, "%s: %s", path, strerror(errno));
-        return 2;
-    }
-    lua_newtable(L);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        lua_pushstring(L, e->d_name);
-        lua_rawseti(L, -2, ++n);
-    }
-    closedir(d);
-    /* sort in C order (a stable order whatever the file system returns) */
-    const char **names = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *names, 0);
-    for (int i = 0; i < n; i++) {
-        lua_rawgeti(L, -2, i + 1);
-        names[i] = lua_tostring(L, -1);
-        lua_pop(L, 1); /* the table keeps the strings alive */
-    }
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
-    lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) {
-        lua_pushstring(L, names[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
-    return 1;
 }
 
 void mto_lua_open_mpi(lua_State *L)
@@ -400,6 +369,4 @@ void mto_lua_open_mpi(lua_State *L)
 #endif
     lua_setfield(L, -2, "built");
     lua_setfield(L, -2, "mpi");
-    lua_pushcfunction(L, l_listdir);
-    lua_setfield(L, -2, "_listdir");
 }

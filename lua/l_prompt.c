@@ -10,8 +10,10 @@
  *                              opts as m:train, default optimizer "adafactor", lr 0.3
  *   p:predict(items, {max_len=, beams=, length_penalty=, batch_size=, max_src_len=}) -> id arrays
  *   p:eval_loss(items [, {batch_size=, max_src_len=, max_tgt_len=}])  -> mean token loss
- *   p:score(items)             -> array of sum log-probs of each target
- *   p:generate(src [, opts])   -> ids (one source; opts as p:predict)
+ *   p:score(items)             -> array of sum log-probs of each target; p:score(src, tgt)
+ *                              -> one, p:score(srcs, tgts) -> array (as m:score)
+ *   p:generate(src [, opts])   -> ids, sum log-prob (as m:generate; opts as p:predict);
+ *                              several sources -> an array of each
  *   p:save(path)               prompt-only .safetensors (k, placement, d_model, init, template)
  *   m:load_prompt(path [, {tokenizer=, template=}])  -> prompt bound to m (template: the
  *                              one named in the file by default, when that plugin is loaded)
@@ -31,19 +33,9 @@
 #include "mto/train.h"
 
 #define PROMPT_MT "mto.prompt"
-#define MODEL_MT "mto.model"
 
-/* The model userdata's layout (l_model.c): the pointer first, the tokenizer as user value 1. */
-typedef struct lmodel { mto_t5 *m; } lmodel;
 /* User values: 1 the model (kept alive), 2 the tokenizer, 3 the template. */
 typedef struct lprompt { mto_prompt *p; } lprompt;
-
-static mto_t5 *check_model(lua_State *L, int idx)
-{
-    lmodel *u = luaL_checkudata(L, idx, MODEL_MT);
-    if (!u->m) luaL_error(L, "model has been freed");
-    return u->m;
-}
 
 static mto_prompt *check_prompt(lua_State *L, int idx)
 {
@@ -55,77 +47,12 @@ static mto_prompt *check_prompt(lua_State *L, int idx)
 static mto_t5 *prompt_model(lua_State *L, int idx)
 {
     lua_getiuservalue(L, idx, 1);
-    mto_t5 *m = check_model(L, -1);
+    mto_t5 *m = mto_lua_check_model(L, -1);
     lua_pop(L, 1);
     return m;
 }
 
 /* ---- options ------------------------------------------------------------------ */
-
-static int has(lua_State *L, int t, const char *k)
-{
-    if (!lua_istable(L, t)) return 0;
-    int ty = lua_getfield(L, t, k);
-    lua_pop(L, 1);
-    return ty != LUA_TNIL;
-}
-
-static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer dflt)
-{
-    if (!has(L, t, k)) return dflt;
-    lua_getfield(L, t, k);
-    int isnum;
-    lua_Integer v = lua_tointegerx(L, -1, &isnum);
-    if (!isnum) luaL_error(L, "prompt option %s: expected an integer", k);
-    if (strcmp(k, "seed") != 0 && (v < INT_MIN || v > INT_MAX)) /* these become C ints */
-        luaL_error(L, "prompt option %s = %I out of range", k, (LUAI_UACINT)v);
-    lua_pop(L, 1);
-    return v;
-}
-
-static double opt_num(lua_State *L, int t, const char *k, double dflt)
-{
-    if (!has(L, t, k)) return dflt;
-    lua_getfield(L, t, k);
-    int isnum;
-    double v = lua_tonumberx(L, -1, &isnum);
-    if (!isnum) luaL_error(L, "prompt option %s: expected a number", k);
-    lua_pop(L, 1);
-    return v;
-}
-
-/* The string stays valid while the options table holds it. */
-static const char *opt_str(lua_State *L, int t, const char *k, const char *dflt)
-{
-    if (!has(L, t, k)) return dflt;
-    lua_getfield(L, t, k);
-    const char *s = lua_tostring(L, -1);
-    if (!s) luaL_error(L, "prompt option %s: expected a string", k);
-    lua_pop(L, 1);
-    return s;
-}
-
-static int opt_bool(lua_State *L, int t, const char *k, int dflt)
-{
-    if (!has(L, t, k)) return dflt;
-    lua_getfield(L, t, k);
-    int v = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-static void check_keys(lua_State *L, int t, const char *what, const char *const *keys)
-{
-    if (!lua_istable(L, t)) return;
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-        int known = 0;
-        for (int i = 0; k && keys[i]; i++) known |= strcmp(k, keys[i]) == 0;
-        if (!known) luaL_error(L, "%s: unknown option '%s'", what, k ? k : "(non-string key)");
-        lua_pop(L, 1);
-    }
-}
 
 /* ---- items -> examples ------------------------------------------------------------ */
 
@@ -166,7 +93,7 @@ static void push_examples(lua_State *L, int pidx, int idx, int need_tgt, const c
         int ty = lua_rawgeti(L, idx, (lua_Integer)i), it = lua_gettop(L);
         lua_createtable(L, 0, 2);
         int ex = lua_gettop(L);
-        if (ty == LUA_TTABLE && has(L, it, "head")) { /* a record: the template renders it */
+        if (ty == LUA_TTABLE && mto_lua_has_opt(L, it, "head")) { /* a record: the template renders it */
             if (lua_getiuservalue(L, pidx, 3) == LUA_TNIL)
                 luaL_error(L, "%s[%d]: a record needs the prompt's template (template= in m:prompt)", what, (int)i);
             lua_getfield(L, -1, "render");
@@ -176,7 +103,7 @@ static void push_examples(lua_State *L, int pidx, int idx, int need_tgt, const c
             push_encoded(L, pidx, -2, 1);
             lua_setfield(L, ex, "src");
             if (need_tgt) { push_encoded(L, pidx, -1, 0); lua_setfield(L, ex, "tgt"); }
-        } else if (ty == LUA_TTABLE && has(L, it, "src")) {
+        } else if (ty == LUA_TTABLE && mto_lua_has_opt(L, it, "src")) {
             lua_getfield(L, it, "src");
             push_side(L, pidx, -1, 1, i, what);
             lua_setfield(L, ex, "src");
@@ -240,7 +167,9 @@ static mto_example *read_examples(lua_State *L, int idx, int need_tgt, int vocab
             lua_getfield(L, -1, "tgt");
             int32_t *t = ids;
             ids = read_ids(L, lua_gettop(L), ids, vocab, what, i, "tgt", &ex[i - 1].tgt_len);
-            if (ex[i - 1].tgt_len == 0 || t[ex[i - 1].tgt_len - 1] != MTO_T5_EOS) *ids++ = MTO_T5_EOS, ex[i - 1].tgt_len++;
+            /* need_tgt 2: the target as given (p:score(src, tgt), like m:score) */
+            if (need_tgt == 1 && (ex[i - 1].tgt_len == 0 || t[ex[i - 1].tgt_len - 1] != MTO_T5_EOS))
+                *ids++ = MTO_T5_EOS, ex[i - 1].tgt_len++;
             ex[i - 1].tgt = t;
             lua_pop(L, 1);
         }
@@ -272,7 +201,7 @@ static void push_prompt(lua_State *L, int model_idx, mto_prompt *p)
 /* User values 2 (tokenizer) and 3 (template) from opts at o, the model's tokenizer by default. */
 static void set_tok_tpl(lua_State *L, int pu, int model_idx, int o)
 {
-    if (has(L, o, "tokenizer")) lua_getfield(L, o, "tokenizer");
+    if (mto_lua_has_opt(L, o, "tokenizer")) lua_getfield(L, o, "tokenizer");
     else lua_getiuservalue(L, model_idx, 1);
     if (lua_type(L, -1) == LUA_TSTRING) { /* a path: mto.tokenizer(path) */
         lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
@@ -284,7 +213,7 @@ static void set_tok_tpl(lua_State *L, int pu, int model_idx, int o)
         lua_pop(L, 2);
     }
     lua_setiuservalue(L, pu, 2);
-    if (has(L, o, "template")) {
+    if (mto_lua_has_opt(L, o, "template")) {
         lua_getfield(L, o, "template");
         if (lua_type(L, -1) == LUA_TSTRING) { /* a name: mto.template(name) */
             lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
@@ -332,24 +261,24 @@ static const char *const prompt_keys[] = {"k", "init", "phrase", "phrase_ids", "
 
 static int l_prompt(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     lua_settop(L, 2);
-    check_keys(L, 2, "m:prompt", prompt_keys);
-    int k = (int)opt_int(L, 2, "k", 20);
-    const char *init = opt_str(L, 2, "init", "vocab");
-    uint64_t seed = (uint64_t)opt_int(L, 2, "seed", 0);
+    mto_lua_check_keys(L, 2, "m:prompt", prompt_keys);
+    int k = (int)mto_lua_opt_int(L, 2, "k", 20);
+    static const char *const inits[] = {"vocab", "uniform", "phrase", NULL};
+    static const char *const placements[] = {"pre", "post", NULL};
+    int init = mto_lua_opt_choice(L, 2, "m:prompt", "init", "vocab", inits);
+    uint64_t seed = (uint64_t)mto_lua_opt_integer(L, 2, "seed", 0);
     mto_error e;
     mto_prompt *p = mto_prompt_new(k, m->cfg.d_model, MTO_PROMPT_PRE, &e);
     if (!p) return mto_lua_error(L, &e);
     push_prompt(L, 1, p); /* owns p from here (__gc) */
     int pu = lua_gettop(L);
     set_tok_tpl(L, pu, 1, 2);
-    const char *pl = opt_str(L, 2, "placement", tpl_flag(L, pu, "soft_post") ? "post" : "pre");
-    if (strcmp(pl, "pre") == 0) p->placement = MTO_PROMPT_PRE;
-    else if (strcmp(pl, "post") == 0) p->placement = MTO_PROMPT_POST;
-    else return luaL_error(L, "m:prompt: placement must be \"pre\" or \"post\", got '%s'", pl);
-    if (opt_bool(L, 2, "masked", tpl_flag(L, pu, "masked")))
-        p->mask_id = has(L, 2, "mask_id") ? (int32_t)opt_int(L, 2, "mask_id", -1) : sentinel0(L, pu);
+    int pl = mto_lua_opt_choice(L, 2, "m:prompt", "placement", tpl_flag(L, pu, "soft_post") ? "post" : "pre", placements);
+    p->placement = pl == 0 ? MTO_PROMPT_PRE : MTO_PROMPT_POST;
+    if (mto_lua_opt_bool(L, 2, "masked", tpl_flag(L, pu, "masked")))
+        p->mask_id = mto_lua_has_opt(L, 2, "mask_id") ? (int32_t)mto_lua_opt_integer(L, 2, "mask_id", -1) : sentinel0(L, pu);
     if (lua_getiuservalue(L, pu, 3) != LUA_TNIL) {
         lua_getfield(L, -1, "name");
         const char *tn = lua_tostring(L, -1);
@@ -358,20 +287,17 @@ static int l_prompt(lua_State *L)
     }
     lua_pop(L, 1);
     int rc;
-    if (strcmp(init, "vocab") == 0) {
-        rc = mto_prompt_init_vocab(p, m, (int)opt_int(L, 2, "vocab_lo", 3), (int)opt_int(L, 2, "vocab_hi", 0), seed, &e);
-    } else if (strcmp(init, "uniform") == 0) {
-        rc = mto_prompt_init_uniform(p, (float)opt_num(L, 2, "range", 0.5), seed, &e);
-    } else if (strcmp(init, "phrase") == 0) {
-        if (has(L, 2, "phrase_ids")) lua_getfield(L, 2, "phrase_ids");
-        else if (has(L, 2, "phrase")) { lua_getfield(L, 2, "phrase"); push_encoded(L, pu, -1, 0); }
+    if (init == 0) {
+        rc = mto_prompt_init_vocab(p, m, (int)mto_lua_opt_int(L, 2, "vocab_lo", 3), (int)mto_lua_opt_int(L, 2, "vocab_hi", 0), seed, &e);
+    } else if (init == 1) {
+        rc = mto_prompt_init_uniform(p, (float)mto_lua_opt_number(L, 2, "range", 0.5), seed, &e);
+    } else {
+        if (mto_lua_has_opt(L, 2, "phrase_ids")) lua_getfield(L, 2, "phrase_ids");
+        else if (mto_lua_has_opt(L, 2, "phrase")) { lua_getfield(L, 2, "phrase"); push_encoded(L, pu, -1, 0); }
         else return luaL_error(L, "m:prompt: init = \"phrase\" needs phrase = \"...\" or phrase_ids = {...}");
         size_t n;
         int32_t *ids = mto_lua_check_ids(L, -1, &n);
         rc = mto_prompt_init_ids(p, m, ids, (int)n, &e);
-        free(ids);
-    } else {
-        return luaL_error(L, "m:prompt: init must be \"vocab\", \"phrase\" or \"uniform\", got '%s'", init);
     }
     if (rc) return mto_lua_error(L, &e);
     lua_settop(L, pu);
@@ -380,7 +306,7 @@ static int l_prompt(lua_State *L)
 
 static int l_load_prompt(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     const char *path = luaL_checkstring(L, 2);
     lua_settop(L, 3);
     mto_error e;
@@ -391,7 +317,7 @@ static int l_load_prompt(lua_State *L)
     if (p->d_model != m->cfg.d_model)
         return luaL_error(L, "%s: prompt d_model %d does not match the model's %d", path, p->d_model, m->cfg.d_model);
     set_tok_tpl(L, pu, 1, 3);
-    if (!has(L, 3, "template") && p->template_name[0]) { /* the file's template, if it can be made */
+    if (!mto_lua_has_opt(L, 3, "template") && p->template_name[0]) { /* the file's template, if it can be made */
         lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
         lua_getfield(L, -1, "mto");
         lua_getfield(L, -1, "template");
@@ -404,88 +330,114 @@ static int l_load_prompt(lua_State *L)
 
 /* ---- training and inference -------------------------------------------------------- */
 
-static const char *const train_keys[] = {
-    "optimizer", "lr", "weight_decay", "schedule", "warmup", "epochs", "max_steps", "batch_size", "grad_accum",
-    "max_src_len", "max_tgt_len", "clip", "seed", "dropout", "valid", "patience", "eval_every", "min_delta",
-    "progress", "precision", "checkpoint", "checkpoint_every", NULL};
-
 static int l_train(lua_State *L)
 {
     mto_prompt *p = check_prompt(L, 1);
     mto_t5 *m = prompt_model(L, 1);
     lua_settop(L, 3);
     int o = 3;
-    check_keys(L, o, "p:train", train_keys);
+    mto_lua_check_keys(L, o, "p:train", mto_lua_train_keys); /* the same options as m:train */
     size_t n, nv = 0;
     mto_example *ex = check_items(L, 1, 2, 1, "examples", &n);
     mto_train_opts t;
     mto_prompt_train_opts_default(&t);
-    mto_lua_train_opts(L, o, &t, "p:train", "adafactor");
-    if (has(L, o, "valid")) {
+    mto_lua_train_opts(L, o, &t, "p:train");
+    if (mto_lua_has_opt(L, o, "valid")) {
         lua_getfield(L, o, "valid");
         t.valid = check_items(L, 1, -1, 1, "valid", &nv);
         t.nvalid = nv;
     }
-    mto_lua_progress pc;
-    mto_lua_progress_hook(L, o, &pc, &t);
-    mto_train_result r;
-    mto_error e;
-    int prec = mto_lua_precision(L, o, m, "p:train");
-    int rc = mto_prompt_train(m, p, ex, n, &t, &r, &e);
-    mto_lua_precision_restore(m, prec);
-    if (pc.failed) return lua_error(L); /* the callback's error is on top */
-    if (rc) return mto_lua_error(L, &e);
-    mto_lua_push_train_result(L, &r);
+    mto_lua_train_run(L, o, m, p, ex, n, &t, "p:train");
     lua_pushinteger(L, (lua_Integer)p->k * p->d_model);
     lua_setfield(L, -2, "trained_params");
     return 1;
 }
 
-static int decode(lua_State *L, int items, int opts, int single)
+/* Sum log-prob of each decoded out[i][0..len[i]) (eos included when produced) given its
+ * prompted source: what m:generate returns beside its ids. Pushes an array of n, or the
+ * number alone when single; the prompt must be attached; src holds k + the longest source. */
+static int push_gen_scores(lua_State *L, mto_t5 *m, mto_prompt *p, const mto_example *ex, size_t n,
+                           int max_src_len, const int32_t *out, const int *len, int max_len, int single,
+                           int32_t *src, mto_error *e)
+{
+    if (!single) lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        int slen = mto_prompt_insert(p, ex[i].src, ex[i].src_len, max_src_len, src);
+        mto_t5_batch b = {1, slen, len[i], src, out + i * (size_t)max_len};
+        double sc = 0;
+        int rc = len[i] > 0 ? mto_t5_score(m, &b, &sc, e) : 0;
+        if (rc) return rc;
+        lua_pushnumber(L, sc);
+        if (single) return 0;
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 0;
+}
+
+/* p:predict (with_scores 0): an array of id arrays. p:generate (with_scores 1): m:generate's
+ * shape, ids and their sum log-prob (one source) or an array of each (several). */
+static int decode(lua_State *L, int items, int opts, int single, int with_scores)
 {
     mto_prompt *p = check_prompt(L, 1);
     mto_t5 *m = prompt_model(L, 1);
     size_t n;
     mto_example *ex = check_items(L, 1, items, 0, "srcs", &n);
-    mto_t5_gen_opts g = {(int)opt_int(L, opts, "max_len", 64), (int)opt_int(L, opts, "beams", 1),
-                         (float)opt_num(L, opts, "length_penalty", 1.0), 1};
-    if (g.max_len < 1 || g.max_len > 100000 || g.beams < 1 || g.beams > 1000)
-        return luaL_error(L, "prompt predict: max_len %d / beams %d out of range", g.max_len, g.beams);
+    mto_t5_gen_opts g;
+    mto_lua_gen_opts(L, opts, "prompt predict", &g);
     int *len = lua_newuserdatauv(L, (n ? n : 1) * (sizeof(int) + (size_t)g.max_len * sizeof(int32_t)), 0);
     int32_t *out = (int32_t *)(len + (n ? n : 1));
     mto_error e;
+    int msl = mto_lua_opt_int(L, opts, "max_src_len", 0), bs = mto_lua_opt_int(L, opts, "batch_size", 32);
     int prec = mto_lua_precision(L, opts, m, "prompt predict");
-    int rc = mto_prompt_predict(m, p, ex, n, (int)opt_int(L, opts, "batch_size", 32),
-                                (int)opt_int(L, opts, "max_src_len", 0), &g, out, len, &e);
+    int rc = mto_prompt_predict(m, p, ex, n, bs, msl, &g, out, len, &e);
+    if (!rc && with_scores) {
+        size_t cap = 1;
+        for (size_t i = 0; i < n; i++)
+            if ((size_t)ex[i].src_len + (size_t)p->k > cap) cap = (size_t)ex[i].src_len + (size_t)p->k;
+        /* allocated before attach (stays on the stack): no Lua error while the prompt is attached */
+        int32_t *src = lua_newuserdatauv(L, cap * sizeof *src, 0);
+        if (!(rc = mto_prompt_attach(m, p, 0, &e))) {
+            rc = push_gen_scores(L, m, p, ex, n, msl, out, len, g.max_len, single, src, &e);
+            mto_prompt_detach(m);
+        }
+    }
     mto_lua_precision_restore(m, prec);
     if (rc) return mto_lua_error(L, &e);
-    if (!single) lua_createtable(L, (int)n, 0);
-    for (size_t i = 0; i < n; i++) {
-        int k = len[i];
-        const int32_t *q = out + i * (size_t)g.max_len;
-        if (k > 0 && q[k - 1] == MTO_T5_EOS) k--;
-        mto_lua_push_ids(L, q, (size_t)k);
-        if (single) return 1;
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    return 1;
+    int scores = lua_gettop(L);
+    mto_lua_push_decoded(L, out, len, n, g.max_len, single);
+    if (!with_scores) return 1;
+    lua_pushvalue(L, scores);
+    return 2;
 }
 
 static int l_predict(lua_State *L)
 {
     lua_settop(L, 3);
-    return decode(L, 2, 3, 0);
+    return decode(L, 2, 3, 0, 0);
 }
 
-/* p:generate(src, opts): one source; the ids and the sum log-prob of them (by p:score). */
+/* Whether idx holds several sources (a table whose first element is itself a source,
+ * ids or text) rather than one (ids, text or a record). */
+static int is_source_list(lua_State *L, int idx)
+{
+    int t = lua_istable(L, idx) ? lua_rawgeti(L, idx, 1) : LUA_TNUMBER;
+    if (lua_istable(L, idx)) lua_pop(L, 1);
+    return t == LUA_TTABLE || t == LUA_TSTRING;
+}
+
+/* p:generate(src | srcs, opts) -> ids, log-prob (or arrays of each), as m:generate. A
+ * list of sources is a table whose first element is itself a source (ids or text). */
 static int l_generate(lua_State *L)
 {
     lua_settop(L, 3);
-    lua_createtable(L, 1, 0);
-    lua_pushvalue(L, 2);
-    lua_rawseti(L, -2, 1);
-    lua_replace(L, 2);
-    return decode(L, 2, 3, 1);
+    int many = is_source_list(L, 2);
+    if (!many) {
+        lua_createtable(L, 1, 0);
+        lua_pushvalue(L, 2);
+        lua_rawseti(L, -2, 1);
+        lua_replace(L, 2);
+    }
+    return decode(L, 2, 3, !many, 1);
 }
 
 static int l_eval_loss(lua_State *L)
@@ -497,21 +449,42 @@ static int l_eval_loss(lua_State *L)
     mto_example *ex = check_items(L, 1, 2, 1, "examples", &n);
     double loss;
     mto_error e;
-    if (mto_prompt_eval_loss(m, p, ex, n, (int)opt_int(L, 3, "batch_size", 32), (int)opt_int(L, 3, "max_src_len", 0),
-                             (int)opt_int(L, 3, "max_tgt_len", 0), &loss, &e))
+    if (mto_prompt_eval_loss(m, p, ex, n, (int)mto_lua_opt_int(L, 3, "batch_size", 32), (int)mto_lua_opt_int(L, 3, "max_src_len", 0),
+                             (int)mto_lua_opt_int(L, 3, "max_tgt_len", 0), &loss, &e))
         return mto_lua_error(L, &e);
     lua_pushnumber(L, loss);
     return 1;
 }
 
-/* p:score(items) -> sum log-prob of each target, one forward per item (eval mode). */
+/* p:score(items) -> sum log-prob of each target, one forward per item (eval mode);
+ * p:score(src, tgt) -> one number and p:score(srcs, tgts) -> an array, as m:score. */
 static int l_score(lua_State *L)
 {
     mto_prompt *p = check_prompt(L, 1);
     mto_t5 *m = prompt_model(L, 1);
+    lua_settop(L, 3);
+    int single = 0, pairs = !lua_isnil(L, 3);
+    if (pairs) { /* pairs as m:score takes them (targets as given): make them items */
+        int many = is_source_list(L, 2);
+        single = !many;
+        if (many && !lua_istable(L, 3)) luaL_argerror(L, 3, "an array of targets");
+        lua_Integer nn = many ? (lua_Integer)lua_rawlen(L, 2) : 1;
+        if (many && (lua_Integer)lua_rawlen(L, 3) != nn)
+            luaL_error(L, "%d sources but %d targets", (int)nn, (int)lua_rawlen(L, 3));
+        lua_createtable(L, (int)nn, 0);
+        for (lua_Integer i = 1; i <= nn; i++) {
+            lua_createtable(L, 0, 2);
+            if (many) lua_rawgeti(L, 2, i); else lua_pushvalue(L, 2);
+            lua_setfield(L, -2, "src");
+            if (many) lua_rawgeti(L, 3, i); else lua_pushvalue(L, 3);
+            lua_setfield(L, -2, "tgt");
+            lua_rawseti(L, -2, i);
+        }
+        lua_replace(L, 2);
+    }
     lua_settop(L, 2);
     size_t n;
-    mto_example *ex = check_items(L, 1, 2, 1, "examples", &n);
+    mto_example *ex = check_items(L, 1, 2, pairs ? 2 : 1, "examples", &n);
     size_t cap = 1;
     for (size_t i = 0; i < n; i++)
         if ((size_t)ex[i].src_len + (size_t)p->k > cap) cap = (size_t)ex[i].src_len + (size_t)p->k;
@@ -531,6 +504,7 @@ static int l_score(lua_State *L)
     }
     mto_prompt_detach(m);
     if (rc) return mto_lua_error(L, &e);
+    if (single) lua_rawgeti(L, -1, 1);
     return 1;
 }
 
@@ -560,17 +534,21 @@ static int l_embedding(lua_State *L)
 static int l_index(lua_State *L)
 {
     mto_prompt *p = check_prompt(L, 1);
+    static const char *const fields[] = {"k", "d_model", "placement", "masked", "mask_id", "init", "template",
+                                         "model", "tokenizer", NULL};
     const char *k = luaL_checkstring(L, 2);
-    if (strcmp(k, "k") == 0) lua_pushinteger(L, p->k);
-    else if (strcmp(k, "d_model") == 0) lua_pushinteger(L, p->d_model);
-    else if (strcmp(k, "placement") == 0) lua_pushstring(L, p->placement == MTO_PROMPT_PRE ? "pre" : "post");
-    else if (strcmp(k, "masked") == 0) lua_pushboolean(L, p->mask_id >= 0);
-    else if (strcmp(k, "mask_id") == 0) p->mask_id >= 0 ? lua_pushinteger(L, p->mask_id) : lua_pushnil(L);
-    else if (strcmp(k, "init") == 0) lua_pushstring(L, p->init);
-    else if (strcmp(k, "template") == 0) lua_pushstring(L, p->template_name);
-    else if (strcmp(k, "model") == 0) lua_getiuservalue(L, 1, 1);
-    else if (strcmp(k, "tokenizer") == 0) lua_getiuservalue(L, 1, 2);
-    else { luaL_getmetafield(L, 1, "methods"); lua_getfield(L, -1, k); }
+    switch (mto_lua_field(k, fields)) {
+    case 0: lua_pushinteger(L, p->k); break;
+    case 1: lua_pushinteger(L, p->d_model); break;
+    case 2: lua_pushstring(L, p->placement == MTO_PROMPT_PRE ? "pre" : "post"); break;
+    case 3: lua_pushboolean(L, p->mask_id >= 0); break;
+    case 4: p->mask_id >= 0 ? lua_pushinteger(L, p->mask_id) : lua_pushnil(L); break;
+    case 5: lua_pushstring(L, p->init); break;
+    case 6: lua_pushstring(L, p->template_name); break;
+    case 7: lua_getiuservalue(L, 1, 1); break;
+    case 8: lua_getiuservalue(L, 1, 2); break;
+    default: luaL_getmetafield(L, 1, "methods"); lua_getfield(L, -1, k);
+    }
     return 1;
 }
 
@@ -623,9 +601,7 @@ void mto_lua_open_prompt(lua_State *L)
     }
     lua_settop(L, top);
     /* m:prompt / m:load_prompt join the model's methods (l_model.c builds the table first) */
-    if (luaL_getmetatable(L, MODEL_MT) == LUA_TTABLE && lua_getfield(L, -1, "methods") == LUA_TTABLE)
-        luaL_setfuncs(L, model_methods, 0);
-    lua_settop(L, top);
+    mto_lua_add_model_methods(L, model_methods);
     lua_pushcfunction(L, l_prompt_tune);
     lua_setfield(L, -2, "prompt_tune");
 }

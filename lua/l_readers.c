@@ -13,20 +13,7 @@
 
 #include "lmto.h"
 #include "mto/host.h"
-
-/* Text of a scalar at idx, or NULL if it is not a string/number/boolean. */
-static const char *scalar(lua_State *L, int idx, char *buf, size_t cap)
-{
-    switch (lua_type(L, idx)) {
-    case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? "1" : "0";
-    case LUA_TNUMBER:
-        if (lua_isinteger(L, idx)) snprintf(buf, cap, "%lld", (long long)lua_tointeger(L, idx));
-        else snprintf(buf, cap, "%.17g", (double)lua_tonumber(L, idx));
-        return buf;
-    case LUA_TSTRING: return lua_tostring(L, idx);
-    default: return NULL;
-    }
-}
+#include "mto/reader.h"
 
 /* Append s to a growing comma list; returns 0 or -1 on allocation failure. */
 static int list_add(char **list, size_t *len, const char *a, const char *b)
@@ -52,7 +39,7 @@ static int opts_from_table(lua_State *L, int idx, mto_options *o, char *why, siz
         }
         const char *key = lua_tostring(L, -2), *v;
         int rc = 0;
-        if ((v = scalar(L, -1, buf, sizeof buf))) {
+        if ((v = mto_lua_scalar(L, -1, buf, sizeof buf))) {
             rc = mto_options_set(o, key, v);
         } else if (lua_type(L, -1) == LUA_TTABLE) {
             char *list = NULL;
@@ -62,7 +49,7 @@ static int opts_from_table(lua_State *L, int idx, mto_options *o, char *why, siz
             if (n > 0) { /* array: a comma list */
                 for (lua_Integer i = 1; i <= n && !rc; i++) {
                     lua_rawgeti(L, t, i);
-                    const char *e = scalar(L, -1, buf, sizeof buf);
+                    const char *e = mto_lua_scalar(L, -1, buf, sizeof buf);
                     rc = e ? list_add(&list, &len, e, NULL) : -2;
                     lua_pop(L, 1);
                 }
@@ -70,7 +57,7 @@ static int opts_from_table(lua_State *L, int idx, mto_options *o, char *why, siz
                 lua_pushnil(L);
                 while (!rc && lua_next(L, t)) {
                     const char *f = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-                    const char *e = scalar(L, -1, buf, sizeof buf);
+                    const char *e = mto_lua_scalar(L, -1, buf, sizeof buf);
                     if (!f || !e) rc = -2;
                     else {
                         char *full = malloc(strlen(key) + strlen(f) + 2);
@@ -127,13 +114,6 @@ static int l_read(lua_State *L)
     const char *path = luaL_optstring(L, 2, "");
     if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
     mto_error err = {0};
-    if (mto_plugins_load_all(&err)) return mto_lua_error(L, &err);
-    const mto_plugin_desc *d = mto_plugin_require(MTO_KIND_READER, name, &err);
-    if (!d) return mto_lua_error(L, &err);
-    const mto_reader_ops *ops = d->ops;
-    if (!ops || ops->struct_size < sizeof(mto_reader_ops) || !ops->read)
-        return luaL_error(L, "reader '%s': incomplete ops table", name);
-
     mto_options *o = mto_options_new();
     if (!o) return luaL_error(L, "out of memory");
     char why[256];
@@ -143,11 +123,10 @@ static int l_read(lua_State *L)
     }
     mto_record_sink sink;
     mto_sink_init(&sink);
-    int rc = ops->read(mto_host_table(), path, o, &sink, &err);
+    int rc = mto_reader_read(name, path, o, &sink, &err);
     mto_options_free(o);
     if (rc) {
         mto_sink_free(&sink);
-        if (!err.msg[0]) mto_error_set(&err, rc, "reader '%s' failed on %s", name, path);
         return mto_lua_error(L, &err);
     }
     lua_createtable(L, (int)sink.len, 0);

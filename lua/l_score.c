@@ -25,20 +25,10 @@
 #include "lmto.h"
 #include "mto/host.h"
 #include "mto/match.h"
+#include "mto/matcher.h"
 #include "mto/t5.h"
 
-#define MODEL_MT "mto.model"
 #define MATCHER_MT "mto.matcher"
-
-/* Same layout as l_model.c's userdata: the model pointer first. */
-typedef struct lmodel { mto_t5 *m; } lmodel;
-
-static mto_t5 *check_model(lua_State *L, int idx)
-{
-    lmodel *u = luaL_checkudata(L, idx, MODEL_MT);
-    if (!u->m) luaL_error(L, "model has been freed");
-    return u->m;
-}
 
 /* ---- a list of id lists, flattened into one userdata ------------------------ */
 
@@ -221,7 +211,7 @@ static int score_common(lua_State *L, mto_t5 *m, int si, int ti, int ta, int ot,
 
 static int l_score_batch(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     lua_getfield(L, 2, "srcs"); /* 3 */
@@ -233,7 +223,7 @@ static int l_score_batch(lua_State *L)
 
 static int l_token_logprobs(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_settop(L, 3);
@@ -325,25 +315,10 @@ static int l_match_family(lua_State *L)
 /* ---- matcher plugins ----------------------------------------------------------- */
 
 typedef struct lmatcher {
-    const mto_matcher_ops *ops;
-    void *state;
-    mto_options *opts;
+    mto_matcher *m;     /* NULL once closed */
+    mto_options *opts;  /* kept while the matcher lives: its state may point into it */
     char name[64];
 } lmatcher;
-
-/* A scalar as text (booleans "1"/"0"); NULL for other types. */
-static const char *scalar(lua_State *L, int idx, char *buf, size_t cap)
-{
-    switch (lua_type(L, idx)) {
-    case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? "1" : "0";
-    case LUA_TNUMBER:
-        if (lua_isinteger(L, idx)) snprintf(buf, cap, "%lld", (long long)lua_tointeger(L, idx));
-        else snprintf(buf, cap, "%.17g", (double)lua_tonumber(L, idx));
-        return buf;
-    case LUA_TSTRING: return lua_tostring(L, idx);
-    default: return NULL;
-    }
-}
 
 /* Options table at idx into o; a {k = v} value travels as the one string "k=v|k=v". */
 static void fill_opts(lua_State *L, int idx, mto_options *o)
@@ -352,14 +327,14 @@ static void fill_opts(lua_State *L, int idx, mto_options *o)
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "matcher option keys must be strings");
-        const char *key = lua_tostring(L, -2), *v = scalar(L, -1, buf, sizeof buf);
+        const char *key = lua_tostring(L, -2), *v = mto_lua_scalar(L, -1, buf, sizeof buf);
         if (!v && lua_istable(L, -1)) {
             int t = lua_gettop(L);
             lua_newtable(L); /* "k=v" items */
             int acc = t + 1;
             lua_pushnil(L);
             while (lua_next(L, t)) {
-                const char *x = scalar(L, -1, buf, sizeof buf);
+                const char *x = mto_lua_scalar(L, -1, buf, sizeof buf);
                 if (lua_type(L, -2) != LUA_TSTRING || !x)
                     luaL_error(L, "matcher option %s: expected {name = value, ...}", key);
                 if (strpbrk(lua_tostring(L, -2), "|=") || strchr(x, '|'))
@@ -390,9 +365,9 @@ static void fill_opts(lua_State *L, int idx, mto_options *o)
 static int matcher_gc(lua_State *L)
 {
     lmatcher *u = luaL_checkudata(L, 1, MATCHER_MT);
-    if (u->ops && u->ops->destroy) u->ops->destroy(u->state);
+    mto_matcher_free(u->m);
     if (u->opts) mto_options_free(u->opts);
-    u->ops = NULL, u->state = NULL, u->opts = NULL;
+    u->m = NULL, u->opts = NULL;
     return 0;
 }
 
@@ -402,57 +377,28 @@ static int l_matcher_new(lua_State *L)
     if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     mto_error err = {0};
-    mto_plugins_load_all(&err);
-    const mto_plugin_desc *d = mto_plugin_require(MTO_KIND_MATCHER, name, &err);
-    if (!d) return mto_lua_error(L, &err);
-    const mto_matcher_ops *ops = d->ops;
-    if (!ops || ops->struct_size < sizeof *ops || !ops->decide)
-        return luaL_error(L, "matcher '%s': incomplete ops table", name);
     lmatcher *u = lua_newuserdatauv(L, sizeof *u, 0);
     memset(u, 0, sizeof *u);
     luaL_setmetatable(L, MATCHER_MT);
     snprintf(u->name, sizeof u->name, "%s", name);
     if (!(u->opts = mto_options_new())) return luaL_error(L, "out of memory");
     if (lua_istable(L, 2)) fill_opts(L, 2, u->opts);
-    if (ops->create && ops->create(mto_host_table(), u->opts, &u->state, &err)) return mto_lua_error(L, &err);
-    u->ops = ops;
+    if (mto_matcher_open(name, u->opts, &u->m, &err)) return mto_lua_error(L, &err);
     return 1;
-}
-
-static int rec_gc(lua_State *L)
-{
-    mto_record **r = lua_touserdata(L, 1);
-    if (*r) mto_record_free(*r);
-    *r = NULL;
-    return 0;
 }
 
 static int l_decide(lua_State *L)
 {
     lmatcher *u = luaL_checkudata(L, 1, MATCHER_MT);
-    if (!u->ops) return luaL_error(L, "matcher is closed");
+    if (!u->m) return luaL_error(L, "matcher is closed");
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    mto_record **box = lua_newuserdatauv(L, sizeof *box, 0);
-    *box = NULL;
-    if (luaL_newmetatable(L, "mto.record_box")) {
-        lua_pushcfunction(L, rec_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    if (!(*box = mto_record_new())) return luaL_error(L, "out of memory");
-    char buf[64];
-    lua_pushnil(L);
-    while (lua_next(L, 2)) {
-        const char *v = lua_type(L, -2) == LUA_TSTRING ? scalar(L, -1, buf, sizeof buf) : NULL;
-        if (v && mto_record_set(*box, lua_tostring(L, -2), v, (size_t)-1)) return luaL_error(L, "out of memory");
-        lua_pop(L, 1);
-    }
+    mto_record *rec = mto_lua_check_record(L, 2);
     mto_text fam, why;
     mto_text_init(&fam);
     mto_text_init(&why);
     mto_error err = {0};
-    int rc = u->ops->decide(u->state, *box, &fam, &why, &err);
+    int rc = mto_matcher_decide(u->m, rec, &fam, &why, &err);
     if (rc == 0) {
         if (fam.len) lua_pushlstring(L, fam.data, fam.len);
         else lua_pushnil(L);
@@ -460,10 +406,7 @@ static int l_decide(lua_State *L)
     }
     mto_text_free(&fam);
     mto_text_free(&why);
-    if (rc) {
-        if (!err.msg[0]) mto_error_set(&err, rc, "matcher %s failed", u->name);
-        return mto_lua_error(L, &err);
-    }
+    if (rc) return mto_lua_error(L, &err);
     return 2;
 }
 
@@ -490,11 +433,7 @@ static int matcher_tostring(lua_State *L)
 void mto_lua_open_score(lua_State *L)
 {
     static const luaL_Reg methods[] = {{"token_logprobs", l_token_logprobs}, {"score_batch", l_score_batch}, {NULL, NULL}};
-    int top = lua_gettop(L);
-    /* l_model.c builds the model metatable (and its method table) first */
-    if (luaL_getmetatable(L, MODEL_MT) == LUA_TTABLE && lua_getfield(L, -1, "methods") == LUA_TTABLE)
-        luaL_setfuncs(L, methods, 0);
-    lua_settop(L, top);
+    mto_lua_add_model_methods(L, methods);
     static const luaL_Reg mt[] = {{"__gc", matcher_gc}, {"__close", matcher_gc}, {"__index", matcher_index},
                                   {"__tostring", matcher_tostring}, {NULL, NULL}};
     luaL_newmetatable(L, MATCHER_MT);
@@ -506,10 +445,5 @@ void mto_lua_open_score(lua_State *L)
     luaL_setfuncs(L, fns, 0);
     static const char *const entry[][3] = {{"match", "mto.match", "run"}, {"adapt", "mto.adapt", "run"},
                                            {"adapt_data", "mto.adapt", "build"}, {"match_cli", "mto.match_cli", "main"}};
-    for (size_t i = 0; i < sizeof entry / sizeof entry[0]; i++) {
-        lua_pushstring(L, entry[i][1]);
-        lua_pushstring(L, entry[i][2]);
-        lua_pushcclosure(L, mto_lua_call_module, 2);
-        lua_setfield(L, -2, entry[i][0]);
-    }
+    mto_lua_add_module_entries(L, entry, sizeof entry / sizeof entry[0]);
 }

@@ -66,7 +66,6 @@ static int l_decode(lua_State *L)
     mto_text_init(&txt);
     mto_error err = {0};
     int rc = mto_tokenizer_decode(t, ids, n, &txt, &err);
-    free(ids);
     if (rc) {
         mto_text_free(&txt);
         return mto_lua_error(L, &err);

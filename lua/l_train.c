@@ -14,9 +14,11 @@
  *       -> array of id arrays (final eos dropped)
  *   m:eval_loss(examples [, {batch_size=, max_src_len=, max_tgt_len=}]) -> mean token loss
  *   m:copy()                  independent model with the same parameters (and tokenizer)
+ *   mto.train_defaults(["finetune" | "prompt" | "sweep"])  the options m:train / p:train /
+ *                             a sweep point default to
  *   mto.sweep{...}, mto.table{...}, mto.plot{...}, mto.fewshot(...)   (lua/mto/NAME.lua)
- *   mto._append_line(path, line), mto._write_file(path, text), mto._isatty(fd),
- *   mto._mkdir(path), mto._clock(), mto._permutation(n, seed)    small helpers for those modules
+ *   mto._permutation(n, seed), mto._check_train_opts(opts [, keys]), mto._train_keys
+ *                             helpers for those modules (file-system ones: l_fs.c)
  *
  * A NaN/Inf loss raises "train: step N ...: ... nan" (the sweep records it as a failed point).
  * Buffers live in Lua userdata, so a Lua error never leaks them. */
@@ -36,21 +38,9 @@
 #include "lmto.h"
 #include "mto/host.h"
 #include "mto/matmul.h"
+#include "mto/prompt.h"
 #include "mto/train.h"
 
-#include "lua/mto_lua_modules.h" /* generated from lua/mto/NAME.lua by core/train.am */
-
-#define MODEL_MT "mto.model"
-
-/* Same layout as l_model.c's userdata: the model pointer first, the tokenizer as user value 1. */
-typedef struct lmodel { mto_t5 *m; } lmodel;
-
-static mto_t5 *check_model(lua_State *L, int idx)
-{
-    lmodel *u = luaL_checkudata(L, idx, MODEL_MT);
-    if (!u->m) luaL_error(L, "model has been freed");
-    return u->m;
-}
 
 /* ---- reading examples ------------------------------------------------------ */
 
@@ -115,75 +105,13 @@ static mto_example *check_examples(lua_State *L, int idx, const char *what, int 
 
 /* ---- options ----------------------------------------------------------------- */
 
-static int field_type(lua_State *L, int opts, const char *k)
-{
-    return lua_istable(L, opts) ? lua_getfield(L, opts, k) : (lua_pushnil(L), LUA_TNIL);
-}
-
-static lua_Integer opt_integer(lua_State *L, int opts, const char *k, lua_Integer dflt)
-{
-    if (field_type(L, opts, k) == LUA_TNIL) { lua_pop(L, 1); return dflt; }
-    int isnum;
-    lua_Integer v = lua_tointegerx(L, -1, &isnum);
-    if (!isnum) luaL_error(L, "option %s: expected an integer, got %s", k, lua_tostring(L, -1) ? lua_tostring(L, -1) : luaL_typename(L, -1));
-    lua_pop(L, 1);
-    return v;
-}
-
-/* An integer option that becomes a C int: range-checked before the conversion
- * (2^32 + 1 epochs must not become 1). */
-static int opt_int(lua_State *L, int opts, const char *k, int dflt)
-{
-    lua_Integer v = opt_integer(L, opts, k, dflt);
-    if (v < 0 || v > INT_MAX)
-        luaL_error(L, "option %s = %I out of range (0..%d)", k, (LUAI_UACINT)v, INT_MAX);
-    return (int)v;
-}
-
-/* Every number option becomes a C float: NaN, infinities and values beyond
- * float range are errors, not silently different settings. */
-static double opt_number(lua_State *L, int opts, const char *k, double dflt)
-{
-    if (field_type(L, opts, k) == LUA_TNIL) { lua_pop(L, 1); return dflt; }
-    int isnum;
-    double v = lua_tonumberx(L, -1, &isnum);
-    if (!isnum) luaL_error(L, "option %s: expected a number, got %s", k, luaL_typename(L, -1));
-    if (!isfinite(v) || fabs(v) > FLT_MAX) luaL_error(L, "option %s = %f: expected a finite number", k, v);
-    lua_pop(L, 1);
-    return v;
-}
-
-static const char *opt_string(lua_State *L, int opts, const char *k, const char *dflt)
-{
-    if (field_type(L, opts, k) == LUA_TNIL) { lua_pop(L, 1); return dflt; }
-    const char *s = lua_tostring(L, -1);
-    if (!s) luaL_error(L, "option %s: expected a string", k);
-    lua_pop(L, 1); /* the options table keeps the string alive */
-    return s;
-}
-
-/* A strict boolean: 0 is true in Lua, so `dropout = 0` must not mean "on". */
-static int opt_bool(lua_State *L, int opts, const char *k, int dflt)
-{
-    if (field_type(L, opts, k) == LUA_TNIL) { lua_pop(L, 1); return dflt; }
-    if (!lua_isboolean(L, -1)) {
-        const char *type = luaL_typename(L, -1); /* before lua_tostring turns a number into a string */
-        luaL_error(L, "option %s: expected true or false, got %s %s%s", k, type,
-                   lua_tostring(L, -1) ? lua_tostring(L, -1) : "",
-                   strcmp(k, "dropout") == 0 ? " (the dropout rate is the model's dropout_rate config)" : "");
-    }
-    int v = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
 /* checkpoint = DIR, checkpoint_every = N (steps) | "Ns" | "Nm" | "Nh" (time) */
 static void opt_checkpoint(lua_State *L, int opts, mto_train_opts *o, const char *who)
 {
-    o->checkpoint = opt_string(L, opts, "checkpoint", NULL);
+    o->checkpoint = mto_lua_opt_string(L, opts, "checkpoint", NULL);
     if (o->checkpoint && !*o->checkpoint) luaL_error(L, "%s: option checkpoint: empty directory name", who);
-    int t = field_type(L, opts, "checkpoint_every");
-    if (t == LUA_TNIL) { lua_pop(L, 1); return; }
+    if (!mto_lua_has_opt(L, opts, "checkpoint_every")) return;
+    int t = lua_getfield(L, opts, "checkpoint_every");
     if (!o->checkpoint) luaL_error(L, "%s: checkpoint_every needs checkpoint = DIR", who);
     if (t == LUA_TNUMBER) {
         int isint;
@@ -203,43 +131,37 @@ static void opt_checkpoint(lua_State *L, int opts, mto_train_opts *o, const char
     lua_pop(L, 1);
 }
 
-/* Options are a table (or absent): a string or number there is not silently ignored. */
-static void check_opts_table(lua_State *L, int opts, const char *who)
+/* The training options of m:train and p:train (all of mto_lua_train_keys but valid,
+ * progress, data_parallel and precision) from the table at index opts into *o, which
+ * holds the caller's defaults: the optimizer too is the caller's unless named. */
+void mto_lua_train_opts(lua_State *L, int opts, mto_train_opts *o, const char *who)
 {
-    if (!lua_isnoneornil(L, opts) && !lua_istable(L, opts))
-        luaL_error(L, "%s: options must be a table, got %s", who, luaL_typename(L, opts));
-}
-
-/* The training options of m:train and p:train (all of train_keys but valid, progress
- * and data_parallel) from the table at index opts into *o, which holds the caller's
- * defaults; an absent optimizer means dflt_optim. who names the call in errors. */
-void mto_lua_train_opts(lua_State *L, int opts, mto_train_opts *o, const char *who, const char *dflt_optim)
-{
-    check_opts_table(L, opts, who); /* p:train too: a string there is not silently ignored */
-    const char *optim = opt_string(L, opts, "optimizer", dflt_optim);
-    if (strcmp(optim, "adamw") == 0) mto_optim_config_default(&o->optim, MTO_OPT_ADAMW);
-    else if (strcmp(optim, "adafactor") == 0) mto_optim_config_default(&o->optim, MTO_OPT_ADAFACTOR);
-    else luaL_error(L, "%s: unknown optimizer '%s' (adamw, adafactor)", who, optim);
-    o->optim.weight_decay = (float)opt_number(L, opts, "weight_decay", o->optim.weight_decay);
-    o->lr = (float)opt_number(L, opts, "lr", o->lr);
+    static const char *const optims[] = {"adamw", "adafactor", NULL};
+    static const int optim_kind[] = {MTO_OPT_ADAMW, MTO_OPT_ADAFACTOR};
+    static const char *const scheds[] = {"constant", "linear", NULL};
+    static const int sched_kind[] = {MTO_LR_CONSTANT, MTO_LR_LINEAR};
+    mto_lua_check_opts_table(L, opts, who); /* p:train too: a string there is not silently ignored */
+    int kind = optim_kind[mto_lua_opt_choice(L, opts, who, "optimizer",
+                                             o->optim.kind == MTO_OPT_ADAFACTOR ? "adafactor" : "adamw", optims)];
+    mto_optim_config_default(&o->optim, kind);
+    o->optim.weight_decay = (float)mto_lua_opt_number(L, opts, "weight_decay", o->optim.weight_decay);
+    o->lr = (float)mto_lua_opt_number(L, opts, "lr", o->lr);
     o->optim.lr = o->lr;
-    const char *sched = opt_string(L, opts, "schedule", "constant");
-    if (strcmp(sched, "constant") == 0) o->schedule = MTO_LR_CONSTANT;
-    else if (strcmp(sched, "linear") == 0) o->schedule = MTO_LR_LINEAR;
-    else luaL_error(L, "%s: unknown schedule '%s' (constant, linear)", who, sched);
-    o->warmup_steps = (long)opt_integer(L, opts, "warmup", 0);
-    o->epochs = opt_int(L, opts, "epochs", o->epochs);
-    o->max_steps = (long)opt_integer(L, opts, "max_steps", 0);
-    o->batch_size = opt_int(L, opts, "batch_size", o->batch_size);
-    o->grad_accum = opt_int(L, opts, "grad_accum", 1);
-    o->max_src_len = opt_int(L, opts, "max_src_len", 0);
-    o->max_tgt_len = opt_int(L, opts, "max_tgt_len", 0);
-    o->clip = (float)opt_number(L, opts, "clip", o->clip);
-    o->seed = (uint64_t)opt_integer(L, opts, "seed", 0);
-    o->dropout = opt_bool(L, opts, "dropout", 1);
-    o->patience = opt_int(L, opts, "patience", o->patience);
-    o->eval_every = (long)opt_integer(L, opts, "eval_every", 0);
-    o->min_delta = (float)opt_number(L, opts, "min_delta", 0);
+    o->schedule = sched_kind[mto_lua_opt_choice(L, opts, who, "schedule",
+                                                o->schedule == MTO_LR_LINEAR ? "linear" : "constant", scheds)];
+    o->warmup_steps = (long)mto_lua_opt_integer(L, opts, "warmup", o->warmup_steps);
+    o->epochs = mto_lua_opt_int(L, opts, "epochs", o->epochs);
+    o->max_steps = (long)mto_lua_opt_integer(L, opts, "max_steps", o->max_steps);
+    o->batch_size = mto_lua_opt_int(L, opts, "batch_size", o->batch_size);
+    o->grad_accum = mto_lua_opt_int(L, opts, "grad_accum", o->grad_accum);
+    o->max_src_len = mto_lua_opt_int(L, opts, "max_src_len", o->max_src_len);
+    o->max_tgt_len = mto_lua_opt_int(L, opts, "max_tgt_len", o->max_tgt_len);
+    o->clip = (float)mto_lua_opt_number(L, opts, "clip", o->clip);
+    o->seed = (uint64_t)mto_lua_opt_integer(L, opts, "seed", (lua_Integer)o->seed);
+    o->dropout = mto_lua_opt_bool(L, opts, "dropout", o->dropout);
+    o->patience = mto_lua_opt_int(L, opts, "patience", o->patience);
+    o->eval_every = (long)mto_lua_opt_integer(L, opts, "eval_every", o->eval_every);
+    o->min_delta = (float)mto_lua_opt_number(L, opts, "min_delta", o->min_delta);
     if (o->lr < 0 || o->optim.weight_decay < 0 || o->clip < 0 || o->min_delta < 0 || o->warmup_steps < 0 ||
         o->max_steps < 0 || o->eval_every < 0)
         luaL_error(L, "%s: lr, weight_decay, clip (0: off), min_delta, warmup, max_steps and eval_every "
@@ -247,17 +169,10 @@ void mto_lua_train_opts(lua_State *L, int opts, mto_train_opts *o, const char *w
     opt_checkpoint(L, opts, o, who);
 }
 
-/* Options every training run understands (anything else is a typo worth reporting). */
-static const char *const train_keys[] = {
-    "optimizer", "lr", "weight_decay", "schedule", "warmup", "epochs", "max_steps", "batch_size",
-    "grad_accum", "max_src_len", "max_tgt_len", "clip", "seed", "dropout", "valid", "patience",
-    "eval_every", "min_delta", "progress", "data_parallel", "precision", "checkpoint",
-    "checkpoint_every", NULL};
-
 int mto_lua_precision(lua_State *L, int opts, mto_t5 *m, const char *who)
 {
     int prev = mto_t5_precision(m);
-    const char *s = opt_string(L, opts, "precision", NULL);
+    const char *s = mto_lua_opt_string(L, opts, "precision", NULL);
     if (!s) return prev;
     int p = mto_precision_parse(s);
     if (p < 0) luaL_error(L, "%s: unknown precision '%s' (fp32, bf16)", who, s);
@@ -272,20 +187,6 @@ void mto_lua_precision_restore(mto_t5 *m, int prev)
     if (mto_t5_precision(m) != prev) mto_t5_set_precision(m, prev, &e); /* back to fp32 cannot fail */
 }
 
-static void check_keys(lua_State *L, int opts)
-{
-    check_opts_table(L, opts, "train");
-    if (!lua_istable(L, opts)) return;
-    lua_pushnil(L);
-    while (lua_next(L, opts)) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-        int known = 0;
-        for (int i = 0; k && train_keys[i]; i++) known |= strcmp(k, train_keys[i]) == 0;
-        if (!known) luaL_error(L, "train: unknown option '%s'", k ? k : "(non-string key)");
-        lua_pop(L, 1);
-    }
-}
-
 /* mto._check_train_opts(opts [, keys]): raises what m:train would say about these
  * options' values (and, with keys, about unknown ones); sweep:run checks every
  * point's before the first one trains. */
@@ -294,15 +195,23 @@ static int l_check_train_opts(lua_State *L)
     lua_settop(L, 2);
     int keys = lua_toboolean(L, 2);
     lua_settop(L, 1);
-    if (keys) check_keys(L, 1);
-    else check_opts_table(L, 1, "train");
+    if (keys) mto_lua_check_keys(L, 1, "train", mto_lua_train_keys);
+    else mto_lua_check_opts_table(L, 1, "train");
     mto_train_opts o;
     mto_train_opts_default(&o);
-    mto_lua_train_opts(L, 1, &o, "train", "adamw");
+    mto_lua_train_opts(L, 1, &o, "train");
     return 0;
 }
 
 /* ---- m:train ------------------------------------------------------------------ */
+
+/* A running m:train / p:train: its Lua progress function and cancellation flag. */
+typedef struct mto_lua_progress {
+    lua_State *L;
+    int fn;                 /* stack index of the progress function, 0 = none */
+    volatile int cancel;
+    int failed;             /* the function raised: its message is on top of the stack */
+} mto_lua_progress;
 
 static void on_progress(void *ud, long step, long total, float loss, double elapsed)
 {
@@ -323,7 +232,8 @@ static void on_progress(void *ud, long step, long total, float loss, double elap
     lua_pop(L, 1);
 }
 
-void mto_lua_progress_hook(lua_State *L, int opts, mto_lua_progress *pc, mto_train_opts *o)
+/* Hook the `progress` function of the opts table (if any) into o. */
+static void progress_hook(lua_State *L, int opts, mto_lua_progress *pc, mto_train_opts *o)
 {
     pc->L = L, pc->fn = 0, pc->cancel = 0, pc->failed = 0;
     if (lua_istable(L, opts)) {
@@ -342,7 +252,8 @@ static void set_field_num(lua_State *L, const char *k, double v) { lua_pushnumbe
 static void set_field_int(lua_State *L, const char *k, lua_Integer v) { lua_pushinteger(L, v); lua_setfield(L, -2, k); }
 static void set_field_bool(lua_State *L, const char *k, int v) { lua_pushboolean(L, v); lua_setfield(L, -2, k); }
 
-void mto_lua_push_train_result(lua_State *L, const mto_train_result *r)
+/* The table m:train and p:train return. */
+static void push_train_result(lua_State *L, const mto_train_result *r)
 {
     lua_createtable(L, 0, 11);
     set_field_int(L, "steps", r->steps);
@@ -359,50 +270,57 @@ void mto_lua_push_train_result(lua_State *L, const mto_train_result *r)
     set_field_int(L, "checkpoints", r->checkpoints);
 }
 
+int mto_lua_train_run(lua_State *L, int opts, mto_t5 *m, mto_prompt *p, const mto_example *ex, size_t n,
+                      mto_train_opts *o, const char *who)
+{
+    mto_lua_progress pc;
+    progress_hook(L, opts, &pc, o);
+    /* data_parallel = true under mpirun: each rank trains on its slice of every batch (l_mpi.c);
+     * with a prompt, the prompt is what the ranks share and train */
+    if (mto_lua_opt_bool(L, opts, "data_parallel", 0))
+        mto_lua_mpi_data_parallel(L, m, p ? p->emb : NULL, p ? (size_t)p->k * (size_t)p->d_model : 0, ex, n, o);
+    mto_train_result r;
+    mto_error e;
+    int prec = mto_lua_precision(L, opts, m, who);
+    int rc = p ? mto_prompt_train(m, p, ex, n, o, &r, &e) : mto_train(m, ex, n, o, &r, &e);
+    mto_lua_precision_restore(m, prec);
+    if (pc.failed) return lua_error(L); /* the callback's error is on top */
+    if (rc) return mto_lua_error(L, &e);
+    push_train_result(L, &r);
+    return 1;
+}
+
 static int l_train(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     int opts = 3;
     lua_settop(L, 3);
-    check_keys(L, opts);
+    mto_lua_check_keys(L, opts, "train", mto_lua_train_keys);
     size_t n, nv = 0;
     mto_example *ex = check_examples(L, 2, "examples", 1, m->cfg.vocab_size, &n);
     mto_train_opts o;
     mto_train_opts_default(&o);
-    mto_lua_train_opts(L, opts, &o, "train", "adamw");
-    if (field_type(L, opts, "valid") != LUA_TNIL) {
+    mto_lua_train_opts(L, opts, &o, "train");
+    if (mto_lua_has_opt(L, opts, "valid")) {
+        lua_getfield(L, opts, "valid");
         o.valid = check_examples(L, -1, "valid", 1, m->cfg.vocab_size, &nv);
         o.nvalid = nv;
     } /* the valid table and its userdata stay on the stack */
-    mto_lua_progress pc;
-    mto_lua_progress_hook(L, opts, &pc, &o);
-    /* data_parallel = true under mpirun: each rank trains on its slice of every batch (l_mpi.c) */
-    if (opt_bool(L, opts, "data_parallel", 0)) mto_lua_mpi_data_parallel(L, m, ex, n, &o);
-    mto_train_result r;
-    mto_error e;
-    int prec = mto_lua_precision(L, opts, m, "train");
-    int rc = mto_train(m, ex, n, &o, &r, &e);
-    mto_lua_precision_restore(m, prec);
-    if (pc.failed) return lua_error(L); /* the callback's error is on top */
-    if (rc) return mto_lua_error(L, &e);
-    mto_lua_push_train_result(L, &r);
-    return 1;
+    return mto_lua_train_run(L, opts, m, NULL, ex, n, &o, "train");
 }
 
 /* ---- m:predict, m:eval_loss, m:copy ------------------------------------------ */
 
 static int l_predict(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     lua_settop(L, 3);
     size_t n;
     mto_example *ex = check_examples(L, 2, "srcs", 0, m->cfg.vocab_size, &n);
-    check_opts_table(L, 3, "predict");
-    mto_t5_gen_opts g = {opt_int(L, 3, "max_len", 64), opt_int(L, 3, "beams", 1),
-                         (float)opt_number(L, 3, "length_penalty", 1.0), 1};
-    int bs = opt_int(L, 3, "batch_size", 32), msl = opt_int(L, 3, "max_src_len", 0);
-    if (g.max_len < 1 || g.max_len > 100000 || g.beams < 1 || g.beams > 1000)
-        return luaL_error(L, "predict: max_len %d / beams %d out of range", g.max_len, g.beams);
+    mto_lua_check_opts_table(L, 3, "predict");
+    mto_t5_gen_opts g;
+    mto_lua_gen_opts(L, 3, "predict", &g);
+    int bs = mto_lua_opt_int(L, 3, "batch_size", 32), msl = mto_lua_opt_int(L, 3, "max_src_len", 0);
     int *len = lua_newuserdatauv(L, (n ? n : 1) * (sizeof(int) + (size_t)g.max_len * sizeof(int32_t)), 0);
     int32_t *out = (int32_t *)(len + (n ? n : 1));
     mto_error e;
@@ -410,28 +328,21 @@ static int l_predict(lua_State *L)
     int rc = mto_predict(m, ex, n, bs, msl, &g, out, len, &e);
     mto_lua_precision_restore(m, prec);
     if (rc) return mto_lua_error(L, &e);
-    lua_createtable(L, (int)n, 0);
-    for (size_t i = 0; i < n; i++) {
-        int k = len[i];
-        const int32_t *p = out + i * (size_t)g.max_len;
-        if (k > 0 && p[k - 1] == MTO_T5_EOS) k--;
-        mto_lua_push_ids(L, p, (size_t)k);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
+    mto_lua_push_decoded(L, out, len, n, g.max_len, 0);
     return 1;
 }
 
 static int l_eval_loss(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
     lua_settop(L, 3);
     size_t n;
     mto_example *ex = check_examples(L, 2, "examples", 1, m->cfg.vocab_size, &n);
     double loss;
     mto_error e;
-    check_opts_table(L, 3, "eval_loss");
-    if (mto_eval_loss(m, ex, n, opt_int(L, 3, "batch_size", 32), opt_int(L, 3, "max_src_len", 0),
-                      opt_int(L, 3, "max_tgt_len", 0), &loss, &e))
+    mto_lua_check_opts_table(L, 3, "eval_loss");
+    if (mto_eval_loss(m, ex, n, mto_lua_opt_int(L, 3, "batch_size", 32), mto_lua_opt_int(L, 3, "max_src_len", 0),
+                      mto_lua_opt_int(L, 3, "max_tgt_len", 0), &loss, &e))
         return mto_lua_error(L, &e);
     lua_pushnumber(L, loss);
     return 1;
@@ -439,10 +350,10 @@ static int l_eval_loss(lua_State *L)
 
 static int l_copy(lua_State *L)
 {
-    mto_t5 *m = check_model(L, 1);
-    lmodel *u = lua_newuserdatauv(L, sizeof *u, 1);
+    mto_t5 *m = mto_lua_check_model(L, 1);
+    mto_lua_model *u = lua_newuserdatauv(L, sizeof *u, 1);
     u->m = NULL;
-    luaL_setmetatable(L, MODEL_MT); /* __gc frees whatever u->m holds */
+    luaL_setmetatable(L, MTO_LUA_MODEL_MT); /* __gc frees whatever u->m holds */
     mto_error e;
     if (!(u->m = mto_train_clone_model(m, &e))) return mto_lua_error(L, &e);
     lua_getiuservalue(L, 1, 1);
@@ -450,88 +361,49 @@ static int l_copy(lua_State *L)
     return 1;
 }
 
+/* A float option as the shortest decimal that reads back as it (1e-3f -> 0.001, not
+ * 0.0010000000474974513): what a user would have written. */
+static void push_float(lua_State *L, float v)
+{
+    char buf[32];
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, (double)v);
+        if ((float)strtod(buf, NULL) == v) break;
+    }
+    lua_pushnumber(L, strtod(buf, NULL));
+}
+
+/* mto.train_defaults(["finetune" | "prompt" | "sweep"]) -> the options m:train (p:train)
+ * uses for what its table leaves out: mto_train_opts_default (mto_prompt_train_opts_default);
+ * "sweep": what a sweep point trains with unless its spec says otherwise, the few-shot
+ * setting of the paper (10 epochs, sources cut at 128 tokens, targets at 64). */
+static int l_train_defaults(lua_State *L)
+{
+    static const char *const kinds[] = {"finetune", "prompt", "sweep", NULL};
+    int kind = luaL_checkoption(L, 1, "finetune", kinds);
+    mto_train_opts o;
+    if (kind == 1) mto_prompt_train_opts_default(&o);
+    else mto_train_opts_default(&o);
+    if (kind == 2) o.epochs = 10, o.max_src_len = 128, o.max_tgt_len = 64;
+    lua_createtable(L, 0, 16);
+    lua_pushstring(L, o.optim.kind == MTO_OPT_ADAFACTOR ? "adafactor" : "adamw");
+    lua_setfield(L, -2, "optimizer");
+    lua_pushstring(L, o.schedule == MTO_LR_LINEAR ? "linear" : "constant");
+    lua_setfield(L, -2, "schedule");
+    const struct { const char *k; float v; } f[] = {
+        {"lr", o.lr}, {"weight_decay", o.optim.weight_decay}, {"clip", o.clip}, {"min_delta", o.min_delta}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) push_float(L, f[i].v), lua_setfield(L, -2, f[i].k);
+    const struct { const char *k; lua_Integer v; } n[] = {
+        {"warmup", o.warmup_steps}, {"epochs", o.epochs}, {"max_steps", o.max_steps}, {"batch_size", o.batch_size},
+        {"grad_accum", o.grad_accum}, {"max_src_len", o.max_src_len}, {"max_tgt_len", o.max_tgt_len},
+        {"seed", (lua_Integer)o.seed}, {"patience", o.patience}, {"eval_every", o.eval_every}};
+    for (size_t i = 0; i < sizeof n / sizeof n[0]; i++) lua_pushinteger(L, n[i].v), lua_setfield(L, -2, n[i].k);
+    lua_pushboolean(L, o.dropout);
+    lua_setfield(L, -2, "dropout");
+    return 1;
+}
+
 /* ---- helpers for the pure-Lua modules -------------------------------------- */
-
-/* mto._append_line(path, line): one write(2) of line.."\n" with O_APPEND, then fsync,
- * so a killed process leaves either the whole line or nothing. */
-static int l_append_line(lua_State *L)
-{
-    const char *path = luaL_checkstring(L, 1);
-    size_t n;
-    const char *s = luaL_checklstring(L, 2, &n);
-    if (memchr(s, '\n', n)) return luaL_error(L, "_append_line: %s: the line contains a newline", path);
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addlstring(&b, s, n);
-    luaL_addchar(&b, '\n');
-    luaL_pushresult(&b);
-    size_t len;
-    const char *line = lua_tolstring(L, -1, &len);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return luaL_error(L, "%s: cannot open for appending: %s", path, strerror(errno));
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, line + done, len - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) { int en = errno; close(fd); return luaL_error(L, "%s: write failed: %s", path, strerror(en)); }
-        done += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) return luaL_error(L, "%s: cannot sync: %s", path, strerror(errno));
-    return 0;
-}
-
-/* mto._write_file(path, text): temp file + fsync + rename: readers never see a partial file. */
-static int l_write_file(lua_State *L)
-{
-    const char *path = luaL_checkstring(L, 1);
-    size_t len;
-    const char *s = luaL_checklstring(L, 2, &len);
-    lua_pushfstring(L, "%s.tmp.%d", path, (int)getpid());
-    const char *tmp = lua_tostring(L, -1);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return luaL_error(L, "%s: cannot create: %s", tmp, strerror(errno));
-    int bad = fwrite(s, 1, len, f) != len;
-    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return luaL_error(L, "%s: cannot write: %s", path, strerror(errno));
-    }
-    return 0;
-}
-
-/* mto._mkdir(path): mkdir -p (existing directories are fine). */
-static int l_mkdir(lua_State *L)
-{
-    size_t n;
-    const char *path = luaL_checklstring(L, 1, &n);
-    char *p = lua_newuserdatauv(L, n + 1, 0);
-    memcpy(p, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (p[i] != '/' && p[i] != 0) continue;
-        char c = p[i];
-        p[i] = 0;
-        struct stat st;
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) return luaL_error(L, "%s: cannot create directory: %s", p, strerror(errno));
-        if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) return luaL_error(L, "%s: exists and is not a directory", p);
-        p[i] = c;
-    }
-    return 0;
-}
-
-static int l_isatty(lua_State *L)
-{
-    lua_pushboolean(L, isatty((int)luaL_optinteger(L, 1, 2)));
-    return 1;
-}
-
-static int l_clock(lua_State *L)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
-    return 1;
-}
 
 /* mto._permutation(n, seed): a seeded permutation of 1..n (the same on every machine). */
 static int l_permutation(lua_State *L)
@@ -556,66 +428,24 @@ static int l_permutation(lua_State *L)
     return 1;
 }
 
-/* ---- the embedded Lua modules ------------------------------------------------ */
-
-static int load_embedded(lua_State *L)
-{
-    const mto_lua_module *mod = lua_touserdata(L, lua_upvalueindex(1));
-    char chunk[128];
-    snprintf(chunk, sizeof chunk, "@%s", mod->file);
-    if (luaL_loadbuffer(L, (const char *)mod->text, mod->len, chunk) != LUA_OK) return lua_error(L);
-    lua_pushstring(L, mod->name);
-    lua_call(L, 1, 1);
-    return 1;
-}
-
-/* mto.sweep, mto.match etc.: require the module (upvalue 1), call its function (upvalue 2)
- * with our arguments. */
-int mto_lua_call_module(lua_State *L)
-{
-    int nargs = lua_gettop(L);
-    lua_getglobal(L, "require");
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_call(L, 1, 1);
-    lua_getfield(L, -1, lua_tostring(L, lua_upvalueindex(2)));
-    if (!lua_isfunction(L, -1))
-        return luaL_error(L, "%s has no function %s", lua_tostring(L, lua_upvalueindex(1)), lua_tostring(L, lua_upvalueindex(2)));
-    lua_insert(L, 1);
-    lua_pop(L, 1); /* the module table */
-    lua_call(L, nargs, LUA_MULTRET);
-    return lua_gettop(L);
-}
-
 void mto_lua_open_train(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         {"train", l_train}, {"predict", l_predict}, {"eval_loss", l_eval_loss}, {"copy", l_copy}, {NULL, NULL}};
-    /* add methods to the model metatable's method table (l_model.c builds it first) */
-    int top = lua_gettop(L);
-    if (luaL_getmetatable(L, MODEL_MT) == LUA_TTABLE && lua_getfield(L, -1, "methods") == LUA_TTABLE)
-        luaL_setfuncs(L, methods, 0);
-    lua_settop(L, top);
+    mto_lua_add_model_methods(L, methods);
     static const luaL_Reg helpers[] = {
-        {"_append_line", l_append_line}, {"_write_file", l_write_file}, {"_mkdir", l_mkdir}, {"_isatty", l_isatty},
-        {"_clock", l_clock}, {"_permutation", l_permutation}, {"_check_train_opts", l_check_train_opts},
-        {NULL, NULL}};
+        {"_permutation", l_permutation}, {"_check_train_opts", l_check_train_opts},
+        {"train_defaults", l_train_defaults}, {NULL, NULL}};
     luaL_setfuncs(L, helpers, 0);
-    /* package.preload["mto.sweep"] = loader, ... */
-    if (lua_getglobal(L, "package") == LUA_TTABLE && lua_getfield(L, -1, "preload") == LUA_TTABLE) {
-        for (size_t i = 0; i < sizeof mto_lua_modules / sizeof mto_lua_modules[0]; i++) {
-            lua_pushlightuserdata(L, (void *)&mto_lua_modules[i]);
-            lua_pushcclosure(L, load_embedded, 1);
-            lua_setfield(L, -2, mto_lua_modules[i].name);
-        }
+    /* mto._train_keys: the options m:train and p:train both take (tests, the sweep) */
+    lua_newtable(L);
+    for (int i = 0; mto_lua_train_keys[i]; i++) {
+        lua_pushstring(L, mto_lua_train_keys[i]);
+        lua_rawseti(L, -2, i + 1);
     }
-    lua_settop(L, top);
+    lua_setfield(L, -2, "_train_keys");
     static const char *const entry[][3] = {
         {"sweep", "mto.sweep", "new"}, {"table", "mto.table", "make"},
         {"plot", "mto.plot", "plot"}, {"fewshot", "mto.fewshot", "sample"}};
-    for (size_t i = 0; i < sizeof entry / sizeof entry[0]; i++) {
-        lua_pushstring(L, entry[i][1]);
-        lua_pushstring(L, entry[i][2]);
-        lua_pushcclosure(L, mto_lua_call_module, 2);
-        lua_setfield(L, -2, entry[i][0]);
-    }
+    mto_lua_add_module_entries(L, entry, sizeof entry / sizeof entry[0]);
 }

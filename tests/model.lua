@@ -52,8 +52,8 @@ local r3 = mto.new({d_model = 8, d_ff = 16, d_kv = 4, num_heads = 2, num_layers 
                     relative_attention_num_buckets = 8, feed_forward_proj = "relu"}, 7)
 ok(r3:loss({3, 4, 1}, {5, 1}) == r:loss({3, 4, 1}, {5, 1}), "same seed, same model")
 
-local bad, msg = mto.load("/nonexistent/model")
-ok(bad == nil and msg:match("/nonexistent/model"), "load failure: nil and a message naming the path")
+local good, msg = pcall(mto.load, "/nonexistent/model")
+ok(not good and msg:match("/nonexistent/model"), "load failure raises a message naming the path")
 ok(not pcall(mto.new, {feed_forward_proj = "swish"}), "unsupported feed_forward_proj is an error")
 ok(not pcall(m.loss, m, {5, 999}, {1}), "out-of-vocab id is an error")
 print("1.." .. n)

@@ -39,9 +39,9 @@ local p = m:prompt{k = 6, init = "uniform", seed = 1}
 ok(p.k == 6 and p.d_model == 32 and p.placement == "pre" and p.init == "uniform" and not p.masked,
    "m:prompt: k, d_model, placement, init (" .. tostring(p) .. ")")
 local e1 = select(2, pcall(m.prompt, m, {init = "bogus"}))
-ok(tostring(e1):find("init must be", 1, true), "bad init named: " .. tostring(e1))
+ok(tostring(e1):find("unknown init 'bogus' (vocab, uniform, phrase)", 1, true), "bad init named: " .. tostring(e1))
 local e2 = select(2, pcall(m.prompt, m, {placement = "middle"}))
-ok(tostring(e2):find("placement must be", 1, true), "bad placement named")
+ok(tostring(e2):find("unknown placement 'middle' (pre, post)", 1, true), "bad placement named")
 local e3 = select(2, pcall(m.prompt, m, {kk = 3}))
 ok(tostring(e3):find("unknown option 'kk'", 1, true), "unknown option named")
 local e4 = select(2, pcall(m.prompt, m, {k = 0}))
@@ -126,13 +126,18 @@ ok(pr2.masked and pr2.mask_id == pr.mask_id and same(pr2:score(few), pr:score(fe
    "loaded prompt: mask slot kept, records rendered by the template named in the file")
 local ctx = {model = mt, tokenizer = tok, template = mto.template("post_pt"), records = few, point = {seed = 2},
              train = {{src = tok:encode("PersonX eats") , tgt = tok:encode("food")}},
-             opts = {optimizer = "adamw", lr = 1e-3, max_steps = 2, batch_size = 1}, prompt = {init = "phrase", k = 5}}
+             opts = {optimizer = "adamw", lr = 1e-3, max_steps = 2, batch_size = 1}, prompt = {init = "phrase", k = 5},
+             explicit = {max_steps = true, batch_size = true}}
 local res2 = mto.prompt_tune(ctx)
 ok(res2.prompt and res2.prompt.init == "phrase" and res2.prompt.k == 5 and res2.prompt.placement == "post",
    "mto.prompt_tune: phrase init from the records' relation, post from post_pt")
 is(res2.steps, 2, "mto.prompt_tune: trains with ctx.opts")
 ok(res2.overrides.optimizer == "adafactor" and res2.overrides.lr == 0.3 and res2.overrides.max_steps == nil,
-   "mto.prompt_tune: the sweep's generic adamw 1e-3 becomes Adafactor 0.3 (reported in overrides)")
+   "mto.prompt_tune: the sweep's default optimizer and lr become Adafactor 0.3 (reported in overrides)")
+ctx.explicit = {optimizer = true, lr = true}
+local res3 = mto.prompt_tune(ctx)
+ok(res3.overrides.optimizer == nil and res3.overrides.lr == nil,
+   "mto.prompt_tune: an explicit adamw 1e-3 is kept, though it equals the sweep's default")
 
 -- the sweep: finetune and prompt_tune side by side
 spec.templates = {"pre_pt", "masked_post_pt"}

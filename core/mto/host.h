@@ -24,8 +24,8 @@ typedef struct mto_plugin_info {
 
 /* Load every plugin on the search path ($MTO_PLUGIN_PATH, then the installed
  * pkglibdir, or the build tree when running uninstalled). Idempotent. Files
- * that are refused are reported through mto_plugin_problems(); returns 0 even
- * then, so the rest keep working. MTO_ENOMEM if memory ran out (a later call retries). */
+ * that are refused are reported through mto_plugin_problem_count() / _at();
+ * returns 0 even then, so the rest keep working. MTO_ENOMEM if memory ran out (a later call retries). */
 int mto_plugins_load_all(mto_error *err);
 
 /* Load one file (absolute or relative path). Returns 0 or an error naming the file. */
@@ -36,6 +36,11 @@ const mto_plugin_desc *mto_plugin_find(int kind, const char *name);
 
 /* Find, or fail with a message listing what is available. */
 const mto_plugin_desc *mto_plugin_require(int kind, const char *name, mto_error *err);
+
+/* Find-or-fail, returning the descriptor's ops table: checked at registration
+ * to hold every function the host calls for that kind (cast it to that kind's
+ * mto_*_ops). The per-kind wrappers (mto/objective.h, ...) are built on it. */
+const void *mto_plugin_ops(int kind, const char *name, mto_error *err);
 
 /* Number of registered descriptors, and the i-th one (registration order). */
 size_t mto_plugin_count(void);

@@ -16,8 +16,11 @@
  *    reordered. A plugin built against ABI N runs on any host >= N.
  *  - Every struct that crosses the boundary starts with `struct_size` (and the
  *    descriptor with `abi_version`), so either side can tell which fields the
- *    other knows about. A plugin that needs a newer host function checks
- *    `host->struct_size` / `host->abi_version` before using it.
+ *    other knows about. The host accepts an ops table or descriptor that holds
+ *    at least the members it needs (checked once, at registration) and reads
+ *    a member appended later only when MTO_HAS_MEMBER says the plugin has it;
+ *    a plugin that needs a newer host function checks the host table the
+ *    same way: MTO_HAS_MEMBER(host, mto_host, new_function).
  *  - The host refuses a descriptor whose abi_version is newer than its own or
  *    older than MTO_ABI_MIN_VERSION, a file without the entry symbol, and a
  *    name already registered for that kind — with a message naming the file
@@ -26,7 +29,9 @@
  * Ownership: the host owns every opaque handle (mto_ids, mto_text, mto_record,
  * mto_options, mto_rng, sinks); plugins only fill them through host functions.
  * Plugin state returned by create()/load() is freed by the same plugin's
- * destroy(). Descriptors and ops tables must live as long as the plugin is
+ * destroy(). create() and destroy() may be NULL for a plugin without state,
+ * and a tokenizer's train() for one that cannot train; every other function
+ * is required. Descriptors and ops tables must live as long as the plugin is
  * loaded (static const storage). No struct is passed by value.
  *
  * Errors: functions return 0 on success or a negative MTO_E* code and fill
@@ -52,6 +57,11 @@ extern "C" {
 /* The ABI this header describes, and the oldest one the host still accepts. */
 #define MTO_ABI_VERSION 1
 #define MTO_ABI_MIN_VERSION 1
+
+/* Whether the struct at p (anything that starts with struct_size) was built
+ * by a side that knew `member` of `type`: true when struct_size covers it. */
+#define MTO_HAS_MEMBER(p, type, member) \
+    ((size_t)(p)->struct_size >= offsetof(type, member) + sizeof(((type *)0)->member))
 
 /* Name of the single exported entry point. */
 #define MTO_PLUGIN_ENTRY "mto_plugin_init"
@@ -159,6 +169,11 @@ typedef struct mto_objective_ops {
     int (*apply)(void *state, const mto_objective_io *io, mto_rng *rng,
                  mto_ids *input, mto_ids *target, mto_error *err);
     void (*destroy)(void *state);
+#ifdef MTO_ABI_TEST_GROWN
+    /* Only in the test build of tests/abi: a member appended the way a later
+     * ABI appends one, to show plugins built without it still load and run. */
+    int (*describe)(void *state, mto_text *out, mto_error *err);
+#endif
 } mto_objective_ops;
 
 /* ---- task readers -------------------------------------------------------- */

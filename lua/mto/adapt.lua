@@ -161,8 +161,8 @@ function M.run(spec)
   if type(spec) ~= "table" then error("mto.adapt: expected a table", 2) end
   local model = spec.model
   if type(model) == "string" then
-    local m, err = mto.load(model)
-    if not m then error("mto.adapt: " .. tostring(err), 0) end
+    local okp, m = pcall(mto.load, model)
+    if not okp then error("mto.adapt: " .. tostring(m), 0) end
     model = m
   end
   if not model then error("mto.adapt: model = (model or directory) is required", 0) end

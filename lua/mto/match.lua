@@ -361,8 +361,8 @@ function M.run(spec)
   if type(spec) ~= "table" then error("mto.match: expected a table", 2) end
   local model = spec.model
   if type(model) == "string" then
-    local m, err = mto.load(model)
-    if not m then error("mto.match: " .. tostring(err), 0) end
+    local okp, m = pcall(mto.load, model)
+    if not okp then error("mto.match: " .. tostring(m), 0) end
     model = m
   end
   if not model then error("mto.match: model = (model or directory) is required", 0) end

@@ -9,9 +9,9 @@
 --   default: the relation phrase of the records' most common relation, as the
 --   "prompting" template words it), phrases = {REL = "..."}, seed (the point's),
 --   optimizer ("adafactor"), lr (0.3), and any other m:prompt option.
--- Training options come from ctx.opts; a point still on the sweep's generic
--- fine-tuning optimizer and lr (adamw, 1e-3) gets the prompt-tuning ones instead,
--- while an explicitly different optimizer or lr (an lr axis, say) is kept;
+-- Training options come from ctx.opts; unless the caller chose an optimizer or lr
+-- (the sweep says which options its spec set in ctx.explicit: train, axes, full),
+-- the prompt-tuning ones replace them; a chosen one (an lr axis, say) is kept;
 -- `train = {...}` in the settings always wins (e.g. M.defaults.train = {lr = 0.3,
 -- optimizer = "adafactor", epochs = 30} for every prompt_tune point of a sweep).
 -- The result's `overrides` lists the options that differ from ctx.opts, so the
@@ -19,8 +19,8 @@
 local mto = require "mto"
 
 local M = {}
-M.defaults = {k = 20, init = "vocab", optimizer = "adafactor", lr = 0.3}
-M.generic = {optimizer = "adamw", lr = 1e-3} -- lua/mto/sweep.lua's TRAIN_DEFAULTS
+local PT = mto.train_defaults("prompt") -- p:train's own: Adafactor, lr 0.3 (core/prompt_train.c)
+M.defaults = {k = 20, init = "vocab", optimizer = PT.optimizer, lr = PT.lr}
 
 local PROMPT_KEYS = {k = true, init = true, placement = true, phrase = true, phrase_ids = true, seed = true,
                      masked = true, mask_id = true, range = true, vocab_lo = true, vocab_hi = true}
@@ -67,9 +67,10 @@ function M.tune(ctx)
   local p = ctx.model:prompt(popts)
   local opts = {}
   for k, v in pairs(ctx.opts or {}) do opts[k] = v end
-  if opts.optimizer == nil or (opts.optimizer == M.generic.optimizer and opts.lr == M.generic.lr) then
-    opts.optimizer, opts.lr = cfg.optimizer, cfg.lr
-  end
+  -- the prompt-tuning optimizer and lr unless the caller chose one: ctx.explicit (the sweep)
+  -- names the options a spec set, otherwise every option in ctx.opts counts as chosen
+  local chosen = ctx.explicit or ctx.opts or {}
+  if not chosen.optimizer and not chosen.lr then opts.optimizer, opts.lr = cfg.optimizer, cfg.lr end
   for k, v in pairs(cfg.train or {}) do opts[k] = v end
   local res = p:train(ctx.train, opts)
   res.prompt = p

@@ -60,8 +60,12 @@ function M.methods.prompt_tune(ctx)
   return res
 end
 
-local TRAIN_DEFAULTS = {optimizer = "adamw", lr = 1e-3, epochs = 10, batch_size = 8,
-                        max_src_len = 128, max_tgt_len = 64}
+-- the defaults live in C (mto.train_defaults "sweep": the library's, with 10 epochs and
+-- sources / targets cut at 128 / 64 tokens); these six become every point's columns
+local TRAIN_DEFAULTS = {}
+for _, k in ipairs{"optimizer", "lr", "epochs", "batch_size", "max_src_len", "max_tgt_len"} do
+  TRAIN_DEFAULTS[k] = mto.train_defaults("sweep")[k]
+end
 local EVAL_DEFAULTS = {max_len = 32, beams = 1, batch_size = 32}
 local PAPER = {style = "paper"}
 -- Generation metrics by name: head metrics take (prediction, references) of one
@@ -180,13 +184,17 @@ function M.new(spec)
   end
   -- training options: defaults < spec.train < axes; every one becomes a column
   self.train = {}
+  self.explicit = {} -- the training options the spec names (train, axes, full), not defaults
   for k, v in pairs(TRAIN_DEFAULTS) do self.train[k] = v end
   for k, v in pairs(spec.train or {}) do
     if k == "valid" or k == "progress" or k == "seed" then
       error("mto.sweep: train." .. k .. " is set by the sweep itself", 2)
     end
     self.train[k] = v
+    self.explicit[k] = true
   end
+  for k in pairs(spec.axes or {}) do self.explicit[k] = true end
+  for k in pairs(spec.full or {}) do self.explicit[k] = true end
   self.axes = {}
   for _, k in ipairs(sorted_keys(spec.axes or {})) do
     local vals = list(spec.axes[k])
@@ -500,7 +508,7 @@ function Sweep:_run_point(p, dir, prog, label)
   -- a model as a few bytes and would let hundreds of copies pile up before collecting
   local copy = mc.model:copy()
   local ctx = {point = p, model = copy, tokenizer = tok, template = tpl,
-               train = examples(tok, tpl, recs), opts = opts, records = recs}
+               train = examples(tok, tpl, recs), opts = opts, records = recs, explicit = self.explicit}
   local row = {n_train = #ctx.train, n_test = #task.test, status = "ok", template_used = tname}
   local ok, res
   if p.shots == 0 then -- zero-shot: the model as it is (the method never runs)

@@ -34,8 +34,9 @@ static const char *const lexnames[] = {
     "verb.weather", "adj.ppl"};
 #define N_LEXNAMES (sizeof lexnames / sizeof lexnames[0])
 
-/* Pointer symbols we turn into relations (wninput(5WN)). The first eight
- * names are the default set; the rest are available through `relations`. */
+/* Pointer symbols we turn into relations (wninput(5WN)). The first seven
+ * entries (N_DEFAULT_PTR_REL) are the default set; the rest are available
+ * through `relations`. */
 static const struct { const char *name, *sym; } wn_ptr_rel[] = {
     {"hypernym", "@"}, {"hypernym", "@i"}, {"part_holonym", "#p"}, {"member_holonym", "#m"},
     {"substance_holonym", "#s"}, {"antonym", "!"}, {"derivation", "+"},

@@ -2,7 +2,15 @@
  * the duplicate is refused, the fresh one still registers. */
 #include "mto/plugin.h"
 
-static const mto_objective_ops ops = {.struct_size = sizeof(mto_objective_ops)};
+static int apply(void *state, const mto_objective_io *io, mto_rng *rng, mto_ids *input,
+                 mto_ids *target, mto_error *err)
+{
+    (void)state, (void)io, (void)rng, (void)input, (void)target, (void)err;
+    return 0;
+}
+
+/* apply() is the one function an objective must have (create/destroy are optional) */
+static const mto_objective_ops ops = {.struct_size = sizeof(mto_objective_ops), .apply = apply};
 static const mto_plugin_desc dup = {
     MTO_PLUGIN_DESC_HEADER, MTO_KIND_OBJECTIVE, "test_copy", "0.2", "same name as good.c", &ops,
 };
