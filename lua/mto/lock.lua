@@ -18,6 +18,7 @@
 --   local lk, why = lock.try_dir(dir)            -- nil, message instead of raising
 --   lk:release();  lock.release_since(lock.mark())  -- a run's locks, on success or error
 local mto = require "mto"
+local fs = require "mto.fs"
 
 local M = {}
 
@@ -66,7 +67,7 @@ local function holders(dir, h, conflict)
     return s ~= "" and s or ("pid " .. tostring(conflict.pid))
   end
   local out = {}
-  for _, name in ipairs(mto._listdir(dir .. "/parts") or {}) do
+  for _, name in ipairs(fs.listdir(dir .. "/parts") or {}) do
     local mode, rank, size = name:match("^(%a+)%-(%d+)%-of%-(%d+)%.owner$")
     if mode and MODES[mode] then
       local b = shard_byte(mode, tonumber(rank), tonumber(size))
@@ -172,8 +173,8 @@ function M.try_shard(dir, mode, rank, size)
                               "train its points twice", dir, part_name(mode, rank, size),
                               read_owner(owner) or "another process")
   end
-  mto._mkdir(dir .. "/parts")
-  mto._write_file(owner, me() .. "\n")
+  fs.mkdir(dir .. "/parts")
+  fs.write_file(owner, me() .. "\n")
   return hold(setmetatable({h = h, kind = "shard", dir = dir, byte = b, owner = owner}, Lock))
 end
 
