@@ -133,16 +133,22 @@ local function try(h, dir, kind, start, len)
   return a, b
 end
 
+-- dir's lock file locked (kind "w" or "r") from byte 0 for len bytes (0: to the end),
+-- or nil and a message naming the holder.
+local function lock_dir(dir, kind, len)
+  local h = handle(dir)
+  local ok, conflict = try(h, dir, kind, 0, len)
+  if ok then return h end
+  return nil, string.format("results directory %s is in use by another run: %s; wait for it to finish " ..
+                            "or use another results directory", dir, holders(dir, h, conflict))
+end
+
 -- The whole directory, or nil and a message naming the holder.
 function M.try_dir(dir)
   local nl = unlocked(dir)
   if nl then return nl end
-  local h = handle(dir)
-  local ok, conflict = try(h, dir, "w", 0, 0)
-  if not ok then
-    return nil, string.format("results directory %s is in use by another run: %s; wait for it to finish " ..
-                              "or use another results directory", dir, holders(dir, h, conflict))
-  end
+  local h, err = lock_dir(dir, "w", 0)
+  if not h then return nil, err end
   h:write(me() .. "\n")
   return hold(setmetatable({h = h, kind = "dir", dir = dir}, Lock))
 end
@@ -158,15 +164,11 @@ end
 function M.try_shard(dir, mode, rank, size)
   local nl = unlocked(dir)
   if nl then return nl end
-  local h = handle(dir)
-  local ok, conflict = try(h, dir, "r", 0, 1)
-  if not ok then
-    return nil, string.format("results directory %s is in use by another run: %s; wait for it to finish " ..
-                              "or use another results directory", dir, holders(dir, h, conflict))
-  end
+  local h, err = lock_dir(dir, "r", 1)
+  if not h then return nil, err end
   local b = shard_byte(mode, rank, size)
   local owner = string.format("%s/parts/%s.owner", dir, part_name(mode, rank, size))
-  ok = try(h, dir, "w", b, 1)
+  local ok = try(h, dir, "w", b, 1)
   if not ok then
     h:unlock(0, 1)
     return nil, string.format("%s: shard %s is already running: %s; two runs of one shard would " ..
