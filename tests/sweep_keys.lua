@@ -15,10 +15,7 @@ end
 
 local tiny = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/sweep_tiny.lua")
 tiny.need_data(T)
-local tmp = os.tmpname()
-os.remove(tmp)
-local dir = tmp .. ".d"
-mto._mkdir(dir)
+local dir = T.tmpdir("sweep-keys")
 local tokpath = tiny.tokenizer(dir .. "/tok")
 copy_file(tiny.data .. "/test.tsv", dir .. "/test.tsv")
 

@@ -7,10 +7,7 @@ local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
 local ok = T.ok
 local tiny = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/sweep_tiny.lua")
 tiny.need_data(T)
-local tmp = os.tmpname()
-os.remove(tmp)
-local dir = tmp .. ".d"
-mto._mkdir(dir)
+local dir = T.tmpdir("sweep-validate")
 local tokpath = tiny.tokenizer(dir .. "/tok")
 local trained = 0
 local sweep = require "mto.sweep"
