@@ -11,6 +11,7 @@
 -- not a result); with --model, a Hugging Face T5 directory (config.json,
 -- model.safetensors, spiece.model).
 local mto = require "mto"
+local fs = require "mto.fs"
 
 local quiet, model_dir, pos = false, nil, {}
 local i = 1
@@ -26,7 +27,7 @@ if not io.open(data .. "/train.tsv") then
   io.stderr:write("fewshot_atomic: no ", data, "/train.tsv (give DATA_DIR)\n")
   os.exit(2)
 end
-mto._mkdir(out)
+fs.mkdir(out)
 
 local models, tokenizer
 if model_dir then
@@ -72,8 +73,8 @@ if not quiet then io.stderr:write(("%d points, results in %s/\n"):format(#sweep:
 local summary = sweep:run{results = out, quiet = quiet, plot = true}
 local md = mto.table{results = out, rows = "template", cols = "shots", value = "rouge_l"}
 print(md)
-mto._write_file(out .. "/table-rouge_l.md", md)
-mto._write_file(out .. "/table-rouge_l.tex",
+fs.write_file(out .. "/table-rouge_l.md", md)
+fs.write_file(out .. "/table-rouge_l.tex",
                 mto.table{results = out, rows = "template", cols = "shots", value = "rouge_l", format = "latex"})
 print(("%d points trained, %d already done, %d failed; %s"):format(summary.ran, summary.skipped, summary.failed,
                                                                summary.plot or "no plot"))

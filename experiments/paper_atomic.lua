@@ -25,6 +25,7 @@
 -- DIR holds train.tsv, validation.tsv (or dev.tsv) and test.tsv in either ATOMIC-2020 layout.
 -- Each --model is a Hugging Face T5 directory (config.json, model.safetensors, spiece.model).
 local mto = require "mto"
+local fs = require "mto.fs"
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = here .. "/lib/?.lua;" .. package.path
 local S = require "study"
@@ -57,7 +58,7 @@ local valid = exists(o.data .. "/validation.tsv") and o.data .. "/validation.tsv
 for _, f in ipairs{o.data .. "/train.tsv", valid, o.data .. "/test.tsv"} do
   if not exists(f) then error("paper_atomic: missing " .. f .. " (give --data DIR)", 0) end
 end
-mto._mkdir(o.results)
+fs.mkdir(o.results)
 
 -- relations present in the data
 local all = mto.read("atomic", o.data .. "/train.tsv")
@@ -73,7 +74,7 @@ if o.tiny then
   -- CI: a tokenizer trained on the data and a tiny random T5
   local lines = {}
   for _, r in ipairs(all) do lines[#lines + 1] = r.head; lines[#lines + 1] = r.tail end
-  mto._write_file(o.results .. "/spiece.txt", table.concat(lines, "\n") .. "\n")
+  fs.write_file(o.results .. "/spiece.txt", table.concat(lines, "\n") .. "\n")
   tokenizer = mto.train_tokenizer{input = o.results .. "/spiece.txt", model_prefix = o.results .. "/spiece",
                                   vocab_size = 400, model_type = "unigram", seed = 1, num_threads = 1}
   o.models = {tiny = {config = {d_model = 32, d_ff = 64, d_kv = 8, num_heads = 2, num_layers = 1,

@@ -11,6 +11,7 @@
 -- Replicate R uses world seed R and pre-training seed R. Each model directory
 -- (HF layout + spiece.model) loads with mto.load(DIR).
 local mto = require "mto"
+local fs = require "mto.fs"
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = here .. "/lib/?.lua;" .. package.path
 local world = require "world"
@@ -31,16 +32,16 @@ while arg[i] do
   i = i + 2
 end
 local wdir = string.format("%s/world-%d-f%d-s%d", o.out, o.synsets, o.forms, o.replicate)
-mto._mkdir(o.out)
+fs.mkdir(o.out)
 local w = world.build{dir = wdir, synsets = o.synsets, seed = o.replicate, forms = o.forms}
 print(world.describe(w))
 local ts = world.text_stats(w, o.condition)
 print(string.format("pre-training text (%s): %d sentences, %d tokens", o.condition, ts.sentences, ts.tokens))
-local t0 = mto._clock()
+local t0 = fs.clock()
 local mdir = wdir .. "/models-" .. o.condition
 local models, log = B.ensure(w, {dir = mdir, condition = o.condition, seed = o.replicate, stage1 = o.stage1,
                                   stage2 = o.stage2, workers = o.workers})
-print(string.format("pre-training: %.0f s (seed %d, %d workers)", mto._clock() - t0, o.replicate, o.workers))
+print(string.format("pre-training: %.0f s (seed %d, %d workers)", fs.clock() - t0, o.replicate, o.workers))
 for k = 1, o.forms do
   local groups = B.probe_set(w, "test", k)
   local bl = B.baselines(w, groups)

@@ -3,7 +3,8 @@
 -- the model toward the format, and a self-contained checkpoint directory.
 local mto = require "mto"
 local L = dofile(os.getenv("MTO_SRCDIR") .. "/tests/match_lib.lua")
-local ok, near = L.ok, L.near
+local T = dofile(os.getenv("MTO_SRCDIR") .. "/tests/tap.lua")
+local ok, near = T.ok, T.near
 
 -- ---- data ---------------------------------------------------------------------
 local lines = {"the cat sat on the warm mat. A dog ran far away!", "birds can fly over the tall trees",
@@ -42,8 +43,8 @@ local mm = mto.adapt_data{source = {task = two}, objective = "mixed", groups = f
 ok(mm[1].kind == "lm" and mm[17].kind == "mask", "mixed: groups from a match result; unnamed groups draw with mask_ratio")
 local coin = mto.adapt_data{source = {lines = lines}, objective = "mixed", seed = 1, mask_ratio = 0.5}
 ok(#coin == 4, "mixed on a corpus (no groups)")
-ok(L.raises("objective 'denoise'", mto.adapt_data, {source = {lines = lines}, objective = "denoise"}), "bad objective named")
-ok(L.raises("source", mto.adapt_data, {objective = "mask"}), "missing source named")
+ok(T.raises("objective 'denoise'", mto.adapt_data, {source = {lines = lines}, objective = "denoise"}), "bad objective named")
+ok(T.raises("source", mto.adapt_data, {objective = "mask"}), "missing source named")
 
 -- ---- continued pre-training moves the model toward the format --------------------
 local tok = L.tokenizer()
@@ -85,7 +86,7 @@ sm.tokenizer = stok
 local out = dir .. "/adapted"
 local r2 = mto.adapt{model = sm, source = {corpus = corpus}, objective = "lm", steps = 10, out = out, seed = 3,
                      train = {batch_size = 8}}
-local function exists(p) local f = io.open(p) if f then f:close() end return f ~= nil end
+local exists = require("mto.fs").exists
 ok(exists(out .. "/config.json") and exists(out .. "/model.safetensors") and exists(out .. "/spiece.model")
    and exists(out .. "/adapt.json"), "out has config.json, model.safetensors, spiece.model, adapt.json")
 local loaded = assert(mto.load(out))
@@ -100,4 +101,4 @@ fh:close()
 ok(meta:find('"objective": "lm"', 1, true) and meta:find('"steps": 10', 1, true) and meta:find("corpus", 1, true),
    "adapt.json records source, objective and steps")
 os.execute("rm -rf '" .. dir .. "'")
-L.done()
+T.done()

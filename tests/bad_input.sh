@@ -3,29 +3,19 @@
 # malformed input goes through the real `mto` command and must give a
 # non-zero exit (or, for plugins, a refusal), a message naming the file:line /
 # tensor / plugin, and no crash (exit status >= 128 means a signal).
-MTO="$MTO_BUILDDIR/mto"
+. "${MTO_SRCDIR:-.}/tests/tap.sh"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-n=0
 # row NAME WANT_EXIT PATTERN -- COMMAND...: WANT_EXIT is "fail" (1..127) or 0
 row() {
     name=$1 want=$2 pattern=$3; shift 4
     "$@" >"$tmp/out" 2>&1; rc=$?
-    n=$((n + 1))
-    if [ $rc -ge 128 ]; then
-        echo "not ok $n - $name: crashed (status $rc)"; sed 's/^/# /' "$tmp/out" | head -5; return
-    fi
-    if [ "$want" = fail ] && [ $rc -eq 0 ]; then
-        echo "not ok $n - $name: succeeded"; sed 's/^/# /' "$tmp/out" | head -5; return
-    fi
-    if [ "$want" = 0 ] && [ $rc -ne 0 ]; then
-        echo "not ok $n - $name: exit $rc"; sed 's/^/# /' "$tmp/out" | head -5; return
-    fi
-    if grep -q -e "$pattern" "$tmp/out"; then
-        echo "ok $n - $name"
-    else
-        echo "not ok $n - $name: message lacks /$pattern/"; sed 's/^/# /' "$tmp/out" | head -5
-    fi
+    if [ $rc -ge 128 ]; then why="crashed (status $rc)"
+    elif [ "$want" = fail ] && [ $rc -eq 0 ]; then why="succeeded"
+    elif [ "$want" = 0 ] && [ $rc -ne 0 ]; then why="exit $rc"
+    elif ! grep -q -e "$pattern" "$tmp/out"; then why="message lacks /$pattern/"
+    else ok 0 "$name"; return; fi
+    ok 1 "$name: $why"; diag_file "$tmp/out" 5
 }
 
 # --- hostile safetensors (written with Lua's string.pack) -------------------
@@ -112,7 +102,7 @@ row "Lua script with a syntax error" fail "syn.lua:" -- "$MTO" run "$tmp/syn.lua
 row "plugin with the wrong ABI is refused, others load" 0 "bad_abi.so.*ABI version" -- \
     env MTO_PLUGIN_PATH="$MTO_BUILDDIR/tests/plugins/.libs/bad_abi.so" "$MTO" plugins
 env MTO_PLUGIN_PATH="$MTO_BUILDDIR/tests/plugins/.libs/bad_abi.so" "$MTO" plugins >"$tmp/pl" 2>/dev/null
-n=$((n + 1)); if grep -q "span_corruption" "$tmp/pl"; then echo "ok $n - other plugins still listed"; else echo "not ok $n - other plugins still listed"; fi
+grep -q "span_corruption" "$tmp/pl"; ok $? "other plugins still listed"
 cat >"$tmp/tmpl.lua" <<'LUA'
 local mto = require "mto"
 local t = mto.template(arg[1], {masked = 1})
@@ -161,4 +151,4 @@ mkdir -p "$tmp/adir"
 row "a directory as input" fail "adir: cannot open: is a directory" -- "$MTO" run "$tmp/read.lua" atomic "$tmp/adir"
 row "a line over max_line_bytes" fail "nul.tsv:1: line longer than 10 bytes" -- \
     "$MTO" run "$tmp/read.lua" atomic "$tmp/nul.tsv" max_line_bytes=10
-echo "1..$n"
+done_testing

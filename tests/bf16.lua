@@ -4,14 +4,8 @@
 -- Without native bf16 (and without MTO_BF16=emulate) bf16 runs as fp32: the
 -- option is still accepted and the comparison is skipped.
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print(string.format("%sok %d - %s", cond and "" or "not ", n, name))
-  return cond
-end
-local function skip(why) n = n + 1; print(string.format("ok %d # SKIP %s", n, why)) end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok, skip = T.ok, T.skip
 
 local name, desc, native = mto.backend()
 ok(name == "openblas" or name == "dnnl", "mto.backend(): " .. tostring(name))
@@ -61,7 +55,7 @@ else
   end
   local m32, sp32 = stats(f32)
   local m16, sp16 = stats(b16)
-  print(string.format("# 30 shots, seeds 1-3: rouge_l fp32 %s (mean %.4f, spread %.4f), bf16 %s (mean %.4f, spread %.4f); %.1f s",
+  T.diag(string.format("30 shots, seeds 1-3: rouge_l fp32 %s (mean %.4f, spread %.4f), bf16 %s (mean %.4f, spread %.4f); %.1f s",
                       table.concat(f32, " "), m32, sp32, table.concat(b16, " "), m16, sp16, mto._clock() - t0))
   ok(#f32 == 3 and #b16 == 3 and s32.rows[1].precision == "fp32" and s16.rows[1].precision == "bf16",
      "sweep: precision is a training option of the points (3 seeds each)")
@@ -71,5 +65,4 @@ else
                    math.max(sp32, sp16), m32))
   os.execute("rm -rf '" .. tmp .. "'* ")
 end
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

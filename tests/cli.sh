@@ -2,15 +2,9 @@
 # cli.sh — the mto command line: help, version, usage errors (exit 2), Lua
 # errors reported as script:LINE (exit 1), arguments, and the stock lua5.4
 # interpreter loading the same module with require "mto".
-MTO="$MTO_BUILDDIR/mto"
+. "${MTO_SRCDIR:-.}/tests/tap.sh"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-n=0
-check() { # check NAME COMMAND... : ok if the command succeeds
-    name=$1; shift
-    n=$((n + 1))
-    if "$@" >/dev/null 2>&1; then echo "ok $n - $name"; else echo "not ok $n - $name"; fi
-}
 
 "$MTO" --help >"$tmp/help" 2>&1; rc=$?
 check "--help exits 0" test $rc -eq 0
@@ -68,6 +62,6 @@ if [ -n "$LUA" ] && [ -x "$LUA" ]; then
     LD_PRELOAD="$preload" ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" "$LUA" -e 'local m = require "mto"; assert(type(m.version) == "string"); assert(type(m.plugins()) == "table"); print("lua ok " .. m.version)' >"$tmp/out" 2>&1
     check "stock lua5.4 can require \"mto\" (LUA_CPATH)" grep -q "lua ok" "$tmp/out"
 else
-    n=$((n + 1)); echo "ok $n # SKIP lua5.4 interpreter not found at configure time"
+    skip "lua5.4 interpreter not found at configure time"
 fi
-echo "1..$n"
+done_testing

@@ -2,21 +2,11 @@
 # convert.sh — `mto convert`, `mto info` on .bin / sharded checkpoints and
 # m:save{max_shard_size}: a converted or resharded model gives exactly the
 # scores of the model it came from (scores printed with 17 digits).
-MTO="$MTO_BUILDDIR/mto"
+. "${MTO_SRCDIR:-.}/tests/tap.sh"
 T="$MTO_SRCDIR/tests/ref/torch"
 R="$MTO_SRCDIR/tests/ref"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-n=0
-check() { # check NAME COMMAND...: exit status 0
-    name=$1; shift
-    n=$((n + 1))
-    if "$@" >"$tmp/out" 2>&1; then echo "ok $n - $name"; else echo "not ok $n - $name"; sed 's/^/# /' "$tmp/out" | head -5; fi
-}
-has() { # has NAME PATTERN FILE
-    n=$((n + 1))
-    if grep -q -e "$2" "$3"; then echo "ok $n - $1"; else echo "not ok $n - $1: no /$2/"; sed 's/^/# /' "$3" | head -8; fi
-}
 cat >"$tmp/score.lua" <<'LUA'
 local mto = require "mto"
 local m = mto.load(arg[1])
@@ -25,10 +15,9 @@ print(string.format("%.17g %.17g", s[1], s[2]))
 if arg[2] then m:save(arg[2], {max_shard_size = arg[3]}) end
 LUA
 same() { # same NAME A B: equal scores
-    n=$((n + 1))
     a=$("$MTO" run "$tmp/score.lua" "$2" 2>&1); b=$("$MTO" run "$tmp/score.lua" "$3" 2>&1)
-    if [ -n "$a" ] && [ "$a" = "$b" ] && ! echo "$a" | grep -q mto; then echo "ok $n - $1 ($a)"
-    else echo "not ok $n - $1"; echo "# $a"; echo "# $b"; fi
+    if [ -n "$a" ] && [ "$a" = "$b" ] && ! echo "$a" | grep -q mto; then ok 0 "$1 ($a)"
+    else ok 1 "$1"; diag "$a"; diag "$b"; fi
 }
 
 check "convert pytorch_model.bin to a directory" "$MTO" convert "$T/t5-v11" "$tmp/v11"
@@ -58,14 +47,13 @@ mkdir "$tmp/resh"
 check "m:save(dir, {max_shard_size = \"16KB\"})" "$MTO" run "$tmp/score.lua" "$R/t5-v11" "$tmp/resh" 16KB
 check "four shards and an index" test -f "$tmp/resh/model-00004-of-00004.safetensors" -a -f "$tmp/resh/model.safetensors.index.json"
 same "resharded model scores as the unsharded one" "$R/t5-v11" "$tmp/resh"
-n=$((n + 1))
 "$MTO" convert "$T/t5-v11" >/dev/null 2>&1; rc=$?
-if [ $rc = 2 ]; then echo "ok $n - convert without OUT: usage, exit 2"; else echo "not ok $n - convert without OUT: exit $rc"; fi
-n=$((n + 1))
+[ $rc = 2 ]
+ok $? "convert without OUT: usage, exit 2 (exit $rc)"
 "$MTO" convert "$T/t5-v11" "$tmp/x" --max-shard-size 3parsecs >"$tmp/out" 2>&1; rc=$?
-if [ $rc = 2 ] && grep -q "max_shard_size '3parsecs'" "$tmp/out"; then echo "ok $n - bad size refused"; else echo "not ok $n - bad size: exit $rc"; fi
-n=$((n + 1))
+[ $rc = 2 ] && grep -q "max_shard_size '3parsecs'" "$tmp/out"
+ok $? "bad size refused (exit $rc)"
 "$MTO" convert "$T/bad/os_system.bin" "$tmp/evil.safetensors" >"$tmp/out" 2>&1; rc=$?
-if [ $rc = 1 ] && grep -q "os.system" "$tmp/out" && [ ! -e "$tmp/evil.safetensors" ]; then echo "ok $n - hostile .bin: nothing written"
-else echo "not ok $n - hostile .bin: exit $rc"; fi
-echo "1..$n"
+[ $rc = 1 ] && grep -q "os.system" "$tmp/out" && [ ! -e "$tmp/evil.safetensors" ]
+ok $? "hostile .bin: nothing written (exit $rc)"
+done_testing

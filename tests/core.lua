@@ -1,11 +1,7 @@
 -- core.lua — the Lua module's basics, run by `mto run` (TAP output).
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print((cond and "ok " or "not ok ") .. n .. " - " .. name)
-end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok = T.ok
 
 ok(type(mto.version) == "string" and mto.version:match("^%d+%.%d+"), "mto.version is a version string")
 ok(math.type(mto.abi_version) == "integer" and mto.abi_version >= 1, "mto.abi_version")
@@ -19,5 +15,4 @@ end
 local okk, msg = pcall(mto.load_plugin, "/nonexistent/plugin.so")
 ok(not okk and msg:match("/nonexistent/plugin.so"), "load_plugin failure raises a message naming the file")
 ok(type(mto.plugin_path()) == "string" and #mto.plugin_path() > 0, "plugin_path() lists searched directories")
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

@@ -1,11 +1,7 @@
 -- data.lua — mto.objective() and mto.template() from Lua (TAP, run by `mto run`).
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print((cond and "ok " or "not ok ") .. n .. " - " .. name)
-end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok = T.ok
 local function join(t) return table.concat(t, " ") end
 local function fails(pattern, f, ...)
   local good, msg = pcall(f, ...)
@@ -98,5 +94,4 @@ local qa = mto.template("masked_choice_prompting")
 local qi, qt = qa:render{question = "Q?", choice1 = "a", choice2 = "b", nchoices = 2, answer = "choice2"}
 ok(qi == "Q? choice1: a choice2: b The answer is <extra_id_0>" and qt == "<extra_id_0> choice2: b", "QA render (mcqa reader's fields)")
 
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

@@ -9,12 +9,9 @@ local world = require "world"
 local B = require "basemodels"
 local S = require "study"
 
-local n = 0
-local function ok(c, msg) n = n + 1; print((c and "ok " or "not ok ") .. n .. " - " .. msg); return c end
-
-local tmp = os.getenv("TMPDIR") or "/tmp"
-local dir = string.format("%s/mto-exp-test-%d", tmp, math.floor(mto._clock() * 1000) % 1000000)
-mto._mkdir(dir)
+local T = dofile(src .. "/tests/tap.lua")
+local ok, fs = T.ok, require "mto.fs"
+local dir = T.tmpdir("exp-test")
 
 -- world
 local w = world.build{dir = dir .. "/world", synsets = 60, seed = 3, vocab_size = 800}
@@ -98,7 +95,7 @@ local w2 = world.build{dir = dir .. "/world", synsets = 60, seed = 3, vocab_size
 ok(w2.stats.tokens == w.stats.tokens and #w2.facts == #w.facts, "rebuilding is deterministic")
 
 -- base models: a few steps each, then cached
-local t0 = mto._clock()
+local t0 = fs.clock()
 local models, log = B.ensure(w, {dir = dir .. "/models", stage1 = 20, stage2 = 10, batch_size = 16, copies = 1,
                                  quiet = true, config = {d_model = 32, d_ff = 64, d_kv = 8, num_heads = 2,
                                  num_layers = 1, num_decoder_layers = 1, feed_forward_proj = "gated-gelu",
@@ -185,6 +182,6 @@ ok(tot[1] == 2 and tot[2] == 1 and tot[3] == 1 and tot[4] == 2,
                  tot[2], tot[1], tot[3], tot[4]))
 local ok_split = pcall(S.matching, models, {"v1_1"}, w, {split = "test"})
 ok(not ok_split, "matching refuses the test split")
-io.stderr:write(string.format("# smoke test took %.1f s\n", mto._clock() - t0))
+io.stderr:write(string.format("# smoke test took %.1f s\n", fs.clock() - t0))
 os.execute("rm -rf '" .. dir .. "'")
-print("1.." .. n)
+T.done()

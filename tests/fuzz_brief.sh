@@ -7,6 +7,8 @@
 # a TAP skip, with the reason) when clang or libFuzzer is not installed.
 set -u
 src=${MTO_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+MTO_SRCDIR=$src
+. "$src/tests/tap.sh"
 secs=${FUZZ_BRIEF_SECONDS:-12}
 CC=${FUZZ_CC:-clang}
 here=$src/tests/fuzz
@@ -18,21 +20,14 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mto-fuzz-brief.XXXXXX") || { echo "Bail out! m
 trap 'rm -rf "$work"' EXIT
 
 # Can this clang link a libFuzzer target (clang + libfuzzer-14-dev / compiler-rt)?
-if ! command -v "$CC" >/dev/null 2>&1; then
-    echo "1..0 # SKIP $CC not installed (Debian: apt-get install clang libfuzzer-14-dev)"
-    exit 0
-fi
+command -v "$CC" >/dev/null 2>&1 || skip_all "$CC not installed (Debian: apt-get install clang libfuzzer-14-dev)"
 printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' \
     > "$work/probe.c"
-if ! "$CC" -fsanitize=fuzzer,address,undefined "$work/probe.c" -o "$work/probe" >/dev/null 2>&1; then
-    echo "1..0 # SKIP $CC cannot link -fsanitize=fuzzer,address,undefined (Debian: apt-get install libfuzzer-14-dev)"
-    exit 0
-fi
+"$CC" -fsanitize=fuzzer,address,undefined "$work/probe.c" -o "$work/probe" >/dev/null 2>&1 ||
+    skip_all "$CC cannot link -fsanitize=fuzzer,address,undefined (Debian: apt-get install libfuzzer-14-dev)"
 
-echo "1..$n"
-i=0
+plan "$n"
 for t in $targets; do
-    i=$((i + 1))
     reg=""
     [ -d "$here/regressions/$t" ] && reg="$here/regressions/$t"
     nreg=0
@@ -44,10 +39,11 @@ for t in $targets; do
     rc=$?
     line=$(grep "^$t: " "$work/$t.out" | tail -n 1)
     if [ $rc = 0 ] && echo "$line" | grep -q ', ok$'; then
-        echo "ok $i - $t: $nreg regression inputs replayed; ${line#"$t: "}"
+        ok 0 "$t: $nreg regression inputs replayed; ${line#"$t: "}"
     else
-        echo "not ok $i - $t: ${line:-no result} (exit $rc)"
-        sed 's/^/# /' "$work/$t.out" | tail -n 30
+        ok 1 "$t: ${line:-no result} (exit $rc)"
+        tail -n 30 "$work/$t.out" | sed 's/^/# /'
         for log in "$work/out/$t.log"; do [ -f "$log" ] && grep -E 'ERROR|SUMMARY|runtime error' "$log" | head -n 5 | sed 's/^/# /'; done
     fi
 done
+done_testing

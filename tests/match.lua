@@ -5,13 +5,14 @@
 -- overrides, the threshold option, gold ranks, the markdown and CSV outputs.
 local mto = require "mto"
 local L = dofile(os.getenv("MTO_SRCDIR") .. "/tests/match_lib.lua")
-local ok = L.ok
+local T = dofile(os.getenv("MTO_SRCDIR") .. "/tests/tap.lua")
+local ok = T.ok
 local t0 = os.clock()
 
 local tok = L.tokenizer()
 local masked_model, rm = L.trained(tok, "masked_prompting", 300, 1)
 local plain_model, rp = L.trained(tok, "prompting", 300, 1)
-print(string.format("# pre-training loss: mask format %.3f -> %.4f, mapping format %.3f -> %.4f",
+T.diag(string.format("pre-training loss: mask format %.3f -> %.4f, mapping format %.3f -> %.4f",
                     rm.first_loss, rm.final_loss, rp.first_loss, rp.final_loss))
 ok(rm.final_loss < 0.1 and rp.final_loss < 0.1, "both tiny models learned their format")
 
@@ -24,7 +25,7 @@ local function run(model, extra)
 end
 
 local A = run(masked_model, {csv = tmp .. ".csv", markdown = tmp .. ".md"})
-io.write((A.markdown:gsub("[^\n]*\n", "# %0")))
+T.diag(A.markdown)
 local a = A.tasks.facts
 local function row(res, tpl)
   for _, r in ipairs(res.rows) do if r.template == tpl then return r end end
@@ -40,7 +41,7 @@ ok(row(A, "masked_prompting").n == 16 and row(A, "masked_prompting").tail_tokens
    row(A, "masked_prompting").inexact == 0, "16 examples, 2 tail tokens each, all found exactly")
 
 local B = run(plain_model)
-io.write((B.markdown:gsub("[^\n]*\n", "# %0")))
+T.diag(B.markdown)
 local b = B.tasks.facts
 ok(b.mi and b.mi < 0, string.format("mapping-trained model: MI = %.3f < 0", b.mi or 0 / 0))
 ok(b.family == "mapping" and b.template == "prompting", "mapping-trained model: mapping, prompting recommended")
@@ -48,8 +49,8 @@ ok(row(B, "prompting").top1 >= 0.8, "gold ranks first with the plain format: " .
 ok(row(B, "prompting").ppl < row(B, "masked_prompting").ppl, "prompting PPL < masked PPL")
 
 -- the threshold is an option; other matchers and who decided
-local T = run(masked_model, {threshold = 2})
-ok(T.tasks.facts.family == "mapping", "threshold 2 turns the same MI into mapping")
+local th = run(masked_model, {threshold = 2})
+ok(th.tasks.facts.family == "mapping", "threshold 2 turns the same MI into mapping")
 local R = run(masked_model, {matcher = {"rules", "scoring"}, matcher_opts = {rules = {rules = {hypernym = "mapping"}}}})
 ok(R.tasks.facts.decided_by == "rules" and R.tasks.facts.family == "mapping", "rules first: the override decides")
 ok(R.tasks.facts.template == "prompting" or R.tasks.facts.template == "mapping", "mapping family -> an unmasked template")
@@ -93,6 +94,6 @@ ok(used.masked == "masked_prompting" and used.plain == "prompting",
    "sweep template auto: masked_prompting for the mask-trained model, prompting for the other (got "
    .. tostring(used.masked) .. ", " .. tostring(used.plain) .. ")")
 os.execute("rm -rf '" .. rdir .. "'")
-ok(L.raises("tasks = ", mto.match, {model = masked_model, tokenizer = tok}), "missing tasks named")
-print(string.format("# %.1f s CPU", os.clock() - t0))
-L.done()
+ok(T.raises("tasks = ", mto.match, {model = masked_model, tokenizer = tok}), "missing tasks named")
+T.diag(string.format("%.1f s CPU", os.clock() - t0))
+T.done()

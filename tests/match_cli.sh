@@ -4,12 +4,10 @@
 # tables on stdout and the CSV file; usage errors exit 2, failures exit 1.
 # Runs lua/mto/match_cli.lua through `mto run`, and `mto match` too once the CLI has it.
 set -u
-MTO="$MTO_BUILDDIR/mto"
+. "${MTO_SRCDIR:-.}/tests/tap.sh"
 CLI="$MTO_SRCDIR/lua/mto/match_cli.lua"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 
 # data: head<TAB>relation<TAB>tail (the original ATOMIC-2020 layout)
 i=1
@@ -33,7 +31,7 @@ m:save("$tmp/model")
 LUA
 "$MTO" run "$tmp/make.lua" >"$tmp/make.out" 2>&1
 ok $? "tiny model directory with spiece.model"
-sed 's/^/# /' "$tmp/make.out"
+diag_file "$tmp/make.out"
 
 run_match() { # $1 = how: "run" (the script through mto run) or "match" (the subcommand)
   how_=$1
@@ -46,7 +44,7 @@ for how in run match; do
     --n 12 --seed 2 --candidates 3 --csv "$tmp/m.csv" >"$tmp/out.md" 2>"$tmp/err"
   rc=$?
   ok $rc "[$how] exit 0 on a good run"
-  [ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"
+  [ $rc -eq 0 ] || diag_file "$tmp/err"
   grep -q '^| ev/xIntent | masked_prompting | 12 |' "$tmp/out.md" && grep -q '^| ev/AtLocation | prompting | 12 |' "$tmp/out.md"
   ok $? "[$how] markdown: one row per task x template, split by relation"
   grep -Eq '^\| ev/xIntent \| xIntent \| -?[0-9.]+ \| (filling|mapping) \| [a-z_]+ \| scoring \|' "$tmp/out.md"
@@ -69,4 +67,4 @@ for how in run match; do
   [ $? -eq 1 ] && grep -q 'nothing' "$tmp/err"
   ok $? "[$how] missing model directory: exit 1 naming it"
 done
-echo "1..$n"
+done_testing

@@ -1,5 +1,6 @@
 -- match_lib.lua — shared by the matching tests (loaded with dofile): a word-level
--- tokenizer (no SentencePiece needed), a tiny world of facts, tiny models and TAP helpers.
+-- tokenizer (no SentencePiece needed), a tiny world of facts, tiny models
+-- (the TAP helpers are tests/tap.lua's).
 local mto = require "mto"
 local L = {}
 
@@ -66,30 +67,6 @@ function L.trained(tok, template, steps, seed)
   local m = mto.new(L.CONFIG, seed or 1)
   local res = m:train(ex, {lr = 3e-3, max_steps = steps or 300, batch_size = 16, seed = seed or 1, dropout = false})
   return m, res
-end
-
--- TAP
-local n, failed = 0, 0
-function L.ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print(string.format("%sok %d - %s", cond and "" or "not ", n, name))
-  return cond
-end
-function L.near(a, b, tol, name)
-  local good = type(a) == "number" and type(b) == "number" and math.abs(a - b) <= tol
-  if not good then print(string.format("# got %s, want %s (tol %g)", tostring(a), tostring(b), tol)) end
-  return L.ok(good, name)
-end
-function L.raises(pat, f, ...)
-  local good, msg = pcall(f, ...)
-  if good then print("# no error") return false end
-  if not tostring(msg):find(pat, 1, true) then print("# error was: " .. tostring(msg)) return false end
-  return true
-end
-function L.done()
-  print("1.." .. n)
-  if failed > 0 then os.exit(1) end
 end
 
 return L

@@ -3,7 +3,8 @@
 -- replace it, bad tables are named by file:line; the scoring matcher's threshold.
 local mto = require "mto"
 local L = dofile(os.getenv("MTO_SRCDIR") .. "/tests/match_lib.lua")
-local ok = L.ok
+local T = dofile(os.getenv("MTO_SRCDIR") .. "/tests/tap.lua")
+local ok = T.ok
 local tsv = os.getenv("MTO_SRCDIR") .. "/plugins/matchers/rules.tsv"
 
 local builtin, fromfile = mto.matcher("rules"), mto.matcher("rules", {table = tsv})
@@ -15,7 +16,7 @@ for line in io.lines(tsv) do
     n = n + 1
     local a, whya = builtin:decide{relation = rel}
     local b, whyb = fromfile:decide{relation = rel}
-    if a ~= fam or b ~= fam then agree = false; print("# " .. rel .. ": " .. tostring(a) .. " / " .. tostring(b)) end
+    if a ~= fam or b ~= fam then agree = false; T.diag(rel .. ": " .. tostring(a) .. " / " .. tostring(b)) end
   end
 end
 ok(n >= 30 and agree, n .. " relations: built-in table == rules.tsv")
@@ -39,16 +40,16 @@ ok(mine:decide{relation = "xIntent"} == "filling" and mine:decide{relation = "xW
 fh = io.open(tmp, "w")
 fh:write("xIntent filling\nxNeed maybe\n")
 fh:close()
-ok(L.raises(tmp .. ":2: family 'maybe'", mto.matcher, "rules", {table = tmp}), "bad family named with file:line")
+ok(T.raises(tmp .. ":2: family 'maybe'", mto.matcher, "rules", {table = tmp}), "bad family named with file:line")
 fh = io.open(tmp, "w")
 fh:write("xIntent\n")
 fh:close()
-ok(L.raises(tmp .. ":1: expected 'relation<TAB>family'", mto.matcher, "rules", {table = tmp}), "missing family named")
+ok(T.raises(tmp .. ":1: expected 'relation<TAB>family'", mto.matcher, "rules", {table = tmp}), "missing family named")
 os.remove(tmp)
-ok(L.raises("cannot open table /nonexistent/rules.tsv", mto.matcher, "rules", {table = "/nonexistent/rules.tsv"}), "missing file named")
-ok(L.raises("is not REL=family", mto.matcher, "rules", {rules = "xIntent"}), "bad override string named")
-ok(L.raises("option default 'both'", mto.matcher, "rules", {default = "both"}), "bad default named")
-ok(L.raises("no matcher plugin named 'oracle' (available: rules, scoring)", mto.matcher, "oracle"), "unknown matcher named")
+ok(T.raises("cannot open table /nonexistent/rules.tsv", mto.matcher, "rules", {table = "/nonexistent/rules.tsv"}), "missing file named")
+ok(T.raises("is not REL=family", mto.matcher, "rules", {rules = "xIntent"}), "bad override string named")
+ok(T.raises("option default 'both'", mto.matcher, "rules", {default = "both"}), "bad default named")
+ok(T.raises("no matcher plugin named 'oracle' (available: rules, scoring)", mto.matcher, "oracle"), "unknown matcher named")
 
 local sc = mto.matcher("scoring")
 ok(sc:decide{mi = 0.3} == "filling" and sc:decide{mi = 0.29} == "mapping", "scoring: default threshold 0.3")
@@ -59,4 +60,4 @@ local names = {}
 for _, p in ipairs(mto.plugins and mto.plugins() or {}) do if p.kind == "matcher" then names[#names + 1] = p.name end end
 table.sort(names)
 ok(table.concat(names, ",") == "rules,scoring", "mto.plugins() lists both matchers: " .. table.concat(names, ","))
-L.done()
+T.done()

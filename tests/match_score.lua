@@ -3,7 +3,8 @@
 -- and the tail-only sum leaves out the sentinel, the eos and template words.
 local mto = require "mto"
 local L = dofile(os.getenv("MTO_SRCDIR") .. "/tests/match_lib.lua")
-local ok, near = L.ok, L.near
+local T = dofile(os.getenv("MTO_SRCDIR") .. "/tests/tap.lua")
+local ok, near = T.ok, T.near
 
 local m = mto.new(L.CONFIG, 7)
 local S0, S1 = L.V - 1, L.V - 2
@@ -60,9 +61,9 @@ ok(mto.match_family(0.6) == "filling" and mto.match_family(0.1) == "mapping" and
    "match_family with the default and a given threshold")
 
 -- errors
-ok(L.raises("tgts[1][2] is not a token id in [0, 96)", m.score_batch, m, {srcs = {{3}}, tgts = {{3, 96}}}), "id outside the vocabulary named")
-ok(L.raises("2 sources but 1 targets", m.score_batch, m, {srcs = {{3}, {4}}, tgts = {{3}}}), "count mismatch named")
-ok(L.raises("batch_size 0", m.score_batch, m, {srcs = {{3}}, tgts = {{3}}, batch_size = 0}), "batch_size 0 rejected")
+ok(T.raises("tgts[1][2] is not a token id in [0, 96)", m.score_batch, m, {srcs = {{3}}, tgts = {{3, 96}}}), "id outside the vocabulary named")
+ok(T.raises("2 sources but 1 targets", m.score_batch, m, {srcs = {{3}, {4}}, tgts = {{3}}}), "count mismatch named")
+ok(T.raises("batch_size 0", m.score_batch, m, {srcs = {{3}}, tgts = {{3}}, batch_size = 0}), "batch_size 0 rejected")
 local empty = m:score_batch{srcs = {{3, 1}}, tgts = {{}}}
 ok(#empty == 1 and #empty[1] == 0, "an empty target scores to an empty list")
-L.done()
+T.done()

@@ -8,7 +8,8 @@
 local mto = require "mto"
 local mc = require "mto.mc"
 local L = dofile(os.getenv("MTO_SRCDIR") .. "/tests/match_lib.lua")
-local ok, near = L.ok, L.near
+local T = dofile(os.getenv("MTO_SRCDIR") .. "/tests/tap.lua")
+local ok, near = T.ok, T.near
 
 -- ---- the generate-then-match rule ----------------------------------------------------
 local ch = {"red fox", "blue whale", "green frog"}
@@ -53,7 +54,7 @@ end
 for _, r in ipairs(test) do tok:encode((tpl:render(r))) end
 local m = mto.new(L.CONFIG, 3)
 local res = m:train(ex, {lr = 3e-3, max_steps = 300, batch_size = 12, seed = 1, dropout = false})
-print(string.format("# tiny model on %d questions: loss %.3f -> %.4f", N, res.first_loss, res.final_loss))
+T.diag(string.format("tiny model on %d questions: loss %.3f -> %.4f", N, res.first_loss, res.final_loss))
 ok(res.final_loss < 0.1, "the tiny model learned the answers")
 
 local R = mc.rank(m, tok, tpl, test)
@@ -79,7 +80,7 @@ for i, sc in ipairs(R.scores) do
   end
 end
 ok(agree, "each pick is the argmax of its score")
-ok(L.raises("no score_batch", function() mc.rank({}, tok, tpl, test) end), "a model that cannot score: clear error")
+ok(T.raises("no score_batch", function() mc.rank({}, tok, tpl, test) end), "a model that cannot score: clear error")
 
 -- ---- in a sweep ---------------------------------------------------------------------
 local dir = os.tmpname()
@@ -128,4 +129,4 @@ end
 ok(tonumber(rows["random/0"].mc_nomatch) > 0, "the random model's babble names no choice and is counted: " ..
    rows["random/0"].mc_nomatch)
 os.execute("rm -rf '" .. dir .. "'")
-L.done()
+T.done()

@@ -1,12 +1,8 @@
 -- tests/metrics.lua — the Lua metric functions (TAP). Runs under `mto run`
 -- or under tests/test_metrics_lua (which preloads only the metrics area).
 local mto = mto or require "mto"
-local n, failed = 0, 0
-local function ok(c, name)
-  n = n + 1
-  if not c then failed = failed + 1 end
-  print((c and "ok " or "not ok ") .. n .. " - " .. name)
-end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok = T.ok
 local function near(a, b, name) ok(type(a) == "number" and math.abs(a - b) <= 1e-12, name .. " (" .. tostring(a) .. ")") end
 
 -- LCS "to afford food" in "to afford food and rent": P 1, R 3/5 -> .75
@@ -68,5 +64,4 @@ ok(mto.mc_pick("a\0c", {"a\0b", "a\0c"}) == 2, "mc_pick reads past a NUL")
 near(mto.mean_by_group({1, 0}, {"r\0a", "r\0b"}), 0.5, "mean_by_group: groups differ after a NUL")
 local tk = mto.metric_tokens("ab\0cd")
 ok(#tk == 2 and tk[2] == "cd", "metric_tokens reads past a NUL")
-print("1.." .. n)
-if failed > 0 then os.exit(1) end
+T.done()

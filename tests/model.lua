@@ -1,11 +1,7 @@
 -- model.lua — the T5 engine from Lua (TAP), on the reference fixtures.
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print((cond and "ok " or "not ok ") .. n .. " - " .. name)
-end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok = T.ok
 local function near(a, b, tol) return math.abs(a - b) <= tol * math.max(1, math.abs(b)) end
 
 local src_dir = os.getenv("MTO_SRCDIR") or "."
@@ -56,5 +52,4 @@ local good, msg = pcall(mto.load, "/nonexistent/model")
 ok(not good and msg:match("/nonexistent/model"), "load failure raises a message naming the path")
 ok(not pcall(mto.new, {feed_forward_proj = "swish"}), "unsupported feed_forward_proj is an error")
 ok(not pcall(m.loss, m, {5, 999}, {1}), "out-of-vocab id is an error")
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

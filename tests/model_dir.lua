@@ -1,9 +1,8 @@
 -- model_dir.lua — a saved model directory is self-contained: config.json,
 -- model.safetensors and spiece.model; mto.load brings the tokenizer back.
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(c, name) n = n + 1; if not c then failed = failed + 1 end
-  print((c and "ok " or "not ok ") .. n .. " - " .. name) end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok = T.ok
 
 local dir = os.tmpname(); os.remove(dir); assert(os.execute("mkdir -p " .. dir))
 local text = dir .. "/text.txt"
@@ -42,5 +41,4 @@ local h = assert(io.open(out .. "/spiece.model", "wb")); h:write("not a model");
 local good, msg = pcall(mto.load, out)
 ok(not good and tostring(msg):find("spiece.model", 1, true), "corrupt spiece.model is named: " .. tostring(msg))
 os.execute("rm -rf " .. dir)
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

@@ -7,7 +7,7 @@ set -u
 . "${MTO_SRCDIR:-.}/tests/mpi_lib.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mto-mpibasic.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-echo "1..7"
+plan 7
 
 cat >"$tmp/basic.lua" <<'LUA'
 local mpi = require("mto").mpi
@@ -23,15 +23,15 @@ print(string.format("launched=%s active_before=%s active=%s rank=%d size=%d sum=
 LUA
 "$MTO" run "$tmp/basic.lua" >"$tmp/o1" 2>&1
 grep -q '^launched=false active_before=false active=false rank=0 size=1 sum=1,10 max=0 bcast=from rank 0$' "$tmp/o1"
-[ $? = 0 ] && echo "ok 1 - plain mto run: not launched, MPI never started, one process" ||
-    { echo "not ok 1 - plain mto run: not launched, MPI never started, one process"; sed 's/^/# /' "$tmp/o1"; }
+ok $? "plain mto run: not launched, MPI never started, one process" || diag_file "$tmp/o1"
 
 run_mpi 2 "$MTO" run "$tmp/basic.lua" >"$tmp/o2" 2>&1
 rc=$?
 c=$(grep -c '^launched=true active_before=false active=true rank=[01] size=2 sum=3,20 max=1 bcast=from rank 0$' "$tmp/o2")
-[ $rc = 0 ] && [ "$c" = 2 ] && echo "ok 2 - mpirun -np 2: ranks 0 and 1, allreduce sum/max, bcast from rank 0" ||
-    { echo "not ok 2 - mpirun -np 2: ranks 0 and 1, allreduce sum/max, bcast from rank 0 (exit $rc)"; sed 's/^/# /' "$tmp/o2"; }
-grep -q 'rank=0 ' "$tmp/o2" && grep -q 'rank=1 ' "$tmp/o2" && echo "ok 3 - both ranks reported" || echo "not ok 3 - both ranks reported"
+[ $rc = 0 ] && [ "$c" = 2 ]
+ok $? "mpirun -np 2: ranks 0 and 1, allreduce sum/max, bcast from rank 0 (exit $rc)" || diag_file "$tmp/o2"
+grep -q 'rank=0 ' "$tmp/o2" && grep -q 'rank=1 ' "$tmp/o2"
+ok $? "both ranks reported"
 
 # rank 1 fails while rank 0 waits at a barrier: the job must end, and fail
 cat >"$tmp/fail.lua" <<'LUA'
@@ -45,21 +45,18 @@ run_mpi 2 "$MTO" run "$tmp/fail.lua" >"$tmp/o3" 2>&1
 rc=$?
 took=$(( $(date +%s) - start ))
 [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q 'deliberate failure on rank 1' "$tmp/o3" && ! grep -q 'passed the barrier' "$tmp/o3"
-[ $? = 0 ] && echo "ok 4 - an error on one rank aborts the job: exit $rc after ${took}s, message shown" ||
-    { echo "not ok 4 - an error on one rank aborts the job (exit $rc after ${took}s)"; sed 's/^/# /' "$tmp/o3"; }
+ok $? "an error on one rank aborts the job: exit $rc after ${took}s, message shown" || diag_file "$tmp/o3"
 
 cat >"$tmp/shard.lua" <<'LUA'
 local ok, err = pcall(require("mto.cluster").world)
 print(ok and "accepted" or err)
 LUA
 MTO_SHARD=0/2 run_mpi 2 "$MTO" run "$tmp/shard.lua" >"$tmp/o4" 2>&1
-[ "$(grep -c 'MTO_SHARD=0/2 is set while running as 2 MPI ranks' "$tmp/o4")" = 2 ] &&
-    echo "ok 5 - MTO_SHARD under mpirun is refused on every rank" ||
-    { echo "not ok 5 - MTO_SHARD under mpirun is refused on every rank"; sed 's/^/# /' "$tmp/o4"; }
+[ "$(grep -c 'MTO_SHARD=0/2 is set while running as 2 MPI ranks' "$tmp/o4")" = 2 ]
+ok $? "MTO_SHARD under mpirun is refused on every rank" || diag_file "$tmp/o4"
 MTO_SHARD=2/2 "$MTO" run "$tmp/shard.lua" >"$tmp/o5" 2>&1
-grep -q "MTO_SHARD must be I/N with 0 <= I < N, got '2/2'" "$tmp/o5" &&
-    echo "ok 6 - a malformed MTO_SHARD is named" ||
-    { echo "not ok 6 - a malformed MTO_SHARD is named"; sed 's/^/# /' "$tmp/o5"; }
+grep -q "MTO_SHARD must be I/N with 0 <= I < N, got '2/2'" "$tmp/o5"
+ok $? "a malformed MTO_SHARD is named" || diag_file "$tmp/o5"
 
 # a script ending in os.exit() never closes its Lua state: MPI is finalised at exit
 cat >"$tmp/exit.lua" <<'LUA'
@@ -70,6 +67,6 @@ os.exit(0)
 LUA
 run_mpi 2 "$MTO" run "$tmp/exit.lua" >"$tmp/o6" 2>&1
 rc=$?
-[ $rc = 0 ] && [ "$(grep -c 'exits$' "$tmp/o6")" = 2 ] && ! grep -qi 'finalize' "$tmp/o6" &&
-    echo "ok 7 - os.exit() under mpirun: both ranks end cleanly (MPI finalised at exit)" ||
-    { echo "not ok 7 - os.exit() under mpirun: both ranks end cleanly (exit $rc)"; sed 's/^/# /' "$tmp/o6"; }
+[ $rc = 0 ] && [ "$(grep -c 'exits$' "$tmp/o6")" = 2 ] && ! grep -qi 'finalize' "$tmp/o6"
+ok $? "os.exit() under mpirun: both ranks end cleanly (MPI finalised at exit; exit $rc)" || diag_file "$tmp/o6"
+done_testing

@@ -1,14 +1,10 @@
 # mpi_lib.sh — sourced by the MPI tests (tests/mpi_*.sh): a clear TAP skip when
 # mto was configured without MPI, and `run_mpi N CMD...` that starts N ranks on
 # this machine whoever runs it (root, containers, ASan builds).
-MTO="${MTO_BUILDDIR:-.}/mto"
-SRC="${MTO_SRCDIR:-.}"
-export MTO_SRCDIR="$SRC"
+. "${MTO_SRCDIR:-.}/tests/tap.sh"
 
-if [ -z "${MPIRUN:-}" ]; then
-    echo "1..0 # SKIP mto was configured without MPI (./configure --with-mpi; Debian: apt-get install libopenmpi-dev openmpi-bin)"
-    exit 0
-fi
+[ -n "${MPIRUN:-}" ] ||
+    skip_all "mto was configured without MPI (./configure --with-mpi; Debian: apt-get install libopenmpi-dev openmpi-bin)"
 
 # Open MPI refuses root without these; 2 ranks may exceed the cores we were given;
 # single-copy shared memory needs ptrace rights containers often lack.

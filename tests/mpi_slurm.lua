@@ -2,13 +2,12 @@
 -- scripts carry the right directives and commands, run as bash they start the
 -- sweep script with the shard of the array task, and the CLI reports bad usage. TAP.
 local S = require "mto.slurm"
-local n, failed = 0, 0
-local function ok(c, name) n = n + 1; if not c then failed = failed + 1 end; print((c and "ok " or "not ok ") .. n .. " - " .. name); return c end
-local function has(text, s, name) if not ok(text:find(s, 1, true), name) then print("# missing: " .. s) end end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok, has = T.ok, T.like
 local mto_bin = (os.getenv("MTO_BUILDDIR") or ".") .. "/mto"
 local tmp = os.tmpname()
 os.remove(tmp)
-require("mto")._mkdir(tmp)
+require("mto.fs").mkdir(tmp)
 
 local arr = S.script{sweep = "/data/exp/sweep.lua", tasks = 8, max_parallel = 2, cpus = 6, time = "1:00:00",
                      partition = "cpu", mem = "8G", args = {"--quick", "a b"}, workdir = "/data/exp"}
@@ -72,7 +71,7 @@ if bash:find("/", 1, true) then
   ok(syn == 0, "the script is valid bash")
   local run, rc = sh(string.format("cd %s && SLURM_ARRAY_TASK_ID=1 SLURM_CPUS_PER_TASK=2 bash job.sh", q(tmp)))
   ok(rc == 0 and run:find("shard=1/3 threads=2 arg=hello", 1, true), "run as array task 1: MTO_SHARD=1/3, 2 threads, the argument")
-  if rc ~= 0 then print("# " .. run:gsub("\n", "\n# ")) end
+  if rc ~= 0 then T.diag(run) end
   -- the time limit: USR1 to the batch shell requeues the job through scontrol (a fake
   -- one on PATH), stops the running sweep and exits 0; when scontrol refuses, sbatch of
   -- the script itself (-o FILE) with the requeue count in MTO_REQUEUES
@@ -103,11 +102,11 @@ if bash:find("/", 1, true) then
   local calls, code, out = limit(0)
   ok(code == 0 and calls:find("scontrol requeue 77_2\n", 1, true) and calls:find("stopped", 1, true)
      and not calls:find("sbatch", 1, true), "USR1 (time limit): scontrol requeue 77_2, the sweep stopped, exit 0")
-  if code ~= 0 then print("# " .. calls:gsub("\n", "\n# ") .. out:gsub("\n", "\n# ")) end
+  if code ~= 0 then T.diag(calls .. out) end
   calls, code = limit(1)
   ok(code == 0 and calls:find("sbatch --export=ALL,MTO_REQUEUES=1 --array=2 " .. tmp .. "/job2.sh", 1, true),
      "scontrol refused: sbatch --array=2 of the script itself")
-  if code ~= 0 or not calls:find("sbatch", 1, true) then print("# " .. calls:gsub("\n", "\n# ")) end
+  if code ~= 0 or not calls:find("sbatch", 1, true) then T.diag(calls) end
 else
   ok(true, "# SKIP no bash to check the script")
   ok(true, "# SKIP no bash to run the script")
@@ -121,4 +120,4 @@ ok(c3 == 0 and o3:find("usage: mto slurm", 1, true), "--help")
 local o4, c4 = sh(q(mto_bin) .. " slurm " .. q(sweep) .. " --tasks=x")
 ok(c4 == 1 and o4:find("--tasks must be a positive integer", 1, true), "--tasks=x: exit 1, named")
 os.execute("rm -rf " .. q(tmp))
-print("1.." .. n)
+T.done()

@@ -8,32 +8,20 @@
 # losses within 1e-5 of the serial twin. TAP.
 set -u
 . "${MTO_SRCDIR:-.}/tests/mpi_lib.sh"
-data="${MTO_SHARED_DATA:-/nonexistent}/atomic2020-sample"
-if [ ! -f "$data/train.tsv" ]; then
-    echo "1..0 # SKIP no shared ATOMIC sample (MTO_SHARED_DATA unset or missing)"
-    exit 0
-fi
+need_atomic
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mto-mpisweep.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 T="$SRC/tests/mpi_sweep_job.lua"
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-# TAP lines from `compare`, numbered here
+# the test lines of `compare`, numbered here
 compare() {
     "$MTO" run "$T" compare "$@" >"$tmp/cmp" 2>&1
-    grep -qE '^(not )?ok - ' "$tmp/cmp" || { ok 1 "compare $2 ran"; sed 's/^/# /' "$tmp/cmp"; return; }
-    while IFS= read -r line; do
-        case "$line" in
-            "ok - "*) ok 0 "${2##*/}: ${line#ok - }" ;;
-            "not ok - "*) ok 1 "${2##*/}: ${line#not ok - }" ;;
-        esac
-    done <"$tmp/cmp"
+    relay "$tmp/cmp" "${2##*/}: "
 }
 # sum of "ran" over the ranks' lines, and the lines' count
 ran() { awk '/^rank /{s += $6; c++} END {print s + 0, c + 0}' "$1"; }
 
-tok=$("$MTO" run "$T" tokenizer "$tmp/tok" 2>"$tmp/err") || { echo "1..1"; echo "not ok 1 - tokenizer"; sed 's/^/# /' "$tmp/err"; exit 0; }
-echo "1..28"
+tok=$("$MTO" run "$T" tokenizer "$tmp/tok" 2>"$tmp/err") || { ok 1 "tokenizer"; diag_file "$tmp/err"; done_testing; }
+plan 28
 
 "$MTO" run "$T" sweep "$tmp/ser" "$tok" >"$tmp/o" 2>&1
 ok $? "serial reference sweep (8 points)"
@@ -42,7 +30,7 @@ run_mpi 2 "$MTO" run "$T" sweep "$tmp/par" "$tok" >"$tmp/o" 2>&1
 rc=$?
 [ $rc -eq 0 ] && [ "$(ran "$tmp/o")" = "8 2" ] && grep -q 'rank 0 of 2 ran 4' "$tmp/o" && grep -q 'rank 1 of 2 ran 4' "$tmp/o"
 ok $? "mpirun -np 2: each rank ran 4 of the 8 points (exit $rc: $(ran "$tmp/o"))"
-[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/o"
+[ $rc -eq 0 ] || diag_file "$tmp/o"
 compare "$tmp/ser" "$tmp/par" ordered
 
 # resume across sizes 1: one array shard, then 3 ranks, then a serial rerun
@@ -53,7 +41,7 @@ run_mpi 3 "$MTO" run "$T" sweep "$tmp/res" "$tok" >"$tmp/o" 2>&1
 rc=$?
 [ $rc -eq 0 ] && [ "$(ran "$tmp/o")" = "4 3" ] && [ "$(grep -c 'skipped 4 merged true rows 8' "$tmp/o")" = 3 ]
 ok $? "then mpirun -np 3: the 4 other points, the shard's 4 skipped (exit $rc: $(ran "$tmp/o"))"
-[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/o"
+[ $rc -eq 0 ] || diag_file "$tmp/o"
 "$MTO" run "$T" sweep "$tmp/res" "$tok" >"$tmp/o" 2>&1
 grep -q 'rank 0 of 1 ran 0 skipped 8' "$tmp/o"
 ok $? "then a serial rerun has nothing left to run"
@@ -76,12 +64,7 @@ run_mpi 2 "$MTO" run "$T" dp "$tmp/dp" "$tok" dp >"$tmp/o" 2>&1
 rc=$?
 [ $rc -eq 0 ] && [ "$(grep -c 'ran 2 skipped 0 merged true rows 2 dp 2$' "$tmp/o")" = 2 ]
 ok $? "mpirun -np 2 run{data_parallel = true}: both ranks trained both points data-parallel (exit $rc)"
-[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/o"
+[ $rc -eq 0 ] || diag_file "$tmp/o"
 "$MTO" run "$T" close "$tmp/nd" "$tmp/dp" >"$tmp/cmp" 2>&1
-while IFS= read -r line; do
-    case "$line" in
-        "ok - "*) ok 0 "dp: ${line#ok - }" ;;
-        "not ok - "*) ok 1 "dp: ${line#not ok - }" ;;
-        "#"*) echo "$line" ;;
-    esac
-done <"$tmp/cmp"
+relay "$tmp/cmp" "dp: "
+done_testing

@@ -32,8 +32,8 @@ if mode == "sweep" or mode == "dp" then
 end
 
 local R = require "mto.results"
-local function ok(c, name) print((c and "ok" or "not ok") .. " - " .. name) end
-local function slurp(p) local f = io.open(p, "rb"); if not f then return nil end; local t = f:read("a"); f:close(); return t end
+local ok = dofile(os.getenv("MTO_SRCDIR") .. "/tests/tap.lua").ok -- no plan: mpi_sweep.sh relays the lines
+local slurp = require("mto.fs").read_file
 
 if mode == "close" then -- close A B: a data-parallel sweep against its serial twin
   local _, ra = R.read(arg[2] .. "/results.csv")
@@ -87,5 +87,5 @@ for _, r in ipairs(ra) do
 end
 ok(same, "every row has the serial run's metrics, losses and settings" .. (bad and (" (" .. bad .. ")") or ""))
 ok(preds, "every point's predictions file is byte-identical")
-local left = mto._listdir(b .. "/parts") or {}
+local left = require("mto.fs").listdir(b .. "/parts") or {}
 ok(#left == 0, "no per-rank part files left after the merge (" .. #left .. ")")

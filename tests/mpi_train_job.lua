@@ -62,6 +62,7 @@ elseif mode == "mismatch" then
   local ok, err = pcall(function() mto.new(CFG, 1):train(ex, {data_parallel = true, max_steps = 1}) end)
   print(string.format("rank %d %s %s", mto.mpi.rank(), ok and "trained" or "failed", ok and "" or tostring(err)))
 elseif mode == "compare" then
+  local T = dofile(os.getenv("MTO_SRCDIR") .. "/tests/tap.lua") -- no plan: mpi_train.sh relays the lines
   local function curve(path)
     local c = {}
     for line in io.lines(path) do
@@ -78,8 +79,8 @@ elseif mode == "compare" then
       same = same and c[j][1] == ref[j][1]
       worst = math.max(worst, math.abs(c[j][2] - ref[j][2]) / math.max(math.abs(ref[j][2]), 1e-30))
     end
-    print(string.format("%s - %s: %d points, the same steps, worst relative difference %.3g <= 1e-5",
-                        same and worst <= 1e-5 and "ok" or "not ok", arg[i]:match("[^/]+$"), #c, worst))
-    print(string.format("# %s worst %.3g", arg[i], worst))
+    T.ok(same and worst <= 1e-5, string.format("%s: %d points, the same steps, worst relative difference %.3g <= 1e-5",
+                                                arg[i]:match("[^/]+$"), #c, worst))
+    T.diag(string.format("%s worst %.3g", arg[i], worst))
   end
 end

@@ -2,12 +2,8 @@
 -- (0 is true in Lua), integers are range-checked before they become C ints,
 -- options must be a table, NaN, infinities and negative values are errors. TAP.
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print(string.format("%sok %d - %s", cond and "" or "not ", n, name))
-end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok = T.ok
 local m = mto.new({d_model = 16, d_ff = 32, d_kv = 4, num_heads = 4, num_layers = 1, vocab_size = 64}, 1)
 local ex = {{src = {5, 6, 1}, tgt = {7}}}
 local function refused(fn, pat, name)
@@ -41,5 +37,4 @@ local gen = m:generate({5, 1}, {max_len = 3})
 ok(type(gen) == "table" and #gen <= 3, "generate max_len = 3 works")
 local p = m:prompt{k = 2}
 refused(function() return p:train(ex, "epochs=1") end, "p:train: options must be a table", "p:train options as a string")
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

@@ -2,10 +2,9 @@
 # out_of_tree.sh — the plugin author's path, end to end: install mto into a
 # temporary root, compile plugins/examples/*.c with nothing but
 # `pkg-config --cflags mto-plugin`, and have the installed mto load and run it.
+. "${MTO_SRCDIR:-.}/tests/tap.sh"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 
 make -C "$MTO_BUILDDIR" install DESTDIR="$tmp/root" >"$tmp/install.log" 2>&1
 ok $? "make install DESTDIR=<tmp> succeeds"
@@ -51,4 +50,4 @@ for lua in "$MTO_SRCDIR"/plugins/examples/*.lua; do
     ok $? "installed mto runs $(basename "$lua") with the out-of-tree plugin"
     sed 's/^/# /' "$tmp/run.out"
 done
-echo "1..$n"
+done_testing

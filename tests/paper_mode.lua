@@ -3,20 +3,12 @@
 -- "paper" phrase set and the gain tables.
 local mto = require "mto"
 local fs = require "mto.fewshot"
-local n, failed = 0, 0
-local function ok(c, name)
-  n = n + 1
-  if not c then failed = failed + 1 end
-  print((c and "ok " or "not ok ") .. n .. " - " .. name)
-  return c
-end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok, is = T.ok, T.is
 local function tails(recs)
   local t = {}
   for i, r in ipairs(recs) do t[i] = r.tail end
   return table.concat(t, " ")
-end
-local function is(got, want, name)
-  if not ok(got == want, name) then print("# got:  " .. tostring(got) .. "\n# want: " .. tostring(want)) end
 end
 
 -- ---- head selection as attempt/data/tasks.py (Atomic.preproc_df + subsample) ----
@@ -159,5 +151,4 @@ local zero = {{model = "m", task = "r", template = "mapping", seed = 1, status =
 local zt = mto.table{results = zero, rows = "template", cols = "task", value = "v", gain_over = "mapping"}
 ok(zt:find("| prompting | 0.250 (n/a) |", 1, true) and zt:find("n/a: the baseline's mean is 0", 1, true),
    "gain table: a zero baseline gives n/a, explained")
-print("1.." .. n)
-if failed > 0 then os.exit(1) end
+T.done()

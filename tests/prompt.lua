@@ -4,17 +4,9 @@
 -- records rendered through a template, mto.prompt_tune's phrase init, and a tiny
 -- sweep with methods finetune + prompt_tune on the shared ATOMIC sample.
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print(string.format("%sok %d - %s", cond and "" or "not ", n, name))
-  return cond
-end
-local function is(got, want, name)
-  if not ok(got == want, name) then print(string.format("# got %s, want %s", tostring(got), tostring(want))) end
-end
-local function slurp(p) local f = io.open(p, "rb"); if not f then return nil end; local s = f:read("a"); f:close(); return s end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok, is = T.ok, T.is
+local slurp = require("mto.fs").read_file
 local function same(a, b)
   if type(a) ~= "table" or type(b) ~= "table" then return a == b end
   if #a ~= #b then return false end
@@ -97,13 +89,8 @@ os.remove(tmp .. ".before.safetensors"); os.remove(tmp .. ".after.safetensors");
 
 -- ---- with a tokenizer, a template and the shared sample -------------------------------
 local tiny = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/sweep_tiny.lua")
-if not tiny.data then
-  n = n + 1
-  print("ok " .. n .. " # SKIP no shared ATOMIC sample (MTO_SHARED_DATA unset or missing)")
-  print("1.." .. n)
-  os.remove(tmp)
-  os.exit(failed == 0 and 0 or 1)
-end
+if not tiny.data then os.remove(tmp) end
+tiny.need_data(T)
 local tokpath = tiny.tokenizer(tmp)
 local tok = mto.tokenizer(tokpath)
 local spec = tiny.spec(tokpath)
@@ -155,7 +142,7 @@ local okrows, pt_rows = true, 0
 for _, row in ipairs(sum.rows) do
   local v = tonumber(row.rouge_l)
   okrows = okrows and row.status == "ok" and v and v >= 0 and v <= 1 and tonumber(row.steps) > 0
-  if row.status ~= "ok" then print("# " .. row.key .. ": " .. tostring(row.error)) end
+  if row.status ~= "ok" then T.diag(row.key .. ": " .. tostring(row.error)) end
   if row.method == "prompt_tune" then pt_rows = pt_rows + 1 end
 end
 ok(okrows, "sweep: every point ok with rouge_l in [0, 1]")
@@ -168,11 +155,10 @@ for _, row in ipairs(sum.rows) do
 end
 ok(cols_ok, "sweep: prompt rows record the optimizer and lr that ran (adafactor 0.3), keys unchanged")
 local tab = mto.table{results = dir, rows = "template", cols = "method", value = "rouge_l"}
-print("# " .. tab:gsub("\n", "\n# "))
+T.diag(tab)
 ok(tab:find("prompt_tune", 1, true) and tab:find("finetune", 1, true), "table: methods as columns")
 is(mto.sweep(spec):run{results = dir, quiet = true}.ran, 0, "sweep resume: nothing rerun")
 if not os.getenv("KEEP") then
   os.execute("rm -rf '" .. dir .. "' '" .. tmp .. "' '" .. tmp .. ".txt' '" .. tmp .. ".model' '" .. tmp .. ".vocab'")
 end
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

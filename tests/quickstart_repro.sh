@@ -6,42 +6,42 @@
 # single process, write identical tables.md;
 # the tables carry the replicated sections, and gnuplot (when installed) the figures.
 # Prints TAP.
-echo "1..5"
+. "${MTO_SRCDIR:-.}/tests/tap.sh"
+plan 5
 out=$(mktemp -d "${TMPDIR:-/tmp}/mto-repro-XXXXXX") || exit 1
 trap 'rm -rf "$out"' EXIT
 for k in a b; do
   w=2; [ $k = b ] && w=1
-  OPENBLAS_CORETYPE=Haswell "$MTO_BUILDDIR/mto" run "$MTO_SRCDIR/experiments/quickstart.lua" --tiny --replicates 2 --verbatim-replicates 2 \
+  OPENBLAS_CORETYPE=Haswell "$MTO" run "$SRC/experiments/quickstart.lua" --tiny --replicates 2 --verbatim-replicates 2 \
     --workers $w --quiet --cache "$out/cache-$k" --results "$out/results-$k" >"$out/log-$k" 2>"$out/err-$k"
   rc=$?
-  if [ $rc -ne 0 ]; then echo "# run $k exited $rc"; sed 's/^/# /' "$out/err-$k" | tail -5; fi
+  if [ $rc -ne 0 ]; then diag "run $k exited $rc"; tail -n 5 "$out/err-$k" | sed 's/^/# /'; fi
 done
-if [ -s "$out/results-a/tables.md" ] && cmp -s "$out/results-a/tables.md" "$out/results-b/tables.md"; then
-  echo "ok 1 - two runs from empty caches (--workers 2 and 1) write identical tables.md"
-else
-  echo "not ok 1 - tables.md differ or are missing"
-  diff "$out/results-a/tables.md" "$out/results-b/tables.md" 2>&1 | head -10 | sed 's/^/# /'
-fi
+[ -s "$out/results-a/tables.md" ] && cmp -s "$out/results-a/tables.md" "$out/results-b/tables.md"
+ok $? "two runs from empty caches (--workers 2 and 1) write identical tables.md" || {
+  diag "tables.md differ or are missing"
+  diff "$out/results-a/tables.md" "$out/results-b/tables.md" 2>&1 | head -10 | sed 's/^/# /'; }
 t="$out/results-a/tables.md"
 n=0
 for s in 'Knowledge probe per replicate' 'held-out phrasing (primary)' 'verbatim' 'unseen phrase' \
          'gain over Mapping' 'Verdict' 'Matching scored by code' 'full data ROUGE-L'; do
   grep -q "$s" "$t" 2>/dev/null && n=$((n + 1))
 done
-if [ $n -eq 8 ]; then echo "ok 2 - tables.md has the probe, three conditions, paired gains, verdict, matching, full data"
-else echo "not ok 2 - $n of 8 sections in tables.md"; fi
+[ $n -eq 8 ]
+ok $? "tables.md has the probe, three conditions, paired gains, verdict, matching, full data ($n of 8 sections)"
 # replicates x seeds: the 3-shot cells have n = 2 x 2 = 4 units
-if grep -q '| v1_1 / masked_prompting (aligned) | .* | 4 |' "$t"; then echo "ok 3 - cells pool replicates x seeds (n = 4)"
-else echo "not ok 3 - no cell with n = 4"; fi
+grep -q '| v1_1 / masked_prompting (aligned) | .* | 4 |' "$t"
+ok $? "cells pool replicates x seeds (n = 4)"
 if command -v gnuplot >/dev/null 2>&1; then
-  if [ -s "$out/results-a/templates.png" ] && [ -s "$out/results-a/shots.png" ]; then echo "ok 4 - figures written"
-  else echo "not ok 4 - figures missing"; fi
-else echo "ok 4 # SKIP gnuplot not installed"; fi
+  [ -s "$out/results-a/templates.png" ] && [ -s "$out/results-a/shots.png" ]
+  ok $? "figures written"
+else skip "gnuplot not installed"; fi
 # the tiny models score near 0, so the tables alone are a weak check: the
 # pre-trained weights must be bit-identical too
 n=0; bad=0
 for f in $(cd "$out/cache-a" && find . -name model.safetensors | sort); do
   n=$((n + 1)); cmp -s "$out/cache-a/$f" "$out/cache-b/$f" || bad=$((bad + 1))
 done
-if [ $n -eq 16 ] && [ $bad -eq 0 ]; then echo "ok 5 - all $n pre-trained checkpoints bit-identical (stage 1 + 3 regimes, 2 replicates x 2 conditions)"
-else echo "not ok 5 - $bad of $n checkpoints differ (want 16)"; fi
+[ $n -eq 16 ] && [ $bad -eq 0 ]
+ok $? "all $n pre-trained checkpoints bit-identical (stage 1 + 3 regimes, 2 replicates x 2 conditions; $bad differ, want 16)"
+done_testing

@@ -1,18 +1,8 @@
 -- readers.lua — mto.read from Lua: records, counts, option tables, and errors
 -- that name file:line. Prints TAP.
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print(string.format("%sok %d - %s", cond and "" or "not ", n, name))
-  return cond
-end
-local function is(got, want, name)
-  if not ok(got == want, name) then
-    print(string.format("# got %s, want %s", tostring(got), tostring(want)))
-  end
-end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok, is = T.ok, T.is
 local function write(text)
   local path = os.tmpname()
   local f = assert(io.open(path, "wb"))
@@ -32,7 +22,7 @@ if sample and io.open(sample) then
   is(recs[1].line, 2, "atomic: first record on line 2")
   ok(type(counts) == "table", "atomic: counts table")
 else
-  for _ = 1, 5 do n = n + 1; print("ok " .. n .. " # SKIP no shared ATOMIC sample") end
+  for _ = 1, 5 do T.skip("no shared ATOMIC sample") end
 end
 
 local p = write("PersonX eats\txWant\tto sleep\nPersonX eats\txNeed\tnone\nPersonX runs\tAtLocation\tpark\n")
@@ -84,9 +74,8 @@ if io.open("/usr/share/wordnet/data.noun") then
   okk, msg = pcall(mto.read, "wordnet", "", {relations = "hypernim"})
   ok(not okk and msg:find("hypernim", 1, true), "wordnet: unknown relation raises")
 else
-  for _ = 1, 6 do n = n + 1; print("ok " .. n .. " # SKIP wordnet-base not installed") end
+  for _ = 1, 6 do T.skip("wordnet-base not installed") end
 end
 
 for _, f in ipairs({p, bad, c, t, q}) do os.remove(f) end
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

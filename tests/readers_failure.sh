@@ -6,14 +6,11 @@
 # `ulimit -v` each fail with a message naming the file (and line), never a short
 # list of records with status 0. "-" reads standard input. TAP.
 set -u
-MTO="${MTO_BUILDDIR:-.}/mto"
+. "${MTO_SRCDIR:-.}/tests/tap.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mto-rd.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 export OPENBLAS_NUM_THREADS=1
 if command -v timeout >/dev/null 2>&1; then T="timeout 30" T10="timeout 10"; else T= T10=; fi
-n=0
-fail=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
 
 cat > "$tmp/read.lua" <<'LUA'
 -- read.lua READER PATH [max_line_bytes]: prints the record count, or raises
@@ -58,13 +55,13 @@ for r in atomic csv text mcqa; do
     if [ -p "$tmp/fifo" ]; then
         expect_fail "$r: a FIFO is refused, not waited on" "fifo: cannot open: not a regular file" $r "$tmp/fifo"
     else
-        ok 0 "# SKIP mkfifo unavailable"
+        skip "mkfifo unavailable"
     fi
     expect_fail "$r: a directory" "dir: cannot open: is a directory" $r "$tmp/dir"
     if [ -r /proc/self/mem ]; then
         expect_fail "$r: a read error (EIO)" "/proc/self/mem:1: read error: Input/output error" $r /proc/self/mem
     else
-        ok 0 "# SKIP no /proc/self/mem"
+        skip "no /proc/self/mem"
     fi
     # out of memory: a 40 MB line under a 100 MB address-space limit
     if [ -z "$big" ]; then
@@ -77,7 +74,7 @@ for r in atomic csv text mcqa; do
         [ $rc != 0 ] && grep -q "big:1: out of memory reading a line" "$tmp/err"
         ok $? "$r: out of memory is an error, not end of file: $(head -c 300 "$tmp/err" | tr '\n' ' ')"
     else
-        ok 0 "# SKIP cannot run mto under ulimit -v (a sanitizer build?)"
+        skip "cannot run mto under ulimit -v (a sanitizer build?)"
     fi
     # standard input
     first $r | $T "$MTO" run "$tmp/read.lua" $r - > "$tmp/out" 2> "$tmp/err"
@@ -97,7 +94,7 @@ if [ -p "$tmp/fifo" ]; then
     expect_fail "wordnet: a FIFO is refused, not waited on" "data.noun: cannot open: not a regular file" wordnet "$wn"
     rm "$wn/data.noun"
 else
-    ok 0 "# SKIP mkfifo unavailable"
+    skip "mkfifo unavailable"
 fi
 mkdir "$wn/data.noun"
 expect_fail "wordnet: a directory" "data.noun: cannot open: is a directory" wordnet "$wn"
@@ -107,7 +104,7 @@ if [ -r /proc/self/mem ]; then
     expect_fail "wordnet: a read error (EIO)" "data.noun: read error: Input/output error" wordnet "$wn"
     rm "$wn/data.noun"
 else
-    ok 0 "# SKIP no /proc/self/mem"
+    skip "no /proc/self/mem"
 fi
 ln -s "$big" "$wn/data.noun"
 if (ulimit -v 100000 && "$MTO" run "$tmp/read.lua" text "$tmp/text.long" > /dev/null 2>&1); then
@@ -116,7 +113,7 @@ if (ulimit -v 100000 && "$MTO" run "$tmp/read.lua" text "$tmp/text.long" > /dev/
     [ $rc != 0 ] && grep -q "data.noun: out of memory" "$tmp/err"
     ok $? "wordnet: out of memory is an error: $(head -c 300 "$tmp/err" | tr '\n' ' ')"
 else
-    ok 0 "# SKIP cannot run mto under ulimit -v (a sanitizer build?)"
+    skip "cannot run mto under ulimit -v (a sanitizer build?)"
 fi
 
 # the tokenizer: a FIFO or a directory as spiece.model
@@ -130,8 +127,7 @@ if [ -p "$tmp/fifo" ]; then
     [ $rc != 0 ] && [ $rc != 124 ] && grep -q "fifo.*not a regular file" "$tmp/err"
     ok $? "mto.tokenizer(FIFO) is refused, not waited on: $(cat "$tmp/err")"
 else
-    ok 0 "# SKIP mkfifo unavailable"
+    skip "mkfifo unavailable"
 fi
 
-echo "1..$n"
-exit $fail
+done_testing

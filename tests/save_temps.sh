@@ -3,7 +3,7 @@
 # behind; the next m:save of PATH removes every such file nobody holds, and keeps
 # one a running save (another process, holding its fcntl lock) is writing. TAP.
 set -u
-MTO="${MTO_BUILDDIR:-.}/mto"
+. "${MTO_SRCDIR:-.}/tests/tap.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mto-save.XXXXXX") || exit 1
 bg=
 trap '[ -n "$bg" ] && kill $bg 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -20,8 +20,6 @@ io.open(arg[2], "w"):close()
 local t0 = os.time()
 while not io.open(arg[3]) and os.time() - t0 < 60 do os.execute("sleep 0.05") end
 LUA
-n=0; fail=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
 ck="$tmp/ck.safetensors"
 "$MTO" run "$tmp/save.lua" "$ck"
 ok $? "a first save"
@@ -42,5 +40,4 @@ ok $? "it left another file's temp alone"
 touch "$tmp/go"; wait $bg; bg=
 [ "$(ls "$tmp" | grep -c 'ck.safetensors.tmp-')" = 1 ]
 ok $? "no temp file of its own left"
-echo "1..$n"
-exit $fail
+done_testing

@@ -1,11 +1,7 @@
 -- tests/stats.lua — mto.stats: CIs, paired differences, bootstrap gain (TAP).
 local S = require "mto.stats"
-local n, failed = 0, 0
-local function ok(c, name)
-  n = n + 1
-  if not c then failed = failed + 1 end
-  print((c and "ok " or "not ok ") .. n .. " - " .. name)
-end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok = T.ok
 local function near(a, b, tol, name) ok(type(a) == "number" and math.abs(a - b) <= tol, name .. " (" .. tostring(a) .. ")") end
 
 -- mean_ci: {1,2,3,4,5}: mean 3, sd sqrt(2.5), half = 2.776 * sd / sqrt 5 (R: t.test)
@@ -50,5 +46,4 @@ ok(not pcall(S.pair, rows, {by = "template", on = {"replicate", "seed"}, value =
 ok(S.fmt({mean = 0.5, lo = 0.4, hi = 0.6}) == "0.500 [0.400, 0.600]", "fmt with an interval")
 ok(S.fmt({mean = 0.5}) == "0.500", "fmt without")
 
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

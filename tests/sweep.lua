@@ -2,17 +2,9 @@
 -- predictions, tables (markdown/CSV/LaTeX), plot, resume (nothing retrained, same
 -- table), a NaN point recorded as failed, and the pure-Lua helpers on their own.
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print(string.format("%sok %d - %s", cond and "" or "not ", n, name))
-  return cond
-end
-local function is(got, want, name)
-  if not ok(got == want, name) then print(string.format("# got %s, want %s", tostring(got), tostring(want))) end
-end
-local function slurp(p) local f = io.open(p, "rb"); if not f then return nil end; local s = f:read("a"); f:close(); return s end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok, is = T.ok, T.is
+local slurp = require("mto.fs").read_file
 
 -- ---- helpers that need no data -------------------------------------------------
 local R = require "mto.results"
@@ -45,7 +37,6 @@ is(#fs.test(toy, {max_heads = 2}), 4, "fewshot: max_heads per relation")
 local mc = {}
 for q = 1, 8 do mc[#mc + 1] = {question = "q" .. q, choices = {"a", "b"}, answer = "a"} end
 is(#fs.sample(mc, {shots = 5, tails = 3, seed = 1}), 5, "fewshot: multiple-choice records group by question (5 of 8)")
-local T = require "mto.table"
 local rows = {}
 for _, tp in ipairs{"A", "B"} do for _, s in ipairs{"4", "8"} do for seed = 1, 2 do
   rows[#rows + 1] = {template = tp, shots = s, seed = tostring(seed), status = "ok",
@@ -63,12 +54,7 @@ ok(csv:find(",A,8,0.615000,0.007071,2,1", 1, true), "table: CSV (long form)")
 
 -- ---- the tiny sweep ------------------------------------------------------------
 local tiny = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/sweep_tiny.lua")
-if not tiny.data then
-  print("ok " .. (n + 1) .. " # SKIP no shared ATOMIC sample (MTO_SHARED_DATA unset or missing)")
-  n = n + 1
-  print("1.." .. n)
-  os.exit(failed == 0 and 0 or 1)
-end
+tiny.need_data(T)
 local tmp = os.tmpname()
 local dir = tmp .. ".d"
 local t0 = mto._clock()
@@ -85,7 +71,7 @@ ok(pts[1].key:find("template=mapping", 1, true) and pts[1].key:find("lr=0.003", 
 local t1 = mto._clock()
 local sum = sw:run{results = dir, quiet = true}
 local run_time = mto._clock() - t1
-print(string.format("# first run: %.2f s for %d points", run_time, sum.ran))
+T.diag(string.format("first run: %.2f s for %d points", run_time, sum.ran))
 is(sum.ran, 8, "run: 8 points trained")
 is(#sum.rows, 8, "run: 8 result rows")
 local all_ok, metrics_ok, preds_ok = true, true, true
@@ -107,7 +93,7 @@ is(tonumber(r1.n_test), 24, "run: 24 test heads")
 ok(tonumber(r1.n_train) <= 12 and tonumber(r1.n_train) >= 4, "run: 4 shots -> at most 12 training examples (" .. r1.n_train .. ")")
 
 local tab = mto.table{results = dir, rows = "template", cols = "shots", value = "rouge_l"}
-print("# " .. tab:gsub("\n", "\n# "))
+T.diag(tab)
 ok(tab:find("| mapping |", 1, true) and tab:find("| masked_mapping |", 1, true) and tab:find("| template | 4 | 8 |", 1, true),
    "table: templates x shots")
 local csv_before = slurp(dir .. "/results.csv")
@@ -119,7 +105,7 @@ else ok(note and note:find("gnuplot"), "plot: clear note without gnuplot: " .. t
 -- resume
 local t2 = mto._clock()
 local again = tiny.sweep(tokpath):run{results = dir, quiet = true}
-print(string.format("# rerun: %.3f s", mto._clock() - t2))
+T.diag(string.format("rerun: %.3f s", mto._clock() - t2))
 ok(again.ran == 0 and again.skipped == 8, "resume: nothing retrained (ran " .. again.ran .. ")")
 is(slurp(dir .. "/results.csv"), csv_before, "resume: results file unchanged")
 is(mto.table{results = dir, rows = "template", cols = "shots", value = "rouge_l"}, tab, "resume: same table")
@@ -146,13 +132,11 @@ local e3, m3 = pcall(mto.sweep, {tasks = {a = {}}, models = {b = {}}, templates 
 ok(not e3 and m3:find("shots"), "bad spec: shots = -1 rejected (0 is zero-shot, tests/mc.lua)")
 
 local total = mto._clock() - t0
-print(string.format("# total %.2f s", total))
+T.diag(string.format("total %.2f s", total))
 if (os.getenv("LD_PRELOAD") or ""):find("vgpreload", 1, true) then
-  n = n + 1
-  print(string.format("ok %d # SKIP timing under valgrind (%.1f s)", n, total))
+  T.skip(string.format("timing under valgrind (%.1f s)", total))
 else
   ok(total < 60, string.format("end to end in %.1f s (< 60 s)", total))
 end
 if not os.getenv("KEEP") then os.execute("rm -rf '" .. dir .. "' '" .. tmp .. "' '" .. tmp .. ".txt' '" .. tmp .. ".model' '" .. tmp .. ".vocab'") end
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

@@ -6,27 +6,16 @@
 -- instead of reporting "already done". Added axis values need run{extend = true}.
 -- mto.table refuses to average rows that differ in more than the seed. TAP.
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print(string.format("%sok %d - %s", cond and "" or "not ", n, name))
-  return cond
-end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok = T.ok
 local function copy_file(a, b)
   local f = assert(io.open(a, "rb")); local s = f:read("a"); f:close()
   f = assert(io.open(b, "wb")); f:write(s); f:close()
 end
 
 local tiny = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/sweep_tiny.lua")
-if not tiny.data then
-  print("1..0 # SKIP no shared ATOMIC sample (MTO_SHARED_DATA unset or missing)")
-  return
-end
-local tmp = os.tmpname()
-os.remove(tmp)
-local dir = tmp .. ".d"
-mto._mkdir(dir)
+tiny.need_data(T)
+local dir = T.tmpdir("sweep-keys")
 local tokpath = tiny.tokenizer(dir .. "/tok")
 copy_file(tiny.data .. "/test.tsv", dir .. "/test.tsv")
 
@@ -146,5 +135,4 @@ ok(okt4 and t4:find("| mapping |", 1, true), "table: epochs as a column separate
 local _ = R
 
 os.execute("rm -rf '" .. dir .. "'")
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

@@ -13,16 +13,10 @@
 # rename. The directory must always load, with exactly the old or the new
 # weights, and no temp file is ever taken for the checkpoint. TAP.
 set -u
-MTO="${MTO_BUILDDIR:-.}/mto"
-SRC="${MTO_SRCDIR:-.}"
-data="${MTO_SHARED_DATA:-/nonexistent}/atomic2020-sample"
-if [ ! -f "$data/train.tsv" ]; then
-    echo "1..0 # SKIP no shared ATOMIC sample (MTO_SHARED_DATA unset or missing)"
-    exit 0
-fi
+. "${MTO_SRCDIR:-.}/tests/tap.sh"
+need_atomic
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mto-kill.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-export MTO_SRCDIR="$SRC"
 
 cat > "$tmp/run.lua" <<'LUA'
 local mto = require "mto"
@@ -55,15 +49,11 @@ if mode == "sweep" then
   print(s.ran .. " " .. s.skipped)
   return
 end
--- compare DIR_A DIR_B: TAP lines without numbers (the shell adds the plan)
+-- compare DIR_A DIR_B: test lines, no plan (the shell relays them)
 local R = require "mto.results"
-local n = 0
-local function ok(c, name) n = n + 1; print((c and "ok" or "not ok") .. " - " .. name) end
-local function raw(dir)
-  local f = assert(io.open(dir .. "/results.csv", "rb")); local t = f:read("a"); f:close()
-  local recs, complete = R.parse(t)
-  return recs, complete
-end
+local fs = require "mto.fs"
+local ok = dofile(os.getenv("MTO_SRCDIR") .. "/tests/tap.lua").ok
+local function raw(dir) return R.parse(assert(fs.read_file(dir .. "/results.csv"))) end
 local ra, ca = raw(a)
 local rb = raw(b)
 ok(ca, "killed+resumed results.csv ends with a whole line")
@@ -92,8 +82,6 @@ ok(same, "every row equals the uninterrupted run's (metrics, steps, losses)")
 ok(preds, "every predictions TSV equals the uninterrupted run's")
 LUA
 
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 rows() { if [ -f "$1/results.csv" ]; then echo $(($(wc -l < "$1/results.csv") - 1)); else echo 0; fi; }
 
 tok=$("$MTO" run "$tmp/run.lua" tokenizer "$tmp/tok")
@@ -136,8 +124,7 @@ n2=$(ls "$tmp/k/predictions" | grep -c '\.tsv$')
 ok $? "8 predictions files ($n2)"
 "$MTO" run "$tmp/run.lua" compare "$tmp/k" "$tmp/ref" > "$tmp/cmp"
 ok $? "comparison ran"
-cat "$tmp/cmp"
-n=$((n + $(grep -c '^\(not \)\{0,1\}ok' "$tmp/cmp")))
+relay "$tmp/cmp"
 
 # ---- exact kill points (test-only LD_PRELOAD shim) ---------------------------
 shim="$MTO_BUILDDIR/tests/.libs/kill_shim.so"
@@ -150,7 +137,7 @@ killed_at() { # WHAT:PATTERN[:N] DIR TOKENIZER -> 0 if the run died of SIGKILL
 }
 last_byte_nl() { [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" = '\n' ]; }
 if [ ! -f "$shim" ]; then
-    n=$((n + 1)); echo "ok $n # SKIP $shim not built"
+    skip "$shim not built"
 else
     x="$tmp/x"
     killed_at write-torn:results.csv:2 "$x" "$tok"
@@ -178,8 +165,7 @@ else
     ok $? "8 predictions files named .tsv ($n3; temp files never take a .tsv name)"
     "$MTO" run "$tmp/run.lua" compare "$x" "$tmp/ref" > "$tmp/cmp2"
     ok $? "comparison ran"
-    cat "$tmp/cmp2"
-    n=$((n + $(grep -c '^\(not \)\{0,1\}ok' "$tmp/cmp2")))
+    relay "$tmp/cmp2"
 
     # ---- checkpoints ---------------------------------------------------------
     c="$tmp/ckpt"
@@ -209,4 +195,4 @@ else
         ok $? "save killed at $point: the checkpoint loads with the $( [ "$want" = "$v1" ] && echo old || echo new) weights; leftovers are .tmp files only (rc $rc, $(ls "$c" | tr '\n' ' '))"
     done
 fi
-echo "1..$n"
+done_testing

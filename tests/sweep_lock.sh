@@ -8,18 +8,12 @@
 # (a merge) while a shard runs; two different shards still run side by side and
 # merge. TAP.
 set -u
-MTO="${MTO_BUILDDIR:-.}/mto"
-SRC="${MTO_SRCDIR:-.}"
-data="${MTO_SHARED_DATA:-/nonexistent}/atomic2020-sample"
-if [ ! -f "$data/train.tsv" ]; then
-    echo "1..0 # SKIP no shared ATOMIC sample (MTO_SHARED_DATA unset or missing)"
-    exit 0
-fi
+. "${MTO_SRCDIR:-.}/tests/tap.sh"
+need_atomic
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mto-lock.XXXXXX") || exit 1
 bgpid=
 cleanup() { [ -n "$bgpid" ] && kill "$bgpid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-export MTO_SRCDIR="$SRC"
 unset MTO_SHARD MTO_WORKERS
 # workers train with one thread each: so does everything here, for equal rows
 export OPENBLAS_NUM_THREADS=1
@@ -51,9 +45,6 @@ local s = tiny.sweep(tok):run{results = results, quiet = true, workers = workers
 print(string.format("ran=%d skipped=%d merged=%s", s.ran, s.skipped, tostring(s.merged)))
 LUA
 
-n=0
-fail=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
 wait_for() { # FILE: at most 60 s
     i=0
     while [ ! -e "$1" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
@@ -97,7 +88,7 @@ print(require("mto")._hostname())
 LUA
 )
 
-tok=$("$MTO" run "$tmp/run.lua" tokenizer "$tmp/tok") || { echo "1..0 # SKIP cannot train the tokenizer"; exit 0; }
+tok=$("$MTO" run "$tmp/run.lua" tokenizer "$tmp/tok") || { ok 1 "tokenizer trained"; done_testing; }
 "$MTO" run "$tmp/run.lua" "$tok" "$tmp/ref" 1 > /dev/null 2>&1
 ok $? "reference run"
 rows "$tmp/ref" > "$tmp/ref.rows"
@@ -166,5 +157,4 @@ grep -q "unlocked run" "$tmp/nl.out" && grep -q "MTO_NO_LOCK=1: results director
     [ ! -e "$tmp/nl/.lock" ]
 ok $? "MTO_NO_LOCK=1 runs without a lock and warns"
 
-echo "1..$n"
-exit $fail
+done_testing

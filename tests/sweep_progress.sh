@@ -11,16 +11,10 @@
 #    removed once the row is written; the same after a SIGTERM (the state of the step in
 #    progress is saved). TAP; needs the shared ATOMIC sample.
 set -u
-MTO="${MTO_BUILDDIR:-.}/mto"
-SRC="${MTO_SRCDIR:-.}"
-data="${MTO_SHARED_DATA:-/nonexistent}/atomic2020-sample"
-if [ ! -f "$data/train.tsv" ]; then
-    echo "1..0 # SKIP no shared ATOMIC sample (MTO_SHARED_DATA unset or missing)"
-    exit 0
-fi
+. "${MTO_SRCDIR:-.}/tests/tap.sh"
+need_atomic
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mto-progress.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-export MTO_SRCDIR="$SRC"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 unset MTO_VERBOSE MTO_WORKERS
 
@@ -60,8 +54,6 @@ if not (fa and fb and fa:read("a") == fb:read("a")) then bad = bad + 1 end
 print(bad)
 LUA
 
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 # lines of a log that are not heartbeats; heartbeats allowed: one per 30 s of the run
 count() { grep -vc '^progress: ' "$1"; }
 beats_ok() { [ "$(grep -c '^progress: ' "$1")" -le $(( $2 / 30 + 1 )) ]; }
@@ -107,7 +99,7 @@ ok $? "full-data point, uninterrupted"
 ok $? "its checkpoint directory is gone once the row is written"
 shim="${MTO_BUILDDIR:-.}/tests/.libs/kill_shim.so"
 if [ ! -f "$shim" ]; then
-    n=$((n + 1)); echo "ok $n # SKIP $shim not built"
+    skip "$shim not built"
 else
     LD_PRELOAD="$shim${LD_PRELOAD:+ $LD_PRELOAD}" MTO_TEST_KILL_AT=rename-after:train-state.safetensors:2 \
         "$MTO" run "$tmp/run.lua" full "$tmp/k" "$tok" > /dev/null 2>&1
@@ -151,4 +143,4 @@ MTO_TEST_STEPS=600 "$MTO" run "$tmp/run.lua" full "$tmp/t" "$tok" > /dev/null 2>
     grep -q '(resumed at step [1-9]' "$tmp/t2.err" &&
     [ "$("$MTO" run "$tmp/run.lua" compare "$tmp/t" "$tmp/ref600")" = 0 ] && [ ! -e "$tmp/t/checkpoints" ]
 ok $? "the rerun resumes the point and its row equals the uninterrupted run's ($(tail -n 1 "$tmp/t2.err" | sed 's/.*loss/loss/'))"
-echo "1..$n"
+done_testing

@@ -3,21 +3,11 @@
 -- and an unwritable results file are found by sweep:run up front; an empty axis is
 -- an error of mto.sweep itself. TAP.
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print(string.format("%sok %d - %s", cond and "" or "not ", n, name))
-end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok = T.ok
 local tiny = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/sweep_tiny.lua")
-if not tiny.data then
-  print("1..0 # SKIP no shared ATOMIC sample (MTO_SHARED_DATA unset or missing)")
-  return
-end
-local tmp = os.tmpname()
-os.remove(tmp)
-local dir = tmp .. ".d"
-mto._mkdir(dir)
+tiny.need_data(T)
+local dir = T.tmpdir("sweep-validate")
 local tokpath = tiny.tokenizer(dir .. "/tok")
 local trained = 0
 local sweep = require "mto.sweep"
@@ -32,7 +22,7 @@ local function spec(change)
 end
 local function refused(change, pat, name, res)
   trained = 0
-  local good, e = pcall(function() return mto.sweep(spec(change)):run{results = res or (dir .. "/" .. n), quiet = true} end)
+  local good, e = pcall(function() return mto.sweep(spec(change)):run{results = res or (dir .. "/" .. T.count()), quiet = true} end)
   ok(not good and tostring(e):find(pat, 1, true) and trained == 0, name .. " (no point trained): " .. tostring(e))
 end
 -- the second template is unknown: the first must not train
@@ -62,8 +52,7 @@ os.execute("chmod 444 '" .. res .. "/results.csv'")
 local probe = io.open(res .. "/results.csv", "a")
 if probe then
   probe:close()
-  print("ok " .. (n + 1) .. " # SKIP running as root: a read-only results.csv is still writable")
-  n = n + 1
+  T.skip("running as root: a read-only results.csv is still writable")
 else
   refused(function(s) s.seeds = {1, 2} end, "cannot write results", "a read-only results.csv", res)
 end
@@ -72,5 +61,4 @@ local rd = dir .. "/isdir"
 mto._mkdir(rd .. "/results.csv")
 refused(nil, rd .. "/results.csv: cannot write: Is a directory", "results.csv is a directory", rd)
 os.execute("chmod -R u+w '" .. dir .. "'; rm -rf '" .. dir .. "'")
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

@@ -3,17 +3,9 @@
 -- thread count, leaves no parts behind, resumes, and a worker that dies is reported
 -- with its rows kept for the rerun.
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print(string.format("%sok %d - %s", cond and "" or "not ", n, name))
-  return cond
-end
-local function is(got, want, name)
-  if not ok(got == want, name) then print(string.format("# got %s, want %s", tostring(got), tostring(want))) end
-end
-local function slurp(p) local f = io.open(p, "rb"); if not f then return nil end; local s = f:read("a"); f:close(); return s end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok, is = T.ok, T.is
+local slurp = require("mto.fs").read_file
 
 -- options and helpers that need no data
 ok(mto.ncpu() >= 1, "mto.ncpu() = " .. mto.ncpu())
@@ -24,12 +16,7 @@ local e0, m0 = pcall(mto.threads, 0)
 ok(not e0 and m0:find("thread count"), "mto.threads(0) rejected: " .. tostring(m0))
 
 local tiny = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/sweep_tiny.lua")
-if not tiny.data then
-  n = n + 1
-  print("ok " .. n .. " # SKIP no shared ATOMIC sample (MTO_SHARED_DATA unset or missing)")
-  print("1.." .. n)
-  os.exit(failed == 0 and 0 or 1)
-end
+tiny.need_data(T)
 local tmp = os.tmpname()
 local dir = tmp .. ".d"
 local tokpath = tiny.tokenizer(tmp)
@@ -41,7 +28,7 @@ ok(not eb and mb:find("workers must be", 1, true), "workers = 'two' rejected: " 
 local serial = tiny.sweep(tokpath):run{results = dir .. "/serial", quiet = true, workers = 1}
 local t1 = mto._clock()
 local par = tiny.sweep(tokpath):run{results = dir .. "/workers", quiet = true, workers = 2}
-print(string.format("# workers = 2: %.2f s", mto._clock() - t1))
+T.diag(string.format("workers = 2: %.2f s", mto._clock() - t1))
 is(par.workers, 2, "two workers ran")
 is(par.ran, 8, "all 8 points ran")
 is(#par.rows, 8, "8 rows merged into results.csv")
@@ -52,7 +39,7 @@ for i, a in ipairs(serial.rows) do
   for k, v in pairs(a) do
     if not TIMES[k] and b[k] ~= v then
       same = false
-      print(string.format("# row %d %s: %s vs %s", i, k, tostring(v), tostring(b[k])))
+      T.diag(string.format("row %d %s: %s vs %s", i, k, tostring(v), tostring(b[k])))
     end
   end
   preds = preds and slurp(dir .. "/serial/" .. a.predictions) == slurp(dir .. "/workers/" .. (b.predictions or "?"))
@@ -82,5 +69,4 @@ ok(rest.ran == 8 - #kept and #rest.rows == 8, "the rerun trains only the rest ("
 
 mto.threads(before)
 if not os.getenv("KEEP") then os.execute("rm -rf '" .. dir .. "' '" .. tmp .. "' '" .. tmp .. ".txt' '" .. tmp .. ".model' '" .. tmp .. ".vocab'") end
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

@@ -2,14 +2,8 @@
 -- Trains a small vocabulary from WordNet glosses (or the project's headers),
 -- then checks ids against Debian's spm_encode when it is available.
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print((cond and "ok " or "not ok ") .. n .. " - " .. name)
-  return cond
-end
-local function skip(why) n = n + 1; print("ok " .. n .. " # SKIP " .. why) end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok, skip = T.ok, T.skip
 local function same(a, b)
   if #a ~= #b then return false end
   for i = 1, #a do if a[i] ~= b[i] then return false end end
@@ -106,5 +100,4 @@ tok:close()
 ok(not pcall(tok.encode, tok, "x"), "a closed tokenizer refuses to work")
 
 for _, suffix in ipairs{"", ".txt", ".model", ".vocab", ".bad.model"} do os.remove(base .. suffix) end
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

@@ -2,19 +2,8 @@
 -- option and input errors, progress and early stop, and the file helpers the
 -- experiment layer relies on. Needs no data.
 local mto = require "mto"
-local n, failed = 0, 0
-local function ok(cond, name)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print(string.format("%sok %d - %s", cond and "" or "not ", n, name))
-  return cond
-end
-local function raises(pat, f, ...)
-  local good, msg = pcall(f, ...)
-  if good then print("# no error") return false end
-  if not tostring(msg):find(pat, 1, true) then print("# error was: " .. tostring(msg)) return false end
-  return true
-end
+local T = dofile((os.getenv("MTO_SRCDIR") or ".") .. "/tests/tap.lua")
+local ok, raises = T.ok, T.raises
 
 local cfg = {d_model = 32, d_ff = 64, d_kv = 8, num_heads = 4, num_layers = 2, num_decoder_layers = 2,
              vocab_size = 40, feed_forward_proj = "gated-gelu", tie_word_embeddings = false,
@@ -107,5 +96,4 @@ local all = #perm == 20
 for i = 1, 20 do all = all and hit[i] end
 ok(all and table.concat(perm, ",") == table.concat(mto._permutation(20, 9), ","), "_permutation: seeded permutation of 1..n")
 os.execute("rm -rf '" .. dir .. "' '" .. tmpf .. "'")
-print("1.." .. n)
-os.exit(failed == 0 and 0 or 1)
+T.done()

@@ -11,7 +11,7 @@
 # then be the one resumed from). Also: another run's state and a damaged one are
 # refused, and so are bad checkpoint_every values. Needs no data. TAP.
 set -u
-MTO="${MTO_BUILDDIR:-.}/mto"
+. "${MTO_SRCDIR:-.}/tests/tap.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mto-resume.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
@@ -61,8 +61,6 @@ print(string.format("steps=%d epochs=%d examples=%d first=%a final=%a best=%a be
 io.stderr:write(string.format("resumed_from=%d checkpoints=%d\n", r.resumed_from, r.checkpoints))
 LUA
 
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 
 for case in adamw adafactor prompt; do
     d="$tmp/$case"
@@ -96,7 +94,7 @@ ok $? "the rerun resumes at step 11 and ends bit-identical ($(cat "$d/a.err"))"
 # Killed (shim) just before the 2nd state's rename: the 1st (step 4) is resumed.
 shim="${MTO_BUILDDIR:-.}/tests/.libs/kill_shim.so"
 if [ ! -f "$shim" ]; then
-    n=$((n + 1)); echo "ok $n # SKIP $shim not built"
+    skip "$shim not built"
 else
     d="$tmp/shim"
     LD_PRELOAD="$shim${LD_PRELOAD:+ $LD_PRELOAD}" MTO_TEST_KILL_AT=rename-before:train-state.safetensors:2 \
@@ -142,4 +140,4 @@ LUA
 ok $? "checkpoint_every: steps (5, \"5\") and times (\"2s\", \"10m\", \"1h\") accepted, bad values refused"
 [ -f "$tmp/o/5/train-state.safetensors" ] && [ ! -f "$tmp/o/10m/train-state.safetensors" ]
 ok $? "checkpoint_every = 5 saved a state at step 5; \"10m\" none in a 6-step run"
-echo "1..$n"
+done_testing

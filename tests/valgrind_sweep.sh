@@ -10,24 +10,16 @@
 # within a minute on 2 cores. No suppressions are needed (none of OpenBLAS,
 # Lua, jansson or libgomp reports a definite or indirect leak or an error).
 set -u
+. "${MTO_SRCDIR:-.}/tests/tap.sh"
 B="${MTO_BUILDDIR:-.}"
-SRC="${MTO_SRCDIR:-.}"
-data="${MTO_SHARED_DATA:-/nonexistent}/atomic2020-sample"
-if ! command -v valgrind >/dev/null 2>&1; then
-    echo "1..0 # SKIP valgrind not installed (Debian: apt-get install valgrind)"
-    exit 0
-fi
+command -v valgrind >/dev/null 2>&1 || skip_all "valgrind not installed (Debian: apt-get install valgrind)"
 if grep -q -- '-fsanitize=address' "$B/Makefile" 2>/dev/null; then
-    echo "1..0 # SKIP sanitizer build (ASan and valgrind cannot run together; the normal build runs this)"
-    exit 0
+    skip_all "sanitizer build (ASan and valgrind cannot run together; the normal build runs this)"
 fi
-if [ ! -f "$data/train.tsv" ]; then
-    echo "1..0 # SKIP no shared ATOMIC sample (MTO_SHARED_DATA unset or missing)"
-    exit 0
-fi
+need_atomic
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mto-vg.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-export MTO_SRCDIR="$SRC" OPENBLAS_NUM_THREADS=1
+export OPENBLAS_NUM_THREADS=1
 
 cat > "$tmp/run.lua" <<'LUA'
 local mto = require "mto"
@@ -45,10 +37,8 @@ local s = mto.sweep(spec):run{results = arg[3], quiet = true}
 print(s.ran .. " " .. s.skipped .. " " .. s.failed)
 LUA
 
-tok=$("$B/mto" run "$tmp/run.lua" tokenizer "$tmp/tok")
-if [ $? != 0 ] || [ ! -f "$tok" ]; then echo "1..1"; echo "not ok 1 - tokenizer trained ($tok)"; exit 0; fi
-echo "1..3"
-echo "ok 1 - tokenizer trained outside valgrind"
+tok=$("$MTO" run "$tmp/run.lua" tokenizer "$tmp/tok") && [ -f "$tok" ]
+ok $? "tokenizer trained outside valgrind" || { diag "tokenizer: '$tok'"; done_testing; }
 t0=$(date +%s)
 # shellcheck disable=SC2086
 "$B/libtool" --mode=execute valgrind -q --error-exitcode=1 --leak-check=full \
@@ -57,18 +47,12 @@ t0=$(date +%s)
     "$B/mto" run "$tmp/run.lua" sweep "$tok" "$tmp/res" > "$tmp/out" 2> "$tmp/err"
 rc=$?
 secs=$(( $(date +%s) - t0 ))
-if [ $rc = 0 ]; then echo "ok 2 - valgrind reports no error and no leak (${secs} s)"
-else
-    echo "not ok 2 - valgrind exit $rc (${secs} s)"
-    sed 's/^/# /' "$tmp/vg.log" | head -n 60
-    sed 's/^/# /' "$tmp/err" | tail -n 10
-fi
+ok $rc "valgrind reports no error and no leak (exit $rc, ${secs} s)" || {
+    diag_file "$tmp/vg.log" 60
+    tail -n 10 "$tmp/err" | sed 's/^/# /'; }
 rows=$(($(wc -l < "$tmp/res/results.csv" 2>/dev/null || echo 1) - 1))
 out=$(cat "$tmp/out")
-if [ "$out" = "2 0 0" ] && [ "$rows" = 2 ] &&
-   [ "$(ls "$tmp/res/predictions" | grep -c '\.tsv$')" = 2 ]; then
-    echo "ok 3 - the sweep under valgrind ran its 2 points, none failed: 2 result rows, 2 predictions files"
-else
-    echo "not ok 3 - sweep output '$out', $rows rows"
+[ "$out" = "2 0 0" ] && [ "$rows" = 2 ] && [ "$(ls "$tmp/res/predictions" | grep -c '\.tsv$')" = 2 ]
+ok $? "the sweep under valgrind ran its 2 points, none failed: 2 result rows, 2 predictions files (output '$out', $rows rows)" ||
     sed 's/^/# /' "$tmp/res/results.csv" 2>/dev/null | head
-fi
+done_testing

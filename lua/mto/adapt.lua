@@ -24,9 +24,10 @@
 -- out gets config.json, model.safetensors, spiece.model and adapt.json.
 local mto = require "mto"
 local match = require "mto.match"
+local stats = require "mto.stats"
+local fs = require "mto.fs"
 
 local M = {}
-local EOS = 1
 
 local function words(s)
   local w = {}
@@ -84,7 +85,7 @@ function M.build(spec)
   if objective ~= "mask" and objective ~= "lm" and objective ~= "mixed" then
     error("mto.adapt: objective '" .. tostring(objective) .. "' (mask, lm, mixed)", 0)
   end
-  local rand = match.rng(spec.seed or 1)
+  local rand = stats.rng(spec.seed or 1)
   local min_words = spec.min_words or 3
   local pairs_ = {} -- {head, cont, group}
   if src.corpus or src.lines or src.text then
@@ -175,9 +176,7 @@ function M.run(spec)
   if #data == 0 then error("mto.adapt: the source gave no examples", 0) end
   local ex, counts = {}, {mask = 0, lm = 0}
   for i, d in ipairs(data) do
-    local s = tok:encode(d.input)
-    s[#s + 1] = EOS
-    ex[i] = {src = s, tgt = tok:encode(d.target)} -- m:train appends the target's eos
+    ex[i] = {src = match.with_eos(tok:encode(d.input)), tgt = tok:encode(d.target)} -- m:train appends the target's eos
     counts[d.kind] = counts[d.kind] + 1
   end
   local opts = {lr = 5e-4, batch_size = 8, optimizer = "adamw"}
@@ -186,7 +185,7 @@ function M.run(spec)
   local m = model:copy()
   local res = m:train(ex, opts)
   if spec.out then
-    mto._mkdir(spec.out)
+    fs.mkdir(spec.out)
     if type(tok) == "userdata" then m.tokenizer = tok end
     m:save(spec.out)
     local src = spec.source

@@ -17,6 +17,7 @@
 --   sh:select(todo) -> this process's share;  sh:finish() -> rows (merged when possible), merged?
 --   C.collect(dir, columns, order) / C.merge(dir, columns, order)
 local mto = require "mto"
+local fs = require "mto.fs"
 local results = require "mto.results"
 local lock = require "mto.lock"
 
@@ -51,22 +52,13 @@ local function parts_dir(dir) return dir .. "/parts" end
 
 local function part_files(dir)
   local out = {}
-  for _, name in ipairs(mto._listdir(parts_dir(dir)) or {}) do
+  for _, name in ipairs(fs.listdir(parts_dir(dir)) or {}) do
     if name:match("%.csv$") then out[#out + 1] = parts_dir(dir) .. "/" .. name end
   end
   return out
 end
 
-local function check_columns(path, header, columns)
-  local have = {}
-  for _, h in ipairs(header) do have[h] = true end
-  for _, c in ipairs(columns) do
-    if not have[c] then
-      error(string.format("%s: existing results have no column '%s' (a different sweep?); " ..
-                          "use another results directory", path, c), 0)
-    end
-  end
-end
+local check_columns = results.check_columns
 
 -- Every finished row of dir: results.csv in its order, a part's row replacing an
 -- older one with the same key in place (parts are newer than results.csv), new keys
@@ -118,7 +110,7 @@ function M.merge(dir, columns, order)
     for i, c in ipairs(header) do v[i] = r[c] end
     lines[#lines + 1] = results.csv_line(v, #header)
   end
-  mto._write_file(dir .. "/results.csv", table.concat(lines, "\n") .. "\n")
+  fs.write_file(dir .. "/results.csv", table.concat(lines, "\n") .. "\n")
   for _, p in ipairs(parts) do os.remove(p) end
   return rows, true
 end
@@ -182,7 +174,7 @@ function Shard:_open(dir, columns, w)
     end
   end)
   if w.mode == "mpi" then mto.mpi.barrier() end
-  mto._mkdir(parts_dir(dir))
+  fs.mkdir(parts_dir(dir))
   local lk, err = lock.try_shard(dir, w.mode, w.rank, w.size)
   if w.mode == "mpi" then -- all ranks stop together when one cannot lock its part
     local bad = mto.mpi.allreduce({lk and 0 or 1}, "max")[1]
@@ -209,7 +201,7 @@ end
 -- claims to its own part RESULTS/parts/workers-I-of-N.csv; the parent merges once every
 -- worker exited. Returns that part's results store.
 function M.worker_store(dir, columns, rank, size)
-  mto._mkdir(parts_dir(dir))
+  fs.mkdir(parts_dir(dir))
   return results.open(string.format("%s/workers-%d-of-%d.csv", parts_dir(dir), rank, size), columns)
 end
 

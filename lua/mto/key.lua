@@ -10,6 +10,7 @@
 --   K.hash(s) -> 16 hex digits
 --   K.check_spec(dir, record, opts) -- compare with (or write) DIR/sweep.spec
 local mto = require "mto"
+local fs = require "mto.fs"
 
 local M = {}
 
@@ -86,7 +87,7 @@ function M.checkpoint(path)
   if not id then error("sweep: model " .. err, 0) end
   if id.type ~= "directory" then return M.file(path) end
   local parts, any = {}, false
-  for _, name in ipairs(mto._listdir(path) or {}) do
+  for _, name in ipairs(fs.listdir(path) or {}) do
     if name:match("%.json$") or name:match("%.safetensors$") or name:match("%.model$") then
       local fid = mto._file_id(path .. "/" .. name)
       if fid and fid.type == "file" then
@@ -96,7 +97,7 @@ function M.checkpoint(path)
     end
   end
   if not any then -- a PyTorch-only directory: its .bin files
-    for _, name in ipairs(mto._listdir(path) or {}) do
+    for _, name in ipairs(fs.listdir(path) or {}) do
       if name:match("%.bin$") then parts[#parts + 1] = name .. "=" .. M.file(path .. "/" .. name) end
     end
   end
@@ -235,7 +236,7 @@ function M.check_spec(dir, rec, opts, has_rows, write)
       error(string.format("%s: results without a sweep.spec (written by an older mto, whose resume keys " ..
                           "did not cover the whole configuration); use a new results directory", dir), 0)
     end
-    if write then mto._write_file(path, serialise(rec)) end
+    if write then fs.write_file(path, serialise(rec)) end
     return
   end
   local old = parse(f:read("a"), path)
@@ -281,7 +282,7 @@ function M.check_spec(dir, rec, opts, has_rows, write)
     end
     for k, v in pairs(rec.base) do old.base[k] = v end
     for k in pairs(old.base) do if rec.base[k] == nil then old.base[k] = nil end end
-    if write then mto._write_file(path, serialise(old)) end
+    if write then fs.write_file(path, serialise(old)) end
   end
 end
 

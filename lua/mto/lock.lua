@@ -18,6 +18,7 @@
 --   local lk, why = lock.try_dir(dir)            -- nil, message instead of raising
 --   lk:release();  lock.release_since(lock.mark())  -- a run's locks, on success or error
 local mto = require "mto"
+local fs = require "mto.fs"
 
 local M = {}
 
@@ -66,7 +67,7 @@ local function holders(dir, h, conflict)
     return s ~= "" and s or ("pid " .. tostring(conflict.pid))
   end
   local out = {}
-  for _, name in ipairs(mto._listdir(dir .. "/parts") or {}) do
+  for _, name in ipairs(fs.listdir(dir .. "/parts") or {}) do
     local mode, rank, size = name:match("^(%a+)%-(%d+)%-of%-(%d+)%.owner$")
     if mode and MODES[mode] then
       local b = shard_byte(mode, tonumber(rank), tonumber(size))
@@ -132,16 +133,22 @@ local function try(h, dir, kind, start, len)
   return a, b
 end
 
+-- dir's lock file locked (kind "w" or "r") from byte 0 for len bytes (0: to the end),
+-- or nil and a message naming the holder.
+local function lock_dir(dir, kind, len)
+  local h = handle(dir)
+  local ok, conflict = try(h, dir, kind, 0, len)
+  if ok then return h end
+  return nil, string.format("results directory %s is in use by another run: %s; wait for it to finish " ..
+                            "or use another results directory", dir, holders(dir, h, conflict))
+end
+
 -- The whole directory, or nil and a message naming the holder.
 function M.try_dir(dir)
   local nl = unlocked(dir)
   if nl then return nl end
-  local h = handle(dir)
-  local ok, conflict = try(h, dir, "w", 0, 0)
-  if not ok then
-    return nil, string.format("results directory %s is in use by another run: %s; wait for it to finish " ..
-                              "or use another results directory", dir, holders(dir, h, conflict))
-  end
+  local h, err = lock_dir(dir, "w", 0)
+  if not h then return nil, err end
   h:write(me() .. "\n")
   return hold(setmetatable({h = h, kind = "dir", dir = dir}, Lock))
 end
@@ -157,23 +164,19 @@ end
 function M.try_shard(dir, mode, rank, size)
   local nl = unlocked(dir)
   if nl then return nl end
-  local h = handle(dir)
-  local ok, conflict = try(h, dir, "r", 0, 1)
-  if not ok then
-    return nil, string.format("results directory %s is in use by another run: %s; wait for it to finish " ..
-                              "or use another results directory", dir, holders(dir, h, conflict))
-  end
+  local h, err = lock_dir(dir, "r", 1)
+  if not h then return nil, err end
   local b = shard_byte(mode, rank, size)
   local owner = string.format("%s/parts/%s.owner", dir, part_name(mode, rank, size))
-  ok = try(h, dir, "w", b, 1)
+  local ok = try(h, dir, "w", b, 1)
   if not ok then
     h:unlock(0, 1)
     return nil, string.format("%s: shard %s is already running: %s; two runs of one shard would " ..
                               "train its points twice", dir, part_name(mode, rank, size),
                               read_owner(owner) or "another process")
   end
-  mto._mkdir(dir .. "/parts")
-  mto._write_file(owner, me() .. "\n")
+  fs.mkdir(dir .. "/parts")
+  fs.write_file(owner, me() .. "\n")
   return hold(setmetatable({h = h, kind = "shard", dir = dir, byte = b, owner = owner}, Lock))
 end
 

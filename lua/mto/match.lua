@@ -25,28 +25,18 @@
 --                     (r.tasks[name].template is what a sweep's template = "auto" uses)
 --   r.order           task names in order;  r.markdown, r.csv   the tables as text
 local mto = require "mto"
+local stats = require "mto.stats"
 
 local M = {}
 
 M.DEFAULT_TEMPLATES = {"mapping", "masked_mapping", "prompting", "masked_prompting"}
 M.MI_PAIRS = {{"prompting", "masked_prompting"}, {"mapping", "masked_mapping"}}
-local EOS = 1
+-- The T5 end-of-sequence id (pad 0, eos 1, unk 2): the one definition the Lua layer uses.
+M.EOS = 1
+local EOS = M.EOS
 
 local function isnan(x) return x ~= x end
 local function num(x) return (x ~= nil and not isnan(x)) and x or nil end
-
--- splitmix64: uniform integers in [1, n], reproducible from the seed.
-function M.rng(seed)
-  local s = math.tointeger(seed) or 0
-  return function(n)
-    s = s + 0x9E3779B97F4A7C15
-    local z = s
-    z = (z ~ (z >> 30)) * 0xBF58476D1CE4E5B9
-    z = (z ~ (z >> 27)) * 0x94D049BB133111EB
-    z = z ~ (z >> 31)
-    return (z >> 1) % n + 1
-  end
-end
 
 -- k indices of 1..n in random order (partial Fisher-Yates).
 local function sample_indices(n, k, rand)
@@ -170,16 +160,18 @@ local function encoder(tok)
   end
 end
 
-local function with_eos(ids)
+--- A copy of the id list ids with the eos id appended (a model source or target).
+function M.with_eos(ids)
   local out = table.move(ids, 1, #ids, 1, {})
   out[#out + 1] = EOS
   return out
 end
+local with_eos = M.with_eos
 
 -- Pick the examples and their distractor tails (shared by every template).
 local function plan(task, n, k, seed)
   local recs = task.records
-  local rand = M.rng(seed)
+  local rand = stats.rng(seed)
   local chosen = sample_indices(#recs, n, rand)
   table.sort(chosen) -- file order: the table does not depend on the draw order
   local golds, pool, seen = {}, {}, {}

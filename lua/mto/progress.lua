@@ -19,6 +19,7 @@
 --   p:finish("rouge_l 0.231, 120 steps, 4.2 s");  p:note("skipped 4 finished points")
 --   P.plan{points = 400}   -- the whole run's point count (several sweeps): run ETA
 local mto = require "mto"
+local fs = require "mto.fs"
 
 local M = {}
 local P = {}
@@ -36,7 +37,7 @@ M.clock = clock
 M.run = nil
 function M.plan(o)
   M.run = {points = assert(math.tointeger(o.points), "progress.plan: points = N"), done = o.done or 0,
-           start = mto._clock()}
+           start = fs.clock()}
   return M.run
 end
 
@@ -51,7 +52,7 @@ function M.new(opts)
   if verbose == nil then verbose = (os.getenv("MTO_VERBOSE") or "") ~= "" and os.getenv("MTO_VERBOSE") ~= "0" end
   return setmetatable({quiet = opts.quiet, tty = tty, out = opts.out or io.stderr, verbose = verbose,
                        heartbeat = opts.heartbeat or 30, points = opts.points or 0, done = 0,
-                       worker = opts.worker, t0 = mto._clock(), last_out = mto._clock(), drawn = 0,
+                       worker = opts.worker, t0 = fs.clock(), last_out = fs.clock(), drawn = 0,
                        width = opts.width or math.tointeger(tonumber(os.getenv("COLUMNS") or "")) or 100,
                        live = {}}, P)
 end
@@ -87,13 +88,13 @@ function P:_line(s)
   self.out:write(s, "\n")
   if self.tty and self.lines then self:_draw(self.lines) end
   self.out:flush()
-  self.last_out = mto._clock()
+  self.last_out = fs.clock()
 end
 
 -- ETA text of the phase and the run: finished points plus frac, the fractions
 -- done of the running ones.
 function P:_etas(frac)
-  local now = mto._clock()
+  local now = fs.clock()
   local t = {}
   local units = self.done + frac
   if self.points > 0 then
@@ -133,7 +134,7 @@ function P:start(label)
     avg = avg and 0.9 * avg + 0.1 * loss or loss -- smoothed: a single batch's loss is noisy
     local st = {label = label, step = step, total = total, loss = avg, elapsed = elapsed}
     self.cur = st
-    local now = mto._clock()
+    local now = fs.clock()
     if self.worker then -- the parent draws: a status file, rewritten at most twice a second
       if self.verbose then
         every = every or math.max(1, total // 4)
@@ -243,7 +244,7 @@ function P:watch(ws, final)
     live[#live + 1] = etas ~= "" and etas or string.format("%d points done", self.done)
     self.lines = live
     self:_draw(live)
-  elseif mto._clock() - self.last_out >= self.heartbeat then
+  elseif fs.clock() - self.last_out >= self.heartbeat then
     if etas ~= "" then table.insert(parts, 1, etas) end
     self:_line("progress: " .. (#parts > 0 and table.concat(parts, "; ") or string.format("%d points done", self.done)))
   end

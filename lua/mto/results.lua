@@ -1,5 +1,5 @@
 -- mto.results — the results file of a sweep: one CSV row per run, appended as a
--- whole line with fsync (mto._append_line), so a killed sweep leaves every
+-- whole line with fsync (mto.fs.append_line), so a killed sweep leaves every
 -- finished row intact and no partial one; resume skips keys already present.
 --
 --   local R = require "mto.results"
@@ -7,7 +7,7 @@
 --   store.done[key] -> row;  store:append(row);  store:rows() -> rows (last row per key)
 --   R.load(src) -> rows   (src: a CSV path, a results directory, a sweep run summary or rows)
 --   R.csv_line(values), R.parse(text), R.read(path) -> header, rows, complete
-local mto = require "mto"
+local fs = require "mto.fs"
 
 local M = {}
 
@@ -108,23 +108,8 @@ local function dedupe(rows)
   return out
 end
 
-local Store = {}
-Store.__index = Store
-
-function M.open(path, columns)
-  local self = setmetatable({path = path, done = {}, list = {}}, Store)
-  local text = read_all(path)
-  if not text or text == "" then
-    self.header = columns
-    mto._write_file(path, M.csv_line(columns) .. "\n")
-    return self
-  end
-  local header, rows, complete = to_rows(path, text)
-  if not complete then
-    -- only a crash inside write(2) could leave this; keep the whole lines, atomically
-    local cut = text:match("^(.*\n)") or ""
-    mto._write_file(path, cut)
-  end
+--- Raises an error naming path unless header (an existing file's columns) has every one of columns.
+function M.check_columns(path, header, columns)
   local have = {}
   for _, h in ipairs(header) do have[h] = true end
   for _, c in ipairs(columns) do
@@ -133,6 +118,26 @@ function M.open(path, columns)
                           "use another results directory", path, c), 0)
     end
   end
+end
+
+local Store = {}
+Store.__index = Store
+
+function M.open(path, columns)
+  local self = setmetatable({path = path, done = {}, list = {}}, Store)
+  local text = read_all(path)
+  if not text or text == "" then
+    self.header = columns
+    fs.write_file(path, M.csv_line(columns) .. "\n")
+    return self
+  end
+  local header, rows, complete = to_rows(path, text)
+  if not complete then
+    -- only a crash inside write(2) could leave this; keep the whole lines, atomically
+    local cut = text:match("^(.*\n)") or ""
+    fs.write_file(path, cut)
+  end
+  M.check_columns(path, header, columns)
   self.header = header
   for _, r in ipairs(rows) do self:_remember(r) end
   return self
@@ -154,7 +159,7 @@ function Store:append(row)
     values[i] = v
     kept[c] = v ~= nil and tostring(v):gsub("[\r\n]", " ") or ""
   end
-  mto._append_line(self.path, M.csv_line(values, #self.header))
+  fs.append_line(self.path, M.csv_line(values, #self.header))
   self:_remember(kept)
 end
 

@@ -12,6 +12,7 @@
 -- by default the job requeues itself shortly before its time limit (--signal=B:USR1@120,
 -- a trap running `scontrol requeue`), so a sweep longer than the limit goes on by itself.
 local mto = require "mto"
+local fs = require "mto.fs"
 
 local M = {}
 
@@ -223,8 +224,8 @@ function M.main(args)
   local ok, text, logs = pcall(M.script, o)
   if not ok then return fail(1, "%s", tostring(text)) end
   if o.output then
-    if o.logs then mto._mkdir(logs) end -- sbatch does not create the log directory
-    mto._write_file(o.output, text)
+    if o.logs then fs.mkdir(logs) end -- sbatch does not create the log directory
+    fs.write_file(o.output, text)
     io.stderr:write(string.format("mto slurm: wrote %s (%s, %s tasks); submit with: sbatch %s\n", o.output,
                                   o.mode or "array", o.tasks or 4, o.output))
   else

@@ -103,16 +103,21 @@ function M.paired(a, b)
   return r
 end
 
--- A small deterministic generator (xorshift64*), so bootstrap CIs are the same
--- in every run and on every machine.
-local function rng(seed)
-  local s = (seed or 1) * 0x9E3779B97F4A7C15 | 1
+--- The Lua layer's one random generator (splitmix64): rng(seed) returns draw, and
+--- draw(n) is a uniform integer in [1, n], the same sequence on every machine.
+--- (Bootstrap CIs, matching's example sampling and adaptation's cuts all use it.)
+function M.rng(seed)
+  local s = math.tointeger(seed) or 0
   return function(n)
-    s = s ~ (s >> 12); s = s ~ (s << 25); s = s ~ (s >> 27)
-    local v = (s * 0x2545F4914F6CDD1D) >> 11
-    return v % n + 1
+    s = s + 0x9E3779B97F4A7C15
+    local z = s
+    z = (z ~ (z >> 30)) * 0xBF58476D1CE4E5B9
+    z = (z ~ (z >> 27)) * 0x94D049BB133111EB
+    z = z ~ (z >> 31)
+    return (z >> 1) % n + 1
   end
 end
+local rng = M.rng
 
 --- Relative gain of a over the baseline b in percent, 100 (mean a - mean b) / mean b,
 --- with a paired percentile bootstrap 95% CI (opts.reps resamples, default 2000, seeded).

@@ -334,6 +334,31 @@ local function gain_csv(t, spec, title, first)
   return table.concat(out, "\n") .. (#out > 0 and "\n" or "")
 end
 
+-- One table per distinct value of spec.by's columns (one table without by): build(group)
+-- makes a table's data, renderers[spec.format] its text. Returns the texts, the data
+-- (in order of first appearance) and the format. Errors are raised at the level of
+-- the caller of M.make / M.gain.
+local function by_groups(rows, spec, renderers, build)
+  local by, groups, order = as_list(spec.by), {}, {}
+  for _, r in ipairs(rows) do
+    local k = #by > 0 and label(r, by) or ""
+    if not groups[k] then groups[k] = {}; order[#order + 1] = k end
+    table.insert(groups[k], r)
+  end
+  local format = spec.format or "markdown"
+  local render = renderers[format]
+  if not render then error("mto.table: unknown format '" .. tostring(format) .. "' (markdown, csv, latex)", 3) end
+  local text, data = {}, {}
+  for i, k in ipairs(order) do
+    local t = build(groups[k])
+    t.key = k
+    data[#data + 1] = t
+    local title = #by > 0 and (table.concat(by, " / ") .. " = " .. k) or spec.title
+    text[#text + 1] = render(t, spec, title, i == 1)
+  end
+  return text, data, format
+end
+
 -- The gain table (see the top). spec as mto.table plus baseline (or gain_over),
 -- on, reps, seed; returns the text and the data (cells[r][c] = {mean, n, gain, lo, hi, pairs, base}).
 function M.gain(spec)
@@ -343,23 +368,8 @@ function M.gain(spec)
   local base = spec.baseline or spec.gain_over
   if type(base) ~= "string" then error("mto.table: gain: baseline = TEMPLATE (e.g. \"mapping\") is required", 2) end
   local rows, failed = select_rows(spec, "mto.table")
-  local by, groups, order = as_list(spec.by), {}, {}
-  for _, r in ipairs(rows) do
-    local k = #by > 0 and label(r, by) or ""
-    if not groups[k] then groups[k] = {}; order[#order + 1] = k end
-    table.insert(groups[k], r)
-  end
-  local format = spec.format or "markdown"
-  local render = ({markdown = gain_markdown, latex = gain_latex, csv = gain_csv})[format]
-  if not render then error("mto.table: unknown format '" .. tostring(format) .. "' (markdown, csv, latex)", 2) end
-  local text, data = {}, {}
-  for i, k in ipairs(order) do
-    local t = gain_data(groups[k], spec, base)
-    t.key = k
-    data[#data + 1] = t
-    local title = #by > 0 and (table.concat(by, " / ") .. " = " .. k) or spec.title
-    text[#text + 1] = render(t, spec, title, i == 1)
-  end
+  local text, data, format = by_groups(rows, spec, {markdown = gain_markdown, latex = gain_latex, csv = gain_csv},
+                                       function(group) return gain_data(group, spec, base) end)
   local s = table.concat(text, format == "csv" and "" or "\n")
   local on = table.concat(spec.on or {"replicate", "seed"}, ", ")
   local na = false
@@ -375,7 +385,7 @@ function M.gain(spec)
     s = s .. string.format("%% %s: mean (gain over %s in \\%%, paired by %s, bootstrap 95\\%% CI)%s%s\n", spec.value,
                            base, on, na, failed > 0 and string.format("; %d failed runs left out", failed) or "")
   end
-  if #order == 0 then s = string.format("(no results for %s)\n", spec.value) end
+  if #data == 0 then s = string.format("(no results for %s)\n", spec.value) end
   return s, data
 end
 
@@ -385,24 +395,8 @@ function M.make(spec)
   if not spec.value then error("mto.table: value = COLUMN is required", 2) end
   if not spec.rows then error("mto.table: rows = COLUMN is required", 2) end
   local rows, failed = select_rows(spec, "mto.table")
-  -- one table per distinct value of the `by` columns
-  local by, groups, order = as_list(spec.by), {}, {}
-  for _, r in ipairs(rows) do
-    local k = #by > 0 and label(r, by) or ""
-    if not groups[k] then groups[k] = {}; order[#order + 1] = k end
-    table.insert(groups[k], r)
-  end
-  local format = spec.format or "markdown"
-  local render = ({markdown = markdown, latex = latex, csv = csv})[format]
-  if not render then error("mto.table: unknown format '" .. tostring(format) .. "' (markdown, csv, latex)", 2) end
-  local text, data = {}, {}
-  for i, k in ipairs(order) do
-    local t = pivot(groups[k], spec)
-    t.key = k
-    data[#data + 1] = t
-    local title = #by > 0 and (table.concat(by, " / ") .. " = " .. k) or spec.title
-    text[#text + 1] = render(t, spec, title, i == 1)
-  end
+  local text, data, format = by_groups(rows, spec, {markdown = markdown, latex = latex, csv = csv},
+                                       function(group) return pivot(group, spec) end)
   local sep = format == "csv" and "" or "\n"
   local s = table.concat(text, sep)
   if format == "markdown" then
@@ -411,7 +405,7 @@ function M.make(spec)
   elseif failed > 0 and format == "latex" then
     s = s .. string.format("%% %d failed runs left out\n", failed)
   end
-  if #order == 0 then s = string.format("(no results for %s)\n", spec.value) end
+  if #data == 0 then s = string.format("(no results for %s)\n", spec.value) end
   return s, data
 end
 
