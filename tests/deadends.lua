@@ -82,7 +82,8 @@ local ran = require("mto.results").load(dir .. "/res/adapt/few-shot")
 local none_ran = false
 for _, row in ipairs(ran) do none_ran = none_ran or row.model == "none" end
 ok(not none_ran, "the unadapted model's points were reused, not rerun")
-ok(select(2, pcall(mto.load, dir .. "/res/adapt/models/mask-0.0005-3-s1")) ~= nil, "adapted model saved (a rerun loads it)")
+local loaded, adapted = pcall(mto.load, dir .. "/res/adapt/models/mask-0.0005-3-s1")
+ok(loaded and adapted ~= nil, "adapted model saved (a rerun loads it)")
 ok(ad.text:find("mask vs lm adaptation", 1, true) and ad.probes.mask and ad.probes.none, "adaptation report and probes")
 -- pooling over worlds: the same rows again as replicate 2 double the units
 local function copy_as(rows, rep)
