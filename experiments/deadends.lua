@@ -15,6 +15,7 @@
 -- RESULTS/deadends.md. For reported numbers run it with OPENBLAS_CORETYPE=Haswell
 -- (the sgemm kernel decides the base models' bits).
 local mto = require "mto"
+local fs = require "mto.fs"
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = here .. "/lib/?.lua;" .. package.path
 local world = require "world"
@@ -48,14 +49,14 @@ while arg[i] do
   i = i + 1
 end
 
-local t_start = mto._clock()
+local t_start = fs.clock()
 local function say(...) print(string.format(...)); io.stdout:flush() end
 local function seq(n) local t = {} for k = 1, n do t[k] = k end return t end
-mto._mkdir(o.cache)
+fs.mkdir(o.cache)
 mto.threads(1) -- as the default study: no number depends on the core count
 local R = o.replicates
 local results = o.results or string.format("%s/deadends-r%d%s", o.cache, R, o.quick and "-quick" or "")
-mto._mkdir(results)
+fs.mkdir(results)
 local opts = {seeds = seq(o.quick and math.min(o.seeds, 2) or o.seeds), pt_seeds = seq(o.quick and 1 or o.pt_seeds),
               mcqa_seeds = seq(o.quick and 1 or o.mcqa_seeds), shots = 30, workers = o.workers, quiet = o.quiet,
               text = false}
@@ -94,12 +95,12 @@ for r = 1, R do
   for k, v in pairs(opts) do ro[k] = v end
   ro.results, ro.replicate, ro.adapt_seed = string.format("%s/r%d", results, r), r, r
   if o.only.mcqa then
-    local t0 = mto._clock()
+    local t0 = fs.clock()
     ranks[r] = D.mcqa_rank(models, w, ro)
     local m = D.mcqa(models, w, ro)
     section(string.format("Multiple choice, generate-then-match and rank classification, replicate %d", r), m.text,
-            mto._clock() - t0)
-    walls.mcqa = walls.mcqa + mto._clock() - t0
+            fs.clock() - t0)
+    walls.mcqa = walls.mcqa + fs.clock() - t0
   end
   if o.only.prompt then
     local res = D.prompt(models, w, ro)
@@ -129,6 +130,6 @@ if o.only.adapt then
           n_source = ad.src, cost = table.concat(ad.cost, "; "), adapt_seed = "= replicate"}), walls.adapt)
 end
 local endload = io.open("/proc/loadavg") and io.open("/proc/loadavg"):read("l") or "?"
-report[#report + 1] = string.format("Total wall time %.0f s; load average at the end %s.\n", mto._clock() - t_start, endload)
-mto._write_file(results .. "/deadends.md", table.concat(report, "\n"))
-say("total %.0f s; report in %s/deadends.md", mto._clock() - t_start, results)
+report[#report + 1] = string.format("Total wall time %.0f s; load average at the end %s.\n", fs.clock() - t_start, endload)
+fs.write_file(results .. "/deadends.md", table.concat(report, "\n"))
+say("total %.0f s; report in %s/deadends.md", fs.clock() - t_start, results)

@@ -108,11 +108,11 @@ if not o.tiny then
   for name, spec in pairs(o.models) do
     local m = assert(mto.load(spec.path))
     for _, r in ipairs(rels) do
-      local recs = mto.read("atomic", o.data .. "/test.tsv", {relations = {r}, max_rows = 300})
+      -- matching reads validation (or train) examples, never test
+      local recs = mto.read("atomic", valid or (o.data .. "/train.tsv"), {relations = {r}, max_rows = 300})
+      local ll = S.match_scores(m, m.tokenizer, S.TRIPLE_TEMPLATES, recs, {template_opts = tpl_opts})
       local cells = {}
-      for j, t in ipairs(S.TRIPLE_TEMPLATES) do
-        cells[j] = string.format("%.2f", S.tail_loglik(m, m.tokenizer, mto.template(t, tpl_opts), recs))
-      end
+      for j, t in ipairs(S.TRIPLE_TEMPLATES) do cells[j] = ll[t] and string.format("%.2f", ll[t]) or "—" end
       print(string.format("| %s | %s | %s |", name, r, table.concat(cells, " | ")))
     end
   end

@@ -9,6 +9,7 @@
 --
 -- --decay: lr falls linearly over the run to a tenth (one value per round).
 local mto = require "mto"
+local fs = require "mto.fs"
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = here .. "/lib/?.lua;" .. package.path
 local world = require "world"
@@ -31,7 +32,7 @@ while arg[i] do
 end
 local r = o.replicate
 mto.threads(1)
-mto._mkdir(o.cache)
+fs.mkdir(o.cache)
 local w = world.build{dir = string.format("%s/world-300-f%d-s%d", o.cache, o.forms, r), synsets = 300, seed = r,
                       forms = o.forms}
 local d = B.DEFAULTS
@@ -47,7 +48,7 @@ local groups = B.probe_set(w)
 print(string.format("# world %d, %d forms, lr %g%s, batch %d, %d steps", r, o.forms, o.lr,
                     o.decay and " decaying to a tenth" or " constant", d.batch_size, o.steps))
 print("steps\tloss_first\tloss_final\tprobe_masked\tprobe_continuation")
-local done, round, t0 = 0, 0, mto._clock()
+local done, round, t0 = 0, 0, fs.clock()
 while done < o.steps do
   round = round + 1
   local ex = B.stage1_examples(w, objs, d.copies, sents)
@@ -61,4 +62,4 @@ while done < o.steps do
   print(string.format("%d\t%.3f\t%.3f\t%.3f\t%.3f", done, res.first_loss, res.final_loss, p.masked, p.continuation or 0))
   io.stdout:flush()
 end
-io.stderr:write(string.format("pretrain_trace: %.0f s\n", mto._clock() - t0))
+io.stderr:write(string.format("pretrain_trace: %.0f s\n", fs.clock() - t0))

@@ -50,6 +50,7 @@
 -- of each regime's aligned template, the verdict, matching scored against the
 -- outcome, and the figures. Delete the cache directory to start over.
 local mto = require "mto"
+local fs = require "mto.fs"
 
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = here .. "/lib/?.lua;" .. package.path
@@ -125,9 +126,9 @@ local nworkers = o.workers == "auto" and mto.ncpu() or o.workers
 mto.threads(1)
 local R = o.replicates
 
-local t_start = mto._clock()
+local t_start = fs.clock()
 local function say(...) print(string.format(...)); io.stdout:flush() end
-local function elapsed() return require("mto.progress").clock(mto._clock() - t_start) end
+local function elapsed() return require("mto.progress").clock(fs.clock() - t_start) end
 local function seq(n) local t = {} for s = 1, n do t[s] = s end return t end
 
 say("mto %s — the default experiment: Match Task to Objective on miniature WordNet worlds", mto.version)
@@ -135,7 +136,7 @@ say("cache: %s (delete it to start over); %d replicate%s; conditions: %s; %d wor
     o.cache, R, R == 1 and "" or "s", o.conditions, nworkers, nworkers == 1 and "" or "es")
 say("environment: OPENBLAS_CORETYPE=%s (unset: OpenBLAS picks the kernel for this CPU; the report uses Haswell)",
     os.getenv("OPENBLAS_CORETYPE") or "unset")
-mto._mkdir(o.cache)
+fs.mkdir(o.cache)
 local tag = (o.quick and "-quick" or "") .. (o.tiny and "-tiny" or "")
 local report = {}       -- tables.md: deterministic content only (no times)
 local function add(title, text) report[#report + 1] = string.format("### %s\n\n%s\n", title, text) end
@@ -168,7 +169,7 @@ add("Configuration", string.format(
 
 -- ---- 2. base models -----------------------------------------------------------------
 say("\n## 2. Base models (%s): %d pre-training jobs at a time", elapsed(), nworkers)
-local t0 = mto._clock()
+local t0 = fs.clock()
 local specs = {}
 for r = 1, R do
   for _, c in ipairs{"heldout", "verbatim"} do
@@ -181,7 +182,7 @@ end
 local bopts = {stage1 = o.stage1, stage2 = o.stage2, quiet = o.quiet, workers = nworkers, config = model_config}
 if o.tiny then bopts.batch_size, bopts.copies = 16, 1 end
 local mlist, logs = B.ensure_many(specs, bopts)
-local pre_wall = mto._clock() - t0
+local pre_wall = fs.clock() - t0
 local models = {}   -- models[r][condition][regime]
 local cached = true
 for k, sp in ipairs(specs) do
@@ -204,7 +205,7 @@ end
 
 -- ---- 3. the knowledge probe ---------------------------------------------------------------
 say("\n## 3. Knowledge probe (%s): zero-shot exact match filling the test heads' facts", elapsed())
-local t_probe = mto._clock()
+local t_probe = fs.clock()
 local probe_rows = {"| replicate | model | template form, masked | template form, continuation | " ..
                     "a pre-training form, masked | template form masked, hard |", "|---|---|---|---|---|---|"}
 local pcols = {}   -- pcols[label] = {list per column}
@@ -249,7 +250,7 @@ show("Knowledge probe per replicate", table.concat(probe_rows, "\n"))
 
 -- ---- 4. matching ------------------------------------------------------------------------
 say("\n## 4. Matching (%s): zero-shot on validation examples, tail tokens only (sentinels excluded)", elapsed())
-local t_match = mto._clock()
+local t_match = fs.clock()
 local recommend = {}
 for r = 1, R do
   local mtext, rec = S.matching(models[r].heldout, B.REGIMES, worlds[r], {split = "valid",
@@ -259,7 +260,7 @@ for r = 1, R do
 end
 
 if not o.study then
-  mto._write_file(o.cache .. "/probe" .. tag .. ".md", table.concat(report, "\n"))
+  fs.write_file(o.cache .. "/probe" .. tag .. ".md", table.concat(report, "\n"))
   say("\n(--no-study) done in %s", elapsed())
   return
 end
@@ -270,12 +271,12 @@ end
 
 -- ---- 5. the study -------------------------------------------------------------------------
 local results = o.results or string.format("%s/results-r%d-n%d-f%d%s", o.cache, R, o.synsets, o.forms, tag)
-mto._mkdir(results)
+fs.mkdir(results)
 say("\n## 5. Study (%s): results in %s/", elapsed(), results)
 say("fine-tuning: AdamW lr 1e-4, %d epochs, batch 8; %d-shot with %d seeds per replicate (seed s draws the same " ..
     "heads for every template and model), %d-shot with %d, full data with %d (<= %d epochs, patience %d)",
     o.epochs, o.shots, o.seeds, o.more_shots, o.more_seeds, o.full_seeds, o.full_epochs, o.full_patience)
-local t_study = mto._clock()
+local t_study = fs.clock()
 local rows, base_rows = {}, {}
 local function on_phase(r, c)
   return function(t)
@@ -323,11 +324,11 @@ if cond.unseen then
   end
   for _, c in ipairs(extra) do rows[#rows + 1] = c end
 end
-local study_wall = mto._clock() - t_study
+local study_wall = fs.clock() - t_study
 
 -- ---- 5b. the dead ends, on every replicate's heldout models ---------------------------------
 local D = require "deadends"
-local t_dead = mto._clock()
+local t_dead = fs.clock()
 local dead_text = {}
 if next(dead) then
   say("\n## 5b. Dead ends (%s): %s, heldout models of every replicate", elapsed(), o.deadends)
@@ -375,7 +376,7 @@ if next(dead) then
                                                         adapt_seed = "= replicate"})}
   end
 end
-local dead_wall = mto._clock() - t_dead
+local dead_wall = fs.clock() - t_dead
 
 -- ---- 6. tables ------------------------------------------------------------------------------
 local conds = {"heldout"}
@@ -436,10 +437,10 @@ local p2, n2 = F.shots(rows, {out = results .. "/shots.png", condition = "heldou
                               metric = "rouge_l", title = "ROUGE-L vs shots, heldout (95% CI over replicates x seeds)"})
 for _, p in ipairs{p1 or n1, p2 or n2} do say("figure: %s", p); figs[#figs + 1] = p end
 
-mto._write_file(results .. "/tables.md", "# The default study: tables\n\n" .. table.concat(report, "\n"))
+fs.write_file(results .. "/tables.md", "# The default study: tables\n\n" .. table.concat(report, "\n"))
 say("\nall tables in %s/tables.md", results)
 if o.report then
-  mto._mkdir(o.report)
+  fs.mkdir(o.report)
   os.execute(string.format("cp '%s/tables.md' '%s/' && cp %s '%s/' 2>/dev/null", results, o.report,
                            (p1 and ("'" .. p1 .. "'") or "") .. " " .. (p2 and ("'" .. p2 .. "'") or ""), o.report))
   say("report copied to %s/", o.report)

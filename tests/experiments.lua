@@ -111,8 +111,9 @@ ok(g3[1].masked:find("<extra_id_0>", 1, true) and g3[1].continuation == nil,
    "probe in a form whose tail is not last: masked only (" .. g3[1].masked .. ")")
 local bl = B.baselines(w)
 ok(bl.copy_head_hard == 0, "copy-from-head scores 0 on the hard subset")
-local tl = S.tail_loglik(models.v1_1, w.tok, mto.template("masked_prompting"), {w.tasks.hypernym.test[1]})
-ok(tl < 0, "tail-token log-likelihood is negative")
+local ll, best = S.match_scores(models.v1_1, w.tok, S.TRIPLE_TEMPLATES, {w.tasks.hypernym.valid[1]})
+ok(ll.masked_prompting < 0 and ll.mapping < 0 and ll[best] >= ll.prompting,
+   "match_scores (mto.match): negative tail-token log-likelihoods, the best is the highest")
 
 -- a tiny study: one base model, two templates, a few shots, one seed
 local rows, times = S.run({v1_1 = models.v1_1}, w, {results = dir .. "/results", seeds = {1}, shots = 3, lr = 1e-4,

@@ -16,6 +16,7 @@
 --   local models, log = B.ensure(w, {dir = ..., stage1 = 6000, stage2 = 1500, ...})
 --   local p = B.probe(model, w)   -> {masked = em, continuation = em, n = heads, ...}
 local mto = require "mto"
+local fs = require "mto.fs"
 local world = require "world"
 
 local M = {}
@@ -39,18 +40,11 @@ M.DEFAULTS = {
   copies = 8,      -- noisy copies of the text per m:train call (fresh noise each call)
 }
 
-local EOS = 1
+local with_eos = require("mto.match").with_eos
 
-local function now() return mto._clock() end
+local function now() return fs.clock() end
 
 local function append(t, x) t[#t + 1] = x end
-
-local function with_eos(ids)
-  local s = {}
-  for i, v in ipairs(ids) do s[i] = v end
-  s[#s + 1] = EOS
-  return s
-end
 
 -- ---- example makers -------------------------------------------------------------
 
@@ -175,7 +169,7 @@ local function opts_with_defaults(o)
 end
 
 local function write_log(path, l)
-  mto._write_file(path, string.format("%d %.3f %.6f\n", l.steps, l.wall, l.final_loss))
+  fs.write_file(path, string.format("%d %.3f %.6f\n", l.steps, l.wall, l.final_loss))
 end
 local function read_log(path)
   local f = io.open(path)
@@ -197,7 +191,7 @@ local function pool(jobs, workers, claims)
     return
   end
   os.execute("rm -rf '" .. claims .. "'")
-  mto._mkdir(claims)
+  fs.mkdir(claims)
   local pids = {}
   for _ = 1, math.min(workers, #jobs) do
     local pid, err = mto._fork()
@@ -241,7 +235,7 @@ function M.ensure_many(specs, o)
     so.seed = sp.seed or o.seed
     local sents = world.sentences_for(sp.w, sp.condition or "verbatim")
     local dir = sp.dir
-    mto._mkdir(dir)
+    fs.mkdir(dir)
     local s1 = dir .. "/stage1"
     local missing = {}
     for _, r in ipairs(M.REGIMES) do
@@ -258,7 +252,7 @@ function M.ensure_many(specs, o)
         end
         local l = train_steps(base, so.stage1, function() return stage1_examples(sp.w, objs, so.copies, sents) end,
                               so, (sp.label or "") .. " stage 1")
-        mto._mkdir(s1)
+        fs.mkdir(s1)
         base:save(s1)
         write_log(s1 .. "/train.log", l)
       end
@@ -280,7 +274,7 @@ function M.ensure_many(specs, o)
                                         M.DESCRIBE[r], so.stage2))
         end
         local l = train_steps(base, so.stage2, makers[r], so, (sp.label or "") .. " " .. r)
-        mto._mkdir(dir .. "/" .. r)
+        fs.mkdir(dir .. "/" .. r)
         base.tokenizer = sp.w.tok
         base:save(dir .. "/" .. r)
         write_log(dir .. "/" .. r .. "/train.log", l)

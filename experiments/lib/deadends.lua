@@ -20,6 +20,7 @@
 -- common to all: results = DIR (each phase writes DIR/<phase>/...), seeds = {1, ...},
 -- shots (30), workers, quiet, lr (1e-4), epochs (10).
 local mto = require "mto"
+local fs = require "mto.fs"
 local stats = require "mto.stats"
 local mc = require "mto.mc"
 local world = require "world"
@@ -41,7 +42,7 @@ end
 
 -- Run one sweep into dir; returns its rows (only this sweep's keys) and the wall time.
 local function run_sweep(spec, dir, o)
-  local t0 = mto._clock()
+  local t0 = fs.clock()
   local sw = mto.sweep(spec)
   local keys = {}
   for _, p in ipairs(sw:points()) do keys[p.key] = true end
@@ -50,7 +51,7 @@ local function run_sweep(spec, dir, o)
   for _, r in ipairs(require("mto.results").load(dir)) do
     if keys[r.key] and r.status == "ok" then rows[#rows + 1] = r end
   end
-  return rows, mto._clock() - t0, sum.ran
+  return rows, fs.clock() - t0, sum.ran
 end
 
 -- "12 points, 340 s of point time" (the points' own wall times, summed: what they cost
@@ -115,7 +116,7 @@ end
 -- o.mcqa_test (default: every test question), o.mcqa_epochs (5), o.max_src_len (64), o.mcqa_seeds (o.seeds),
 -- o.models (default v1_1, lm_adapt, t5, random).
 function D.mcqa(models, w, o)
-  local t0 = mto._clock()
+  local t0 = fs.clock()
   local names = o.models or {"v1_1", "lm_adapt", "t5", "random"}
   local ms = {}
   for _, n in ipairs(names) do ms[n] = models[n] end
@@ -168,7 +169,7 @@ function D.mcqa(models, w, o)
   local rows = {}
   for _, r in ipairs(zrows) do r.phase = "mcqa zero-shot"; rows[#rows + 1] = r end
   for _, r in ipairs(frows) do r.phase = "mcqa few-shot"; rows[#rows + 1] = r end
-  return {rows = rows, text = table.concat(out, "\n"), wall = mto._clock() - t0, baselines = bl, best = best}
+  return {rows = rows, text = table.concat(out, "\n"), wall = fs.clock() - t0, baselines = bl, best = best}
 end
 
 -- Zero-shot rank classification only (no sweep, nothing decoded): the cheap multiple-
@@ -176,7 +177,7 @@ end
 -- o.mcqa_test (every test question). Returns {text =, wall =, acc = {[model] = {[template] = {mean =, sum =}}}}.
 function D.mcqa_rank(models, w, o)
   o = o or {}
-  local t0 = mto._clock()
+  local t0 = fs.clock()
   local names = o.models or {"v1_1", "lm_adapt", "t5", "random"}
   local ntest = math.min(o.mcqa_test or #w.tasks.mcqa.test, #w.tasks.mcqa.test)
   local test = {table.unpack(w.tasks.mcqa.test, 1, ntest)}
@@ -199,7 +200,7 @@ function D.mcqa_rank(models, w, o)
     models[n]:trim()
     out[#out + 1] = string.format("| %s | %s |", n, table.concat(cells, " | "))
   end
-  return {text = table.concat(out, "\n"), wall = mto._clock() - t0, acc = acc, baselines = bl}
+  return {text = table.concat(out, "\n"), wall = fs.clock() - t0, acc = acc, baselines = bl}
 end
 
 -- The zero-shot rank-classification table pooled over worlds: rs = {D.mcqa_rank result
@@ -283,7 +284,7 @@ end
 -- o.pt_settings (D.PT_SETTINGS), o.pt_seeds (o.seeds), o.replicate (1). o.text = false:
 -- rows only (to pool several worlds with D.prompt_text).
 function D.prompt(models, w, o)
-  local t0 = mto._clock()
+  local t0 = fs.clock()
   local P = require "mto.prompt"
   local tasks = o.pt_tasks or {"hypernym"}
   local tpls = o.pt_templates or {"post_pt", "masked_post_pt"}
@@ -311,7 +312,7 @@ function D.prompt(models, w, o)
   end
   tag(rows, o.replicate or 1)
   local base = tag(require("study").baseline_rows(w, {}), o.replicate or 1)
-  local res = {rows = rows, base_rows = base, walls = walls, wall = mto._clock() - t0}
+  local res = {rows = rows, base_rows = base, walls = walls, wall = fs.clock() - t0}
   if o.text ~= false then
     res.text = D.prompt_text(rows, {tasks = tasks, templates = tpls, models = names, settings = settings, walls = walls,
                                     base_rows = base, shots = o.shots})
@@ -401,13 +402,13 @@ end
 -- DIR/adapt/models/<arm> and reused by a rerun. o.text = false: rows and probes only
 -- (to pool several worlds with D.adapt_text).
 function D.adapt(models, w, o)
-  local t0 = mto._clock()
+  local t0 = fs.clock()
   local base = o.adapt_model or "lm_adapt"
   local arms = o.adapt_arms or {"mask", "lm"}
   local steps, lr = o.adapt_steps or 300, o.adapt_lr or 5e-4
   local mdir = o.results .. "/adapt/models"
-  mto._mkdir(o.results .. "/adapt")
-  mto._mkdir(mdir)
+  fs.mkdir(o.results .. "/adapt")
+  fs.mkdir(mdir)
   local src = {}
   for _, rel in ipairs(world.STUDY) do for _, r in ipairs(w.tasks[rel].train) do src[#src + 1] = r end end
   local ms = {none = models[base]}
@@ -455,7 +456,7 @@ function D.adapt(models, w, o)
     end
   end
   tag(rows, o.replicate or 1)
-  local res = {rows = rows, wall = mto._clock() - t0, probes = probes, info = info, cost = swept, n_source = #src}
+  local res = {rows = rows, wall = fs.clock() - t0, probes = probes, info = info, cost = swept, n_source = #src}
   if o.text ~= false then
     res.text = D.adapt_text(rows, {base = base, arms = arms, probes = {probes}, info = {info}, steps = steps,
                                    adapt_lr = lr, shots = o.shots, lr = o.lr, epochs = o.epochs,

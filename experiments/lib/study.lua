@@ -7,6 +7,7 @@
 --   S.run(models, w, {results = dir, seeds = {1,...}, ...}) -> rows (with hard-subset metrics)
 --   S.tables(rows, w, models)             -> markdown text
 local mto = require "mto"
+local fs = require "mto.fs"
 local world = require "world"
 
 local M = {}
@@ -15,52 +16,26 @@ M.TRIPLE_TEMPLATES = {"mapping", "masked_mapping", "prompting", "masked_promptin
 M.QA_TEMPLATES = {"mc_mapping", "answer_prompting", "masked_answer_prompting", "choice_prompting",
                   "masked_choice_prompting"}
 
-local EOS = 1
-
-local function with_eos(ids)
-  local s = {}
-  for i, v in ipairs(ids) do s[i] = v end
-  s[#s + 1] = EOS
-  return s
-end
+local with_eos = require("mto.match").with_eos
 
 local function fmt(x, d) return x and string.format("%." .. (d or 3) .. "f", x) or "—" end
 
 -- ---- zero-shot matching ------------------------------------------------------------
 
--- Mean log-likelihood per tail token (nats) of the gold target under each
--- template, sentinels excluded: score(prefix + tail) - score(prefix), where the
--- prefix is the target's leading sentinel (masked templates) or nothing.
-local function tail_loglik(m, tok, tpl, records)
-  local srcs, full, pre, ntail = {}, {}, {}, 0
-  for i, r in ipairs(records) do
-    local input, target = tpl:render(r)
-    srcs[i] = with_eos(tok:encode(input))
-    local t = tok:encode(target)
-    local k = 0
-    while k < #t and t[k + 1] >= tok.vocab_size - 100 do k = k + 1 end -- leading sentinels
-    full[i] = t
-    pre[i] = {table.unpack(t, 1, k)}
-    ntail = ntail + (#t - k)
-  end
-  local total = 0
-  local B = 64
-  for s = 1, #records, B do
-    local bs, bf, bp, hasp = {}, {}, {}, false
-    for i = s, math.min(#records, s + B - 1) do
-      bs[#bs + 1], bf[#bf + 1], bp[#bp + 1] = srcs[i], full[i], pre[i]
-      hasp = hasp or #pre[i] > 0
-    end
-    local a = m:score(bs, bf)
-    for _, v in ipairs(a) do total = total + v end
-    if hasp then
-      local b = m:score(bs, bp)
-      for _, v in ipairs(b) do total = total - v end
-    end
-  end
-  return total / math.max(1, ntail)
+-- Mean log-likelihood per tail token (nats) of the gold target under each of
+-- `templates` (names), by the library's matcher (mto.match: tail tokens only,
+-- sentinels and eos excluded), on every record; and the best template.
+-- opts: template_opts (e.g. the paper's phrases), batch_size (64).
+function M.match_scores(m, tok, templates, records, opts)
+  opts = opts or {}
+  if #records == 0 then return {}, nil end
+  local r = mto.match{model = m, tokenizer = tok, tasks = {task = {records = records}}, templates = templates,
+                      template_opts = opts.template_opts, n = #records, candidates = 0, by_relation = false,
+                      batch_size = opts.batch_size or 64}
+  local ll = {}
+  for _, row in ipairs(r.rows) do ll[row.template] = row.mean_ll end
+  return ll, r.tasks[r.order[1]].best_template
 end
-M.tail_loglik = tail_loglik
 
 -- The matching table: rows = base model, cols = template, per task; the best
 -- template of each row is the recommendation.
@@ -69,8 +44,9 @@ function M.matching(models, names, w, opts)
   local lines = {}
   local recommend = {}
   local tasks = {}
+  -- the relations (mto.match scores head -> tail records; multiple choice is
+  -- matched by rank classification instead: mto.mc, experiments/lib/deadends.lua)
   for _, rel in ipairs(world.STUDY) do tasks[#tasks + 1] = {rel, M.TRIPLE_TEMPLATES} end
-  tasks[#tasks + 1] = {"mcqa", M.QA_TEMPLATES}
   for _, t in ipairs(tasks) do
     local task, tpls = t[1], t[2]
     if opts.tasks and not opts.tasks[task] then goto continue end
@@ -83,12 +59,9 @@ function M.matching(models, names, w, opts)
     lines[#lines + 1] = "|---" .. string.rep("|---", #tpls + 1) .. "|"
     recommend[task] = {}
     for _, name in ipairs(names) do
-      local cells, best, bestv = {}, nil, -math.huge
-      for j, tn in ipairs(tpls) do
-        local v = tail_loglik(models[name], w.tok, mto.template(tn), recs)
-        cells[j] = string.format("%.2f", v)
-        if v > bestv then best, bestv = tn, v end
-      end
+      local ll, best = M.match_scores(models[name], w.tok, tpls, recs)
+      local cells = {}
+      for j, tn in ipairs(tpls) do cells[j] = ll[tn] and string.format("%.2f", ll[tn]) or "—" end
       recommend[task][name] = best
       lines[#lines + 1] = string.format("| %s | %s | %s |", name, table.concat(cells, " | "), best)
     end
@@ -186,7 +159,7 @@ end
 -- {{group=, phase=, points=, ran=, wall=}, ...}.
 function M.run(models, w, o)
   local dir = assert(o.results, "study.run: results = DIR is required")
-  mto._mkdir(dir)
+  fs.mkdir(dir)
   local rows, times = {}, {}
   local hard = {}
   for _, rel in ipairs(world.STUDY) do
@@ -264,14 +237,14 @@ function M.run(models, w, o)
     end
     for _, ph in ipairs(phases) do
       local sub = dir .. "/" .. g.name .. "/" .. ph[1]:gsub("[^%w]+", "-")
-      local t0 = mto._clock()
+      local t0 = fs.clock()
       local sw = mto.sweep(spec(w, g, ph[2]))
       local keys, npts = {}, 0
       for _, p in ipairs(sw:points()) do keys[p.key] = true; npts = npts + 1 end
       if not o.quiet then io.stderr:write(string.format("study: %s, %s: %d points\n", g.name, ph[1], npts)) end
       local sum = sw:run{results = sub, quiet = o.quiet, workers = o.workers}
       times[#times + 1] = {group = g.name, phase = ph[1], points = npts, ran = sum.ran, failed = sum.failed,
-                           wall = mto._clock() - t0}
+                           wall = fs.clock() - t0}
       if o.on_phase then o.on_phase(times[#times]) end
       for _, r in ipairs(require("mto.results").load(sub)) do
         if keys[r.key] then -- rows of earlier runs with other settings stay in the file, not in the tables

@@ -15,6 +15,7 @@
 --   w.tok         the SentencePiece tokenizer trained on the world's text (w.tokenizer_path)
 --   w.stats       counts printed by world.describe(w)
 local mto = require "mto"
+local fs = require "mto.fs"
 
 local M = {}
 
@@ -89,7 +90,7 @@ local function shuffled(list, seed)
 end
 
 local function write(path, text)
-  mto._write_file(path, text)
+  fs.write_file(path, text)
 end
 
 local function exists(path)
@@ -173,7 +174,7 @@ function M.build(o)
   for k, v in pairs(DEFAULTS) do opt[k] = v end
   for k, v in pairs(o or {}) do opt[k] = v end
   assert(opt.dir, "world.build: dir = is required")
-  mto._mkdir(opt.dir)
+  fs.mkdir(opt.dir)
   local chosen, st = select(opt)
 
   -- split heads: test / valid / train (seeded)
