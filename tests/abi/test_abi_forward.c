@@ -151,6 +151,20 @@ int main(void)
     mto_ids_free(&ids);
     mto_text_free(&back);
     mto_tokenizer_free(tok);
+
+    /* a table without what the host calls is refused once, at registration, named */
+    mto_error_clear(&err);
+    ok(mto_plugin_load_file(plugin("short_plugin"), &err) != 0, "a plugin with incomplete tables is reported");
+    int short_obj = 0, short_match = 0;
+    for (size_t i = 0; i < mto_plugin_problem_count(); i++) {
+        const char *p = mto_plugin_problem_at(i);
+        short_obj |= strstr(p, "short_plugin.so") && strstr(p, "objective 'short_objective'") && strstr(p, "lacks apply()");
+        short_match |= strstr(p, "matcher 'short_matcher'") && strstr(p, "lacks decide()") != NULL;
+    }
+    ok(short_obj, "an objective table that ends before apply() is refused, naming file, plugin and function");
+    ok(short_match, "a matcher with a NULL decide() is refused, naming it");
+    ok(!mto_plugin_find(MTO_KIND_OBJECTIVE, "short_objective") && mto_plugin_find(MTO_KIND_READER, "short_reader"),
+       "the refused ones are not registered, the file's good one is");
     mto_plugins_reset();
     return tap_done();
 }
