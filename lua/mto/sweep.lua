@@ -30,6 +30,7 @@
 -- Methods are functions in sweep.methods (finetune built in; prompt_tune is the
 -- extension point for soft prompts): method(ctx) -> training result table.
 local mto = require "mto"
+local fs = require "mto.fs"
 local fewshot = require "mto.fewshot"
 local results = require "mto.results"
 local progress = require "mto.progress"
@@ -404,13 +405,9 @@ function Sweep:_template(name)
   return c
 end
 
-local EOS = 1
+local with_eos = require("mto.match").with_eos
 
-local function encode_src(tok, text)
-  local ids = tok:encode(text)
-  ids[#ids + 1] = EOS
-  return ids
-end
+local function encode_src(tok, text) return with_eos(tok:encode(text)) end
 
 local function examples(tok, tpl, records)
   local ex = {}
@@ -456,7 +453,7 @@ function M.training_state(opts, p, dir)
 end
 
 local function remove_ckpt(path)
-  for _, f in ipairs(mto._listdir(path) or {}) do os.remove(path .. "/" .. f) end
+  for _, f in ipairs(fs.listdir(path) or {}) do os.remove(path .. "/" .. f) end
   os.remove(path)
   os.remove((path:gsub("/[^/]+$", ""))) -- RESULTS/checkpoints, once empty
 end
@@ -484,7 +481,7 @@ function Sweep:_auto_template(task_name, model_name)
 end
 
 function Sweep:_run_point(p, dir, prog, label)
-  local t0 = mto._clock()
+  local t0 = fs.clock()
   local tname = p.template
   if find(self.templates, tname) == "auto" then tname = self:_auto_template(p.task, p.model) end
   local task, mc, tpl = self:_task(p.task), self:_model(p.model), self:_template(tname)
@@ -530,7 +527,7 @@ function Sweep:_run_point(p, dir, prog, label)
     copy:free()
     -- the reason without the Lua position of the call (it names sweep.lua, not the cause)
     row.status, row.error = "failed", (tostring(res):gsub("^[^:%s]+%.lua:%d+: ", ""))
-    row.wall = mto._clock() - t0
+    row.wall = fs.clock() - t0
     return row
   end
   if res.cancelled then
@@ -602,8 +599,8 @@ function Sweep:_run_point(p, dir, prog, label)
     end
   end
   row.predictions = "predictions/" .. pred_name(p)
-  mto._write_file(dir .. "/" .. row.predictions, table.concat(lines, "\n") .. "\n")
-  row.wall = mto._clock() - t0
+  fs.write_file(dir .. "/" .. row.predictions, table.concat(lines, "\n") .. "\n")
+  row.wall = fs.clock() - t0
   return row
 end
 
@@ -648,7 +645,7 @@ end
 
 -- Empty claims directory (a killed run's leftovers removed).
 local function fresh_claims(path)
-  for _, f in ipairs(mto._listdir(path) or {}) do os.remove(path .. "/" .. f) end
+  for _, f in ipairs(fs.listdir(path) or {}) do os.remove(path .. "/" .. f) end
   os.remove(path)
 end
 
@@ -661,8 +658,8 @@ local function run_workers(self, todo, dir, order, n, opts, summary, parent_prog
   local cluster = require "mto.cluster"
   local claims = dir .. "/parts/claims"
   fresh_claims(claims)
-  mto._mkdir(dir .. "/parts")
-  mto._mkdir(claims)
+  fs.mkdir(dir .. "/parts")
+  fs.mkdir(claims)
   io.stdout:flush(); io.stderr:flush()
   local part_paths = {} -- SIGINT: the parent counts the workers' rows in their parts
   for r = 0, n - 1 do part_paths[#part_paths + 1] = string.format("%s/parts/workers-%d-of-%d.csv", dir, r, n) end
@@ -741,8 +738,8 @@ end
 function Sweep:_run(opts)
   local dir = opts.results
   local workers = worker_count(opts.workers)
-  mto._mkdir(dir)
-  mto._mkdir(dir .. "/predictions")
+  fs.mkdir(dir)
+  fs.mkdir(dir .. "/predictions")
   local path = dir .. "/results.csv"
   local pts = self:points()
   -- under mpirun (or MTO_SHARD=I/N) this process runs its share and writes its own part
