@@ -109,6 +109,10 @@ ok(p.n > 0 and p.masked >= 0 and p.masked <= 1 and p.continuation >= 0, "probe r
 local g3 = B.probe_set(w, "test", 3)
 ok(g3[1].masked:find("<extra_id_0>", 1, true) and g3[1].continuation == nil,
    "probe in a form whose tail is not last: masked only (" .. g3[1].masked .. ")")
+local traced = {}
+B.trace_stage1(w, 3, {steps = 4}, function(n, l0, l1, pr) traced[#traced + 1] = {n, l0, l1, pr.masked} end)
+ok(#traced >= 1 and traced[#traced][1] == 4 and traced[1][2] > 0 and traced[#traced][4] >= 0,
+   "trace_stage1: stage 1 for 4 steps with a loss and a probe per round")
 local bl = B.baselines(w)
 ok(bl.copy_head_hard == 0, "copy-from-head scores 0 on the hard subset")
 local ll, best = S.match_scores(models.v1_1, w.tok, S.TRIPLE_TEMPLATES, {w.tasks.hypernym.valid[1]})

@@ -63,7 +63,6 @@ local function stage1_examples(w, objs, copies, sents)
   end
   return ex
 end
-M.stage1_examples = stage1_examples
 
 -- lm-adapt's stage 2: prefix LM; half of the fact sentences split exactly
 -- before the fact slot (the LM form of salient masking), the rest at random.
@@ -177,6 +176,34 @@ local function read_log(path)
   local steps, wall, loss = f:read("n", "n", "n")
   f:close()
   return {steps = steps, wall = wall, final_loss = loss}
+end
+
+-- How the pre-training was chosen (README): stage 1 alone on world w, exactly as
+-- ensure_many runs it (seed, objectives, rounds of the stage-1 text) but with
+-- o.lr (default DEFAULTS.lr), decaying linearly to a tenth when o.decay, for
+-- o.steps steps; the knowledge probe (test heads, template form: retrieval across
+-- forms) after every round. emit(steps, first_loss, final_loss, probe) per round.
+function M.trace_stage1(w, seed, o, emit)
+  local d = M.DEFAULTS
+  local cfg = {}
+  for k, v in pairs(d.config) do cfg[k] = v end
+  cfg.vocab_size = w.tok.vocab_size
+  local objs = objectives(seed)
+  local sents = world.sentences_for(w, "heldout")
+  local m = mto.new(cfg, seed)
+  m.tokenizer = w.tok
+  local groups = M.probe_set(w)
+  local lr0, done, round = o.lr or d.lr, 0, 0
+  while done < o.steps do
+    round = round + 1
+    local ex = stage1_examples(w, objs, d.copies, sents)
+    local chunk = math.min(o.steps - done, math.max(1, #ex // d.batch_size))
+    local lr = o.decay and lr0 * math.max(0.1, 1 - done / o.steps) or lr0
+    local r = m:train(ex, {optimizer = "adamw", lr = lr, schedule = "constant", warmup = 20, max_steps = chunk,
+                           epochs = 1, batch_size = d.batch_size, clip = 1.0, seed = seed * 1000 + round})
+    done = done + r.steps
+    emit(done, r.first_loss, r.final_loss, M.probe(m, w, groups))
+  end
 end
 
 -- Run jobs (functions) in `workers` forked processes that claim them one at a
