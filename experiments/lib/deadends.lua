@@ -215,7 +215,8 @@ function D.mcqa_rank_text(rs, names)
                              "position of each world %s.", #rs, table.concat(nq, ", "),
                              math.floor(1 / rs[1].baselines.chance + 0.5), rs[1].baselines.chance, ci(const)), "",
                "| model | " .. table.concat(D.QA_TEMPLATES, " | ") .. " |", "|---" .. string.rep("|---", #D.QA_TEMPLATES) .. "|"}
-  local best = {value = -1}
+  local cm = stats.mean_ci(const)
+  local best, above = {value = -1}, {}
   for _, n in ipairs(names) do
     local cells = {}
     for _, t in ipairs(D.QA_TEMPLATES) do
@@ -223,18 +224,17 @@ function D.mcqa_rank_text(rs, names)
       for _, r in ipairs(rs) do am[#am + 1], as[#as + 1] = r.acc[n][t].mean, r.acc[n][t].sum end
       for _, c in ipairs{{am, "mean"}, {as, "sum"}} do
         local m = stats.mean_ci(c[1])
-        if m.mean > best.value then best = {value = m.mean, lo = m.lo, what = n .. " / " .. t .. " by the " .. c[2]} end
+        local what = n .. " / " .. t .. " by the " .. c[2]
+        if m.mean > best.value then best = {value = m.mean, lo = m.lo, what = what} end
+        if m.lo and cm.hi and m.lo > cm.hi then above[#above + 1] = string.format("%s %.3f [%.3f, %.3f]", what, m.mean, m.lo, m.hi) end
       end
       cells[#cells + 1] = ci(am) .. " / " .. ci(as)
     end
     out[#out + 1] = string.format("| %s | %s |", n, table.concat(cells, " | "))
   end
-  local cm = stats.mean_ci(const)
   out[#out + 1] = ""
-  out[#out + 1] = string.format("Best cell: %s, %.3f%s, against the best constant %.3f: %s.", best.what, best.value,
-                                best.lo and string.format(" (CI low %.3f)", best.lo) or "", cm.mean,
-                                best.lo and cm.hi and best.lo > cm.hi and "above it (CIs apart)" or
-                                "not clear of it (the CIs overlap)")
+  out[#out + 1] = string.format("Cells whose CI lies above the best constant's (%s): %s.", stats.fmt(cm),
+                                #above > 0 and table.concat(above, "; ") or "none")
   return table.concat(out, "\n"), best, cm
 end
 
