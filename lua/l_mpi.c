@@ -26,6 +26,7 @@
 
 #ifdef MTO_HAVE_MPI
 #include <mpi.h>
+#include <mto/matmul.h>
 #endif
 
 /* The launch environment: mpirun (Open MPI), Hydra/Slurm PMI, PMIx. -1: not launched;
@@ -271,6 +272,7 @@ void mto_lua_mpi_data_parallel(lua_State *L, mto_t5 *m, float *also, size_t also
             if ((rc = MPI_Bcast(m->params + off, c, MPI_FLOAT, 0, MPI_COMM_WORLD)) != MPI_SUCCESS)
                 mpi_msg(L, "MPI_Bcast of the parameters", rc);
         }
+    mto_weights_changed(); /* the broadcast wrote them: a bf16 shadow must be remade */
     for (size_t off = 0; off < also_n; off += CHUNK) {
         int c = (int)(also_n - off < CHUNK ? also_n - off : CHUNK);
         if ((rc = MPI_Bcast(also + off, c, MPI_FLOAT, 0, MPI_COMM_WORLD)) != MPI_SUCCESS)
