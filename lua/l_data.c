@@ -203,11 +203,13 @@ static int l_obj_gc(lua_State *L)
 static int l_obj_index(lua_State *L)
 {
     l_objective *o = luaL_checkudata(L, 1, OBJ_MT);
-    const char *k = luaL_checkstring(L, 2);
-    if (strcmp(k, "name") == 0) lua_pushstring(L, o->name);
-    else if (strcmp(k, "apply") == 0) lua_pushcfunction(L, l_apply);
-    else if (strcmp(k, "close") == 0) lua_pushcfunction(L, l_obj_gc);
-    else lua_pushnil(L);
+    static const char *const fields[] = {"name", "apply", "close", NULL};
+    switch (mto_lua_field(luaL_checkstring(L, 2), fields)) {
+    case 0: lua_pushstring(L, o->name); break;
+    case 1: lua_pushcfunction(L, l_apply); break;
+    case 2: lua_pushcfunction(L, l_obj_gc); break;
+    default: lua_pushnil(L);
+    }
     return 1;
 }
 

@@ -77,11 +77,11 @@ static void set_holder(lua_State *L, const struct flock *q)
 static int l_try(lua_State *L)
 {
     lockfile *h = check_lock(L);
-    const char *kind = luaL_checkstring(L, 2);
-    if (strcmp(kind, "r") != 0 && strcmp(kind, "w") != 0) return luaL_argerror(L, 2, "\"r\" or \"w\"");
+    static const char *const kinds[] = {"r", "w", NULL};
+    int kind = luaL_checkoption(L, 2, NULL, kinds);
     struct flock fl;
     memset(&fl, 0, sizeof fl);
-    fl.l_type = kind[0] == 'r' ? F_RDLCK : F_WRLCK;
+    fl.l_type = kind == 0 ? F_RDLCK : F_WRLCK;
     fl.l_whence = SEEK_SET;
     fl.l_start = check_off(L, 3, "start");
     fl.l_len = check_off(L, 4, "length"); /* 0: to the end of the file and beyond */

@@ -61,10 +61,12 @@ static int check_style(lua_State *L, int idx, const char *fn)
     int t = lua_getfield(L, idx, "style");
     int s = MTO_METRIC_STYLE_MTO;
     if (t == LUA_TSTRING) {
+        static const char *const names[] = {"mto", "default", "paper", NULL};
+        static const int styles[] = {MTO_METRIC_STYLE_MTO, MTO_METRIC_STYLE_MTO, MTO_METRIC_STYLE_PAPER};
         const char *v = lua_tostring(L, -1);
-        if (!strcmp(v, "paper")) s = MTO_METRIC_STYLE_PAPER;
-        else if (strcmp(v, "mto") && strcmp(v, "default"))
-            luaL_error(L, "%s: style \"%s\" unknown (use \"mto\" or \"paper\")", fn, v);
+        int i = mto_lua_field(v, names);
+        if (i < 0) luaL_error(L, "%s: style \"%s\" unknown (use \"mto\" or \"paper\")", fn, v);
+        s = styles[i];
     } else if (t != LUA_TNIL)
         luaL_error(L, "%s: style must be a string, got %s", fn, luaL_typename(L, -1));
     lua_pop(L, 1);
@@ -80,10 +82,12 @@ static int check_smoothing(lua_State *L, int idx, const char *fn)
     int s = MTO_BLEU_SMOOTH_DEFAULT;
     if (t == LUA_TBOOLEAN) s = lua_toboolean(L, -1) ? MTO_BLEU_SMOOTH_METHOD1 : MTO_BLEU_SMOOTH_NONE;
     else if (t == LUA_TSTRING) {
+        static const char *const names[] = {"method1", "none", "method0", NULL};
+        static const int smooth[] = {MTO_BLEU_SMOOTH_METHOD1, MTO_BLEU_SMOOTH_NONE, MTO_BLEU_SMOOTH_NONE};
         const char *v = lua_tostring(L, -1);
-        if (!strcmp(v, "method1")) s = MTO_BLEU_SMOOTH_METHOD1;
-        else if (!strcmp(v, "none") || !strcmp(v, "method0")) s = MTO_BLEU_SMOOTH_NONE;
-        else luaL_error(L, "%s: smoothing \"%s\" unknown (use \"method1\" or \"none\")", fn, v);
+        int i = mto_lua_field(v, names);
+        if (i < 0) luaL_error(L, "%s: smoothing \"%s\" unknown (use \"method1\" or \"none\")", fn, v);
+        s = smooth[i];
     } else if (t == LUA_TNUMBER) {
         lua_Integer k = lua_tointeger(L, -1);
         if (k != 0 && k != 1) luaL_error(L, "%s: smoothing %d unknown (0 = none, 1 = method1)", fn, (int)k);

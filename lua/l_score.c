@@ -413,11 +413,13 @@ static int l_decide(lua_State *L)
 static int matcher_index(lua_State *L)
 {
     lmatcher *u = luaL_checkudata(L, 1, MATCHER_MT);
-    const char *k = luaL_checkstring(L, 2);
-    if (strcmp(k, "name") == 0) lua_pushstring(L, u->name);
-    else if (strcmp(k, "decide") == 0) lua_pushcfunction(L, l_decide);
-    else if (strcmp(k, "close") == 0) lua_pushcfunction(L, matcher_gc);
-    else lua_pushnil(L);
+    static const char *const fields[] = {"name", "decide", "close", NULL};
+    switch (mto_lua_field(luaL_checkstring(L, 2), fields)) {
+    case 0: lua_pushstring(L, u->name); break;
+    case 1: lua_pushcfunction(L, l_decide); break;
+    case 2: lua_pushcfunction(L, matcher_gc); break;
+    default: lua_pushnil(L);
+    }
     return 1;
 }
 

@@ -114,19 +114,15 @@ static int l_tostring(lua_State *L)
 /* Fields first, then methods. */
 static int l_index(lua_State *L)
 {
+    static const char *const fields[] = {"vocab_size", "path", "pad_id", "eos_id", "unk_id", NULL};
     const char *k = luaL_checkstring(L, 2);
-    if (!strcmp(k, "vocab_size")) {
-        lua_pushinteger(L, mto_tokenizer_vocab_size(check_tok(L, 1)));
-    } else if (!strcmp(k, "path")) {
-        lua_pushstring(L, mto_tokenizer_path(check_tok(L, 1)));
-    } else if (!strcmp(k, "pad_id")) {
-        lua_pushinteger(L, MTO_TOK_PAD);
-    } else if (!strcmp(k, "eos_id")) {
-        lua_pushinteger(L, MTO_TOK_EOS);
-    } else if (!strcmp(k, "unk_id")) {
-        lua_pushinteger(L, MTO_TOK_UNK);
-    } else {
-        lua_getfield(L, lua_upvalueindex(1), k);
+    switch (mto_lua_field(k, fields)) {
+    case 0: lua_pushinteger(L, mto_tokenizer_vocab_size(check_tok(L, 1))); break;
+    case 1: lua_pushstring(L, mto_tokenizer_path(check_tok(L, 1))); break;
+    case 2: lua_pushinteger(L, MTO_TOK_PAD); break;
+    case 3: lua_pushinteger(L, MTO_TOK_EOS); break;
+    case 4: lua_pushinteger(L, MTO_TOK_UNK); break;
+    default: lua_getfield(L, lua_upvalueindex(1), k);
     }
     return 1;
 }
