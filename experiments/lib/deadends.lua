@@ -416,15 +416,19 @@ function D.adapt(models, w, o)
   for _, arm in ipairs(arms) do
     local dir = string.format("%s/%s-%s-%d-s%d", mdir, arm, tostring(lr), steps, o.adapt_seed or 1)
     local loaded, m = pcall(mto.load, dir) -- absent: adapt now (mto.load raises, or returns nil)
-    if loaded and m then
-      info[arm] = {cached = true}
+    local logf = io.open(dir .. "/adapt.log")
+    if loaded and m and logf then -- a rerun reports what the adaptation reported (no times: tables stay equal)
+      local n, first, final = logf:read("n", "n", "n")
+      info[arm] = {n = n, first = first, final = final}
     else
       local r = mto.adapt{model = models[base], tokenizer = w.tok, source = {task = src}, objective = arm,
                           steps = steps, seed = o.adapt_seed or 1, out = dir,
                           train = {lr = lr, batch_size = 8, optimizer = "adamw"}}
       m = r.model
-      info[arm] = {n = r.n, first = r.train.first_loss, final = r.train.final_loss, wall = r.train.wall}
+      info[arm] = {n = r.n, first = r.train.first_loss, final = r.train.final_loss}
+      fs.write_file(dir .. "/adapt.log", string.format("%d %.17g %.17g\n", r.n, r.train.first_loss, r.train.final_loss))
     end
+    if logf then logf:close() end
     m.tokenizer = w.tok
     ms[arm] = m
   end
@@ -492,7 +496,7 @@ function D.adapt_text(rows, o)
       pm[#pm + 1], pc[#pc + 1] = p[arm].masked, p[arm].continuation
       local i = o.info[k][arm]
       if arm ~= "none" then
-        ad[#ad + 1] = i.cached and "(cached)" or string.format("%d ex., %.3f -> %.3f, %.0f s", i.n, i.first, i.final, i.wall)
+        ad[#ad + 1] = string.format("%d ex., %.3f -> %.3f", i.n, i.first, i.final)
       end
     end
     out[#out + 1] = string.format("| %s | %s | %s | %s |", arm, ci(pm), ci(pc), arm == "none" and "—" or table.concat(ad, "; "))
