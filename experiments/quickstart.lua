@@ -179,6 +179,8 @@ for r = 1, R do
     end
   end
 end
+local specs_dir = {} -- replicate -> its heldout base models' directory
+for _, sp in ipairs(specs) do if sp.condition == "heldout" then specs_dir[sp.replicate] = sp.dir end end
 local bopts = {stage1 = o.stage1, stage2 = o.stage2, quiet = o.quiet, workers = nworkers, config = model_config}
 if o.tiny then bopts.batch_size, bopts.copies = 16, 1 end
 local mlist, logs = B.ensure_many(specs, bopts)
@@ -352,6 +354,7 @@ if next(dead) then
         if row.replicate == r and row.condition == "heldout" and row.model == "lm_adapt" then base[#base + 1] = row end
       end
       dopts.base_rows, dopts.adapt_seed, dopts.adapt_steps = base, r, adapt_steps
+      dopts.adapt_dir = specs_dir[r] .. "/adapted" -- next to the base models: a cached run reuses them
       local res = D.adapt(hm, worlds[r], dopts)
       for _, row in ipairs(res.rows) do ad_rows[#ad_rows + 1] = row end
       ad_probes[r], ad_info[r], ad_src[r] = res.probes, res.info, res.n_source

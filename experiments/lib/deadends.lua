@@ -396,7 +396,7 @@ end
 
 -- o.adapt_model ("lm_adapt"), o.adapt_steps (300), o.adapt_lr (5e-4), o.adapt_arms
 -- ({"mask", "lm"}: the objective of each adapted copy; "none" = the model as it is is
--- always there), o.adapt_seed (1), o.replicate (1), o.base_rows (rows of the unadapted
+-- always there), o.adapt_seed (1), o.replicate (1), o.adapt_dir (where the adapted copies are kept; default DIR/adapt/models), o.base_rows (rows of the unadapted
 -- model's few-shot points with the same shots, seeds, training and decode length, e.g.
 -- the study's: then only the arms run). The adapted models are saved under
 -- DIR/adapt/models/<arm> and reused by a rerun. o.text = false: rows and probes only
@@ -406,7 +406,7 @@ function D.adapt(models, w, o)
   local base = o.adapt_model or "lm_adapt"
   local arms = o.adapt_arms or {"mask", "lm"}
   local steps, lr = o.adapt_steps or 300, o.adapt_lr or 5e-4
-  local mdir = o.results .. "/adapt/models"
+  local mdir = o.adapt_dir or (o.results .. "/adapt/models") -- the adapted copies: models, cached like the base models
   fs.mkdir(o.results .. "/adapt")
   fs.mkdir(mdir)
   local src = {}
