@@ -24,11 +24,12 @@ ok $? "two runs from empty caches (--workers 2 and 1) write identical tables.md"
 t="$out/results-a/tables.md"
 n=0
 for s in 'Knowledge probe per replicate' 'held-out phrasing (primary)' 'verbatim' 'unseen phrase' \
-         'gain over Mapping' 'Verdict' 'Matching scored by code' 'full data ROUGE-L'; do
+         'gain over Mapping' 'Verdict' 'Matching scored by code' 'full data ROUGE-L' \
+         'Dead end 1: multiple choice' 'Dead end 2: prompt tuning' 'Dead end 3: the adaptation arm'; do
   grep -q "$s" "$t" 2>/dev/null && n=$((n + 1))
 done
-[ $n -eq 8 ]
-ok $? "tables.md has the probe, three conditions, paired gains, verdict, matching, full data ($n of 8 sections)"
+[ $n -eq 11 ]
+ok $? "tables.md has the probe, three conditions, paired gains, verdict, matching, full data, the three dead ends ($n of 11 sections)"
 # replicates x seeds: the 3-shot cells have n = 2 x 2 = 4 units
 grep -q '| v1_1 / masked_prompting (aligned) | .* | 4 |' "$t"
 ok $? "cells pool replicates x seeds (n = 4)"
@@ -42,6 +43,6 @@ n=0; bad=0
 for f in $(cd "$out/cache-a" && find . -name model.safetensors | sort); do
   n=$((n + 1)); cmp -s "$out/cache-a/$f" "$out/cache-b/$f" || bad=$((bad + 1))
 done
-[ $n -eq 16 ] && [ $bad -eq 0 ]
-ok $? "all $n pre-trained checkpoints bit-identical (stage 1 + 3 regimes, 2 replicates x 2 conditions; $bad differ, want 16)"
+[ $n -eq 20 ] && [ $bad -eq 0 ]
+ok $? "all $n checkpoints bit-identical (stage 1 + 3 regimes, 2 replicates x 2 conditions, and the 2 adapted copies of each replicate's lm_adapt; $bad differ, want 20)"
 done_testing
