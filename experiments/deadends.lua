@@ -82,7 +82,7 @@ end
 local ranks, pt, ad = {}, {rows = {}, base = {}, walls = {}}, {rows = {}, probes = {}, info = {}, src = {}, cost = {}}
 local walls = {mcqa = 0, prompt = 0, adapt = 0}
 for r = 1, R do
-  local wname = string.format("world-%d-f%d-s%d", o.synsets, o.forms, r)
+  local wname = world.dirname(o.synsets, o.forms, r)
   local w = world.build{dir = o.cache .. "/" .. wname, synsets = o.synsets, seed = r, forms = o.forms}
   local mdir = string.format("%s/%s/models-heldout%s", o.cache, wname, o.quick and "-quick" or "")
   local models, log = B.ensure(w, {dir = mdir, condition = "heldout", seed = r, stage1 = o.quick and 300 or nil,

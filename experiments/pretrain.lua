@@ -40,7 +40,7 @@ while arg[i] do
   else error("pretrain: unknown option " .. a, 0) end
   i = i + (v == nil and 1 or 2)
 end
-local wdir = string.format("%s/world-%d-f%d-s%d", o.out, o.synsets, o.forms, o.replicate)
+local wdir = o.out .. "/" .. world.dirname(o.synsets, o.forms, o.replicate)
 fs.mkdir(o.out)
 local w = world.build{dir = wdir, synsets = o.synsets, seed = o.replicate, forms = o.forms}
 print(world.describe(w))

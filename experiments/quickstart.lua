@@ -146,7 +146,7 @@ local function show(title, text) say("\n### %s\n\n%s", title, text); add(title, 
 say("\n## 1. Worlds (%s)\n", elapsed())
 local worlds, wnames = {}, {}
 for r = 1, R do
-  wnames[r] = string.format("world-%d-f%d-s%d", o.synsets, o.forms, r)
+  wnames[r] = world.dirname(o.synsets, o.forms, r)
   worlds[r] = world.build{dir = o.cache .. "/" .. wnames[r], synsets = o.synsets, seed = r, forms = o.forms,
                           vocab_size = o.tiny and 800 or nil}
   local w = worlds[r]
@@ -318,10 +318,7 @@ if cond.unseen then
   for _, row in ipairs(rows) do
     if row.condition == "heldout" and tostring(row.shots) == tostring(o.shots) and
        (row.template == "mapping" or row.template == "masked_mapping") and row.model ~= "random" then
-      local c = {}
-      for k, v in pairs(row) do c[k] = v end
-      c.condition = "unseen"
-      extra[#extra + 1] = c
+      extra[#extra + 1] = S.relabel(row, {condition = "unseen"})
     end
   end
   for _, c in ipairs(extra) do rows[#rows + 1] = c end

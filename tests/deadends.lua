@@ -88,12 +88,7 @@ ok(ad.text:find("mask vs lm adaptation", 1, true) and ad.probes.mask and ad.prob
 -- pooling over worlds: the same rows again as replicate 2 double the units
 local function copy_as(rows, rep)
   local out = {}
-  for _, row in ipairs(rows) do
-    local c = {}
-    for k, v in pairs(row) do c[k] = v end
-    c.replicate = rep or c.replicate
-    out[#out + 1] = c
-  end
+  for _, row in ipairs(rows) do out[#out + 1] = S.relabel(row, {replicate = rep}) end
   return out
 end
 local two = copy_as(ad.rows)

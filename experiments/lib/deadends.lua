@@ -33,7 +33,8 @@ D.QA_TEMPLATES = {"mc_mapping", "answer_prompting", "masked_answer_prompting", "
 
 local function seq(n) local t = {} for i = 1, n do t[i] = i end return t end
 
-local max_target_len = require("study").max_target_len -- tokens of the longest rendered target
+local study = require "study"
+local max_target_len = study.max_target_len -- tokens of the longest rendered target
 
 local function task_spec(w, name, max_test)
   local t = w.tasks[name]
@@ -262,10 +263,11 @@ D.PT_DEFAULT = D.PT_SETTINGS[#D.PT_SETTINGS]
 -- replicate = o.replicate (default 1), so the same tables pool several worlds.
 local UNIT = {"replicate", "seed"}
 local function tag(rows, r) for _, row in ipairs(rows) do row.replicate = row.replicate or r end return rows end
+local function unit_key(r) return tostring(r.replicate) .. "/" .. tostring(r.seed) end
 local function nunits(rows)
   local u, n = {}, 0
   for _, r in ipairs(rows) do
-    local k = tostring(r.replicate) .. "/" .. tostring(r.seed)
+    local k = unit_key(r)
     if not u[k] then u[k], n = true, n + 1 end
   end
   return n
@@ -311,7 +313,7 @@ function D.prompt(models, w, o)
     for _, row in ipairs(r) do row.setting = s.name; rows[#rows + 1] = row end
   end
   tag(rows, o.replicate or 1)
-  local base = tag(require("study").baseline_rows(w, {}), o.replicate or 1)
+  local base = tag(study.baseline_rows(w, {}), o.replicate or 1)
   local res = {rows = rows, base_rows = base, walls = walls, wall = fs.clock() - t0}
   if o.text ~= false then
     res.text = D.prompt_text(rows, {tasks = tasks, templates = tpls, models = names, settings = settings, walls = walls,
@@ -453,10 +455,7 @@ function D.adapt(models, w, o)
   for _, r in ipairs(o.base_rows or {}) do
     if r.model == base and tostring(r.shots) == tostring(o.shots or 30) and r.status == "ok" and
        (r.method == nil or r.method == "finetune") then
-      local c = {}
-      for k, v in pairs(r) do c[k] = v end
-      c.model = "none"
-      rows[#rows + 1] = c
+      rows[#rows + 1] = study.relabel(r, {model = "none"})
     end
   end
   tag(rows, o.replicate or 1)
@@ -508,14 +507,14 @@ function D.adapt_text(rows, o)
   -- world and heads in every arm); units in a fixed order
   local units, seen = {}, {}
   for _, r in ipairs(rows) do
-    local k = tostring(r.replicate) .. "/" .. tostring(r.seed)
+    local k = unit_key(r)
     if r.model == "none" and not seen[k] then seen[k] = true; units[#units + 1] = k end
   end
   table.sort(units)
   local function sums(arm, tpl)
     local by = {}
     for _, r in ipairs(where_(rows, {model = arm, template = tpl})) do
-      local k = tostring(r.replicate) .. "/" .. tostring(r.seed)
+      local k = unit_key(r)
       by[k] = by[k] or {n = 0, sum = 0}
       by[k].n, by[k].sum = by[k].n + 1, by[k].sum + num(r.rouge_l)
     end

@@ -13,13 +13,7 @@ local S = require "study"
 
 local F = {}
 
-local function have_gnuplot()
-  local p = io.popen("command -v gnuplot 2>/dev/null")
-  if not p then return false end
-  local s = p:read("a") or ""
-  p:close()
-  return s:match("%S") ~= nil
-end
+local have_gnuplot = require("mto.plot").have_gnuplot
 
 -- unit values: mean over relations of rows of (model, template) per (replicate, seed)
 local function units(rows, o, model, tpl, shots, tasks)

@@ -439,6 +439,15 @@ local function select_rows(rows, o)
 end
 M.select_rows = select_rows
 
+-- A copy of a result row with some fields changed (a row reused under another
+-- label: the unadapted model as an adaptation arm, a heldout row as an unseen one).
+function M.relabel(row, changes)
+  local c = {}
+  for k, v in pairs(row) do c[k] = v end
+  for k, v in pairs(changes) do c[k] = v end
+  return c
+end
+
 local function ci_cell(xs, digits)
   local r = St.mean_ci(xs)
   if not r.mean then return "" end

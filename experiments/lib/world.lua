@@ -168,6 +168,12 @@ local DEFAULTS = {synsets = 600, seed = 1, part_share = 0.35, member_share = 0.2
                   test_share = 0.4, valid_share = 0.1, vocab_size = 3000, mc_choices = 3,
                   forms = 3, gloss_forms = 1}
 
+-- The cache directory name of world (synsets, forms, seed): one layout for
+-- quickstart, pretrain and deadends, so each finds the others' worlds and models.
+function M.dirname(synsets, forms, seed)
+  return string.format("world-%d-f%d-s%d", synsets, forms, seed)
+end
+
 -- Build (or reload) the world in o.dir; the tokenizer is trained once and reused.
 function M.build(o)
   local opt = {}

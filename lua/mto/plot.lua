@@ -16,6 +16,7 @@ local function note(spec, msg)
   return nil, msg
 end
 
+--- true when a gnuplot executable is on PATH (figures are written only then).
 local function have_gnuplot()
   local p = io.popen("command -v gnuplot 2>/dev/null")
   if not p then return false end
@@ -23,6 +24,7 @@ local function have_gnuplot()
   p:close()
   return s:match("%S") ~= nil
 end
+M.have_gnuplot = have_gnuplot
 
 local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
