@@ -3,7 +3,17 @@
  * RSS, and the time of each phase; with oneDNN also its fp32 and bf16 matmul
  * ceilings. bench/run-bench.sh runs it next to the PyTorch peer and prints the
  * ratio. The matmul backend is MTO_MATMUL's (openblas default, dnnl).
+ * The efficiency line compares the products' GFLOP/s with two ceilings: the
+ * burst one (best single 1024^3 product) and the sustained one (1024^3
+ * products back to back for 0.5 s before the timed steps and 0.5 s after,
+ * total FLOPs over total time), which sees the same clock and neighbours as
+ * the steps. --products times every product (core/matmul_stats.c): products
+ * alone against the sustained ceiling, the rest of forward+backward, and the
+ * slowest shapes.
  * Usage: bench_train SHAPE [--threads N] [--steps N] [--precision fp32|bf16] [--ceilings|--ceilings-only]
+ *                    [--products] [--ff relu|gated-gelu] [--digest]
+ * --digest prints a hash of the loss and of every parameter and gradient after
+ * the steps: two builds that print the same digest computed the same bits.
  *        bench_train --info   (the matmul line of mto --version) */
 #include <cblas.h>
 #include <stdio.h>
@@ -91,6 +101,53 @@ static double sgemm_cpu_gflops(void)
     return 2.0 * n * n * n / best / 1e9;
 }
 
+/* The sustained ceiling: 1024^3 products back to back for at least secs;
+ * adds their FLOPs and wall / process-CPU seconds to acc[0..2]. */
+static void sgemm_sustained(double secs, double acc[3])
+{
+    int n = 1024;
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
+    for (int i = 0; i < n * n; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
+    double t0 = now(), c0 = cpu_now(), t;
+    do {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        acc[0] += 2.0 * n * n * n;
+    } while ((t = now()) - t0 < secs);
+    acc[1] += t - t0;
+    acc[2] += cpu_now() - c0;
+    free(a); free(b); free(c);
+}
+
+static int by_seconds(const void *x, const void *y)
+{
+    double a = ((const mto_mm_stat *)x)->seconds, b = ((const mto_mm_stat *)y)->seconds;
+    return a < b ? 1 : a > b ? -1 : 0;
+}
+
+/* Products alone over the timed steps (bench_train --products). */
+static void print_products(const shape *s, int steps, double fwdbwd_s)
+{
+    static mto_mm_stat st[MTO_MM_STATS_MAX];
+    long dropped = 0;
+    int n = mto_mm_stats_get(st, MTO_MM_STATS_MAX, &dropped);
+    double fl = 0, sec = 0;
+    long calls = 0;
+    for (int i = 0; i < n; i++) {
+        fl += 2.0 * st[i].M * st[i].N * st[i].K * st[i].calls;
+        sec += st[i].seconds;
+        calls += st[i].calls;
+    }
+    printf("# mto %s products alone: %.2f GFLOP in %ld calls per step, %.1f ms of forward+backward's %.1f ms, "
+           "%.2f GFLOP/s; other work %.1f ms per step%s\n", s->name, fl / steps / 1e9, calls / steps,
+           sec * 1e3 / steps, fwdbwd_s * 1e3 / steps, sec > 0 ? fl / sec / 1e9 : 0, (fwdbwd_s - sec) * 1e3 / steps,
+           dropped ? " (some shapes not listed)" : "");
+    qsort(st, (size_t)n, sizeof *st, by_seconds);
+    for (int i = 0; i < n && i < 14; i++)
+        printf("# mto %s product %s%s M=%d N=%d K=%d: %ld per step, %.2f ms per step, %.1f GFLOP/s\n", s->name,
+               st[i].ta ? "T" : "N", st[i].tb ? "T" : "N", st[i].M, st[i].N, st[i].K, st[i].calls / steps,
+               st[i].seconds * 1e3 / steps, 2.0 * st[i].M * st[i].N * st[i].K * st[i].calls / st[i].seconds / 1e9);
+}
+
 /* oneDNN's ceilings on the same square product: fp32, and bf16 in / fp32 out. 0: not built. */
 static double dnnl_gflops(int bf16, int threads)
 {
@@ -119,12 +176,15 @@ static double dnnl_gflops(int bf16, int threads)
 int main(int argc, char **argv)
 {
     const shape *s = NULL;
-    int threads = 1, steps = 10, warmup = 2, prec = MTO_PREC_FP32, ceilings = 0;
+    int threads = 1, steps = 10, warmup = 2, prec = MTO_PREC_FP32, ceilings = 0, products = 0, gated = 0, digest = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) prec = mto_precision_parse(argv[++i]);
         else if (!strcmp(argv[i], "--ceilings")) ceilings = 1;
         else if (!strcmp(argv[i], "--ceilings-only")) ceilings = 2;
+        else if (!strcmp(argv[i], "--products")) products = 1;
+        else if (!strcmp(argv[i], "--digest")) digest = 1;
+        else if (!strcmp(argv[i], "--ff") && i + 1 < argc) gated = !strcmp(argv[++i], "gated-gelu");
         else if (!strcmp(argv[i], "--info")) {
             char d[256];
             mto_matmul_describe(d, sizeof d);
@@ -138,7 +198,7 @@ int main(int argc, char **argv)
     }
     if (!s || prec < 0) {
         fprintf(stderr, "usage: bench_train {t5-small|tiny} [--threads N] [--steps N] [--precision fp32|bf16] "
-                        "[--ceilings]\n");
+                        "[--ceilings] [--products] [--ff relu|gated-gelu] [--digest]\n");
         return 2;
     }
 #ifdef HAVE_OPENBLAS_SET_NUM_THREADS
@@ -155,6 +215,7 @@ int main(int argc, char **argv)
     c.d_model = s->d_model; c.d_ff = s->d_ff; c.d_kv = s->d_kv; c.num_heads = s->heads;
     c.num_layers = c.num_decoder_layers = s->layers; c.vocab_size = s->vocab;
     c.dropout_rate = 0.0f;
+    if (gated) { c.ff = MTO_T5_FF_GATED_GELU; c.tie_word_embeddings = 0; } /* the v1.1 layout */
     mto_t5 *m = mto_t5_new(&c, 0, &err);
     if (!m || mto_t5_zero_grad(m, &err)) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
     int eff = mto_t5_set_precision(m, prec, &err);
@@ -179,9 +240,12 @@ int main(int argc, char **argv)
     mto_t5_batch b = {s->B, s->Ts, s->Tt, src, lab};
 
     double t0 = 0, ph[4] = {0}, cp[4] = {0}, cpu0 = 0; /* zero_grad, forward, backward, optimizer */
+    double sus[3] = {0}; /* sustained ceiling: FLOPs, wall s, CPU s */
     long flt0 = 0;
     for (int i = 0; i < warmup + steps; i++) {
         if (i == warmup) {
+            sgemm_sustained(0.5, sus);
+            if (products) mto_mm_stats_enable(1);
             struct rusage r0;
             getrusage(RUSAGE_SELF, &r0);
             flt0 = r0.ru_minflt;
@@ -208,6 +272,8 @@ int main(int argc, char **argv)
         for (int k = 0; k < 4; k++) ph[k] += t[k + 1] - t[k], cp[k] += c[k + 1] - c[k];
     }
     double dt = (now() - t0) / steps, cdt = (cpu_now() - cpu0) / steps;
+    mto_mm_stats_on = 0;
+    sgemm_sustained(0.5, sus);
     double flops = 3.0 * forward_flops(s); /* backward ~ 2x forward */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -225,10 +291,25 @@ int main(int argc, char **argv)
     printf("# mto %s phases_ms zero_grad=%.1f forward=%.1f backward=%.1f adamw=%.1f matmul_gflops=%.2f\n", s->name,
            ph[0] * 1e3 / steps, ph[1] * 1e3 / steps, ph[2] * 1e3 / steps, ph[3] * 1e3 / steps,
            flops / ((ph[1] + ph[2]) / steps) / 1e9);
+    double burst = sgemm_gflops(), sustained = sus[0] / sus[1] / 1e9, mm = flops / ((ph[1] + ph[2]) / steps) / 1e9;
+    printf("# mto %s efficiency: forward+backward %.2f GFLOP/s = %.1f%% of the sustained sgemm ceiling %.2f "
+           "(%.1f%% of the burst ceiling %.2f)\n", s->name, mm, 100 * mm / sustained, sustained, 100 * mm / burst,
+           burst);
+    if (products) print_products(s, steps, ph[1] + ph[2]);
     if (threads == 1) /* by process CPU time: the figures a loaded machine moves least */
         printf("# mto %s cpu_phases_ms zero_grad=%.1f forward=%.1f backward=%.1f adamw=%.1f matmul_gflops_cpu=%.2f "
                "sgemm_ceiling_gflops_cpu=%.2f\n", s->name, cp[0] * 1e3 / steps, cp[1] * 1e3 / steps,
                cp[2] * 1e3 / steps, cp[3] * 1e3 / steps, flops / ((cp[1] + cp[2]) / steps) / 1e9, sgemm_cpu_gflops());
+    if (digest) { /* FNV-1a over the loss's bits, the parameters and the gradients */
+        uint64_t h = 1469598103934665603ULL;
+        const unsigned char *p[3] = {(const unsigned char *)&m->loss, (const unsigned char *)m->params,
+                                     (const unsigned char *)m->grads};
+        size_t n[3] = {sizeof m->loss, m->numel * sizeof(float), m->numel * sizeof(float)};
+        for (int k = 0; k < 3; k++)
+            for (size_t i = 0; i < n[k]; i++) h = (h ^ p[k][i]) * 1099511628211ULL;
+        printf("# mto %s digest %016llx (loss %.9g after %d steps)\n", s->name, (unsigned long long)h, m->loss,
+               warmup + steps);
+    }
     mto_optim_free(opt);
     free(views); free(src); free(lab);
     mto_t5_free(m);

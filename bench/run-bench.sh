@@ -7,7 +7,11 @@
 # (32, sweep eval batch_size): mto fp32, mto dnnl fp32, mto bf16, PyTorch fp32.
 # Each round runs every configuration once, interleaved; medians over ROUNDS.
 # The header names the CPU, the flags that matter, OpenBLAS's core, oneDNN's
-# ISA, the machine's load, and the matmul ceilings measured in this run.
+# ISA, the machine's load, and the matmul ceilings measured in this run. For
+# mto fp32 on OpenBLAS it also gives the forward+backward GFLOP/s against the
+# sgemm ceiling (sustained and burst, bench_train's efficiency line; median
+# over the rounds) and, once per thread count, where the time goes
+# (bench_train --products: the products alone, the rest, the slowest shapes).
 # Usage: bench/run-bench.sh [THREADS] [STEPS] [ROUNDS]   (from the build dir;
 # THREADS may be a list, "1 2"; needs Debian's python3-torch for the peer).
 # SHAPES="tiny t5-small" default; DECODE_BATCHES="1 32" default.
@@ -37,6 +41,12 @@ echo "# flags: ${flags:-none of avx2 avx512f avx512_bf16 amx}"
 echo "# $("$bin" --info)"
 echo "# torch $("$py" -c 'import torch; print(torch.__version__, "mkldnn bf16" if torch.backends.mkldnn.is_available() else "no mkldnn")' 2>/dev/null)"
 echo "# steps=$steps rounds=$rounds, load average at start: $(load)"
+case "$flags" in *avx512f*)
+    case "$("$bin" --info)" in *"core Haswell"*|*"core Zen"*)
+        echo "# note: OpenBLAS runs its AVX2 kernels on this AVX-512 CPU; OPENBLAS_CORETYPE=SkylakeX runs its" \
+             "AVX-512 ones (faster here, other fp32 bits)" ;;
+    esac ;;
+esac
 field() { echo "$1" | sed -n "s/.* $2=\([0-9.]*\).*/\1/p"; }
 wall() { echo "$1" | grep -v '^#' | sed -n "s/.* tokens_per_s=\([0-9.]*\).*/\1/p"; }
 cpu() { echo "$1" | sed -n "s/.* cpu_tokens_per_s=\([0-9.]*\).*/\1/p"; }
@@ -46,12 +56,14 @@ for threads in $threads_list; do
     export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
     echo "# threads=$threads: $("$bin" tiny --threads "$threads" --ceilings-only)"
     for shape in $shapes; do
-        a=; b=; c=; d=; e=; ca=; cb=; cc=; cd_=; ce=; loads=
+        a=; b=; c=; d=; e=; ca=; cb=; cc=; cd_=; ce=; loads=; es=; eb=
         r=0
         while [ $r -lt "$rounds" ]; do
             loads="$loads $(load | cut -d, -f1)"
             o=$("$bin" "$shape" --threads "$threads" --steps "$steps") || exit 1; echo "$o"
             a="$a $(wall "$o")"; ca="$ca $(cpu "$o")"
+            es="$es $(echo "$o" | sed -n 's/.*= \([0-9.]*\)% of the sustained.*/\1/p')"
+            eb="$eb $(echo "$o" | sed -n 's/.*(\([0-9.]*\)% of the burst.*/\1/p')"
             o=$(MTO_MATMUL=dnnl "$bin" "$shape" --threads "$threads" --steps "$steps") || exit 1; echo "$o"
             b="$b $(wall "$o")"; cb="$cb $(cpu "$o")"
             o=$("$bin" "$shape" --threads "$threads" --steps "$steps" --precision bf16) || exit 1; echo "$o"
@@ -66,6 +78,9 @@ for threads in $threads_list; do
         md=$(echo "$d" | median); me=$(echo "$e" | median)
         echo "train $shape threads=$threads tokens/s (median of $rounds; 1-min load per round:$loads):" \
              "mto-fp32-openblas $ma, mto-fp32-dnnl $mb, mto-bf16 $mc, torch-fp32 $md, torch-bf16-autocast $me"
+        echo "efficiency train $shape threads=$threads mto-fp32-openblas forward+backward vs the sgemm ceiling" \
+             "(median of $rounds): $(echo "$es" | median)% of the sustained ceiling (rounds:$es)," \
+             "$(echo "$eb" | median)% of the burst ceiling (rounds:$eb)"
         echo "ratio train $shape threads=$threads vs torch-fp32: openblas $(ratio "$ma" "$md"), dnnl $(ratio "$mb" "$md")," \
              "bf16 $(ratio "$mc" "$md"); vs torch-bf16: bf16 $(ratio "$mc" "$me"), dnnl-fp32 $(ratio "$mb" "$me")"
         if [ "$threads" = 1 ]; then # tokens per second of process CPU time: less moved by a loaded machine
@@ -76,6 +91,7 @@ for threads in $threads_list; do
             echo "ratio train-cpu $shape threads=1 vs torch-fp32: openblas $(ratio "$ma" "$md"), dnnl $(ratio "$mb" "$md")," \
                  "bf16 $(ratio "$mc" "$md"); vs torch-bf16: bf16 $(ratio "$mc" "$me"), dnnl-fp32 $(ratio "$mb" "$me")"
         fi
+        "$bin" "$shape" --threads "$threads" --steps "$steps" --products | grep -E 'products alone|product [NT]' | head -n 6
         for bs in $dbatches; do
             a=; b=; c=; d=; ca=; cb=; cc=; cd_=
             r=0

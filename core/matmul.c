@@ -69,9 +69,9 @@ void mto_matmul_describe(char *buf, size_t n)
 #else
     const char *core = "?";
 #endif
-    snprintf(buf, n, "matmul: %s (OpenBLAS core %s; %s; bf16 %s)", mto_matmul_backend_name(mto_matmul_backend()),
-             core ? core : "?", d,
-             mto_dnnl_bf16_native() ? "native" : mto_dnnl_available() ? "emulated only" : "unavailable");
+    snprintf(buf, n, "matmul: %s (OpenBLAS core %s; %s; bf16 %s); row kernels %s",
+             mto_matmul_backend_name(mto_matmul_backend()), core ? core : "?", d,
+             mto_dnnl_bf16_native() ? "native" : mto_dnnl_available() ? "emulated only" : "unavailable", mto_k_isa());
 }
 
 int mto_precision_parse(const char *s)
@@ -245,8 +245,8 @@ static void fallback_note(const char *what)
     }
 }
 
-void t5_mm(const mto_t5 *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-           const float *B, int ldb, float beta, float *C, int ldc)
+static void mm_run(const mto_t5 *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (m && m->mm && m->mm->prec == MTO_PREC_BF16) {
         int la, lb;
@@ -262,6 +262,18 @@ void t5_mm(const mto_t5 *m, int ta, int tb, int M, int N, int K, float alpha, co
                 lda, B, ldb, beta, C, ldc);
 }
 
+void t5_mm(const mto_t5 *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+           const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (__builtin_expect(mto_mm_stats_on, 0)) {
+        double t0 = mto_mm_stats_clock();
+        mm_run(m, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        mto_mm_stats_add(ta, tb, M, N, K, t0);
+        return;
+    }
+    mm_run(m, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 void t5_mm_few(const mto_t5 *m, int tb, int R, int N, int K, float alpha, const float *x, int ldx, const float *B,
                int ldb, float beta, float *C, int ldc)
 {
@@ -272,9 +284,11 @@ void t5_mm_few(const mto_t5 *m, int tb, int R, int N, int K, float alpha, const 
         return;
     }
     /* row r of C = alpha op(B)^T x_r: op(B) is K x N, so B stored N x K (tb) or K x N */
+    double t0 = mto_mm_stats_on ? mto_mm_stats_clock() : 0;
     for (int r = 0; r < R; r++)
         cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? N : K, tb ? K : N, alpha, B, ldb,
                     x + (size_t)r * ldx, 1, beta, C + (size_t)r * ldc, 1);
+    if (mto_mm_stats_on) mto_mm_stats_add(0, tb, R, N, K, t0);
 }
 
 void t5_mm_rows(const mto_t5 *m, int R, int N, int K, float alpha, const float *x, const float *W, float beta,

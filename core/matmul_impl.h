@@ -51,6 +51,19 @@ static inline uint16_t mto_f32_to_bf16(float f)
 }
 void mto_bf16_convert(uint16_t *dst, const float *src, size_t n);
 
+/* ---- products-alone accounting (core/matmul_stats.c; bench_train --products) */
+/* Calls and wall seconds of every product shape while mto_mm_stats_on. */
+typedef struct mto_mm_stat { int ta, tb, M, N, K; long calls; double seconds; } mto_mm_stat;
+enum { MTO_MM_STATS_MAX = 256 };
+extern int mto_mm_stats_on;
+/* Clear the counts and switch accounting on (1) or off (0). */
+void mto_mm_stats_enable(int on);
+double mto_mm_stats_clock(void);
+/* Count one product of shape (ta, tb, M, N, K) begun at mto_mm_stats_clock() t0. */
+void mto_mm_stats_add(int ta, int tb, int M, int N, int K, double t0);
+/* Copy up to max shapes into out; *dropped: products of shapes beyond the table. */
+int mto_mm_stats_get(mto_mm_stat *out, int max, long *dropped);
+
 /* ---- oneDNN (core/matmul_dnnl.c; stubs when not built) -------------------- */
 /* 0 on success, -1 when oneDNN has no primitive for it (the caller falls back). */
 int mto_dnnl_mm(int bf16, int ta, int tb, int M, int N, int K, float alpha, const void *A, int lda,

@@ -57,6 +57,11 @@ void mto_k_log_softmax(float *z, int R, int V);
 /* In place: logits <- (softmax - onehot) * scale for valid rows, 0 for ignored. */
 void mto_k_xent_bwd(float *logits, const float *lse, const int32_t *labels, int N, int V, float scale);
 
+/* The instruction set the row and elementwise kernels above run in:
+ * "generic" (baseline x86-64 or another CPU), "avx2" or "avx512"; the same
+ * bits in every one. MTO_KERNELS picks one the CPU runs. */
+const char *mto_k_isa(void);
+
 /* Dropout masks from a counter hash: no stored masks, backward recomputes them. */
 uint64_t mto_k_drop_key(uint64_t seed, uint64_t step, uint32_t site);
 /* x[i] *= keep(key, i) / (1-p), i in [0,n) offset by base index. */
