@@ -27,6 +27,7 @@
 #include "mto/matmul.h"
 #include "mto/optim.h"
 #include "mto/t5.h"
+#include "mto/train.h"
 
 typedef struct shape {
     const char *name;
@@ -221,13 +222,8 @@ int main(int argc, char **argv)
     int eff = mto_t5_set_precision(m, prec, &err);
     if (eff < 0) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
 
-    mto_param_view *views = calloc(m->nparams, sizeof *views);
-    for (size_t i = 0; i < m->nparams; i++) {
-        const mto_t5_param *p = &m->table[i];
-        views[i] = (mto_param_view){p->name, m->params + p->offset, m->grads + p->offset,
-                                    p->ndim == 2 ? (size_t)p->shape[0] : 1,
-                                    p->ndim == 2 ? (size_t)p->shape[1] : p->numel};
-    }
+    size_t nv = 0;
+    mto_param_view *views = mto_train_views(m, &nv, &err);
     mto_optim_config oc;
     mto_optim_config_default(&oc, MTO_OPT_ADAMW);
     mto_optim *opt = mto_optim_new(&oc, views, m->nparams, &err);

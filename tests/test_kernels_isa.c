@@ -16,6 +16,7 @@
 
 #include "mto/optim.h"
 #include "mto/t5.h"
+#include "mto/train.h"
 #include "t5_internal.h"
 #include "tap.h"
 
@@ -97,12 +98,8 @@ static int model_digest(int ff)
     c.vocab_size = 1003; c.dropout_rate = 0.0f; c.ff = ff; c.tie_word_embeddings = ff == MTO_T5_FF_RELU;
     mto_t5 *m = mto_t5_new(&c, 7, &err);
     if (!m || mto_t5_zero_grad(m, &err)) { printf("# %s\n", err.msg); return -1; }
-    mto_param_view *v = calloc(m->nparams, sizeof *v);
-    for (size_t i = 0; i < m->nparams; i++) {
-        const mto_t5_param *p = &m->table[i];
-        v[i] = (mto_param_view){p->name, m->params + p->offset, m->grads + p->offset,
-                                p->ndim == 2 ? (size_t)p->shape[0] : 1, p->ndim == 2 ? (size_t)p->shape[1] : p->numel};
-    }
+    size_t nv = 0;
+    mto_param_view *v = mto_train_views(m, &nv, &err);
     mto_optim_config oc;
     mto_optim_config_default(&oc, MTO_OPT_ADAMW);
     mto_optim *opt = mto_optim_new(&oc, v, m->nparams, &err);

@@ -15,6 +15,7 @@
 #include "mto/optim.h"
 #include "mto/safetensors.h"
 #include "mto/t5.h"
+#include "mto/train.h"
 #include "tap.h"
 
 static unsigned rs = 12345;
@@ -127,12 +128,8 @@ static int train100(mto_t5 *m, int prec, float *out)
 {
     mto_error e;
     if (mto_t5_set_precision(m, prec, &e) != prec || mto_t5_zero_grad(m, &e)) return -1;
-    mto_param_view *v = calloc(m->nparams, sizeof *v);
-    for (size_t i = 0; i < m->nparams; i++) {
-        const mto_t5_param *p = &m->table[i];
-        v[i] = (mto_param_view){p->name, m->params + p->offset, m->grads + p->offset,
-                                p->ndim == 2 ? (size_t)p->shape[0] : 1, p->ndim == 2 ? (size_t)p->shape[1] : p->numel};
-    }
+    size_t nv = 0;
+    mto_param_view *v = mto_train_views(m, &nv, &e);
     mto_optim_config oc;
     mto_optim_config_default(&oc, MTO_OPT_ADAMW);
     mto_optim *o = mto_optim_new(&oc, v, m->nparams, &e);
@@ -254,13 +251,9 @@ static void test_shadow(void)
     ok(!rc && b1 == 1 && m->mm->builds == 1, "bf16 weights made once for two decodes and a forward (%ld)",
        rc ? -1L : m->mm->builds);
     /* one AdamW step */
-    mto_param_view *v = calloc(m->nparams, sizeof *v);
-    rc = rc || mto_t5_zero_grad(m, &e);
-    for (size_t i = 0; i < m->nparams && !rc; i++) {
-        const mto_t5_param *p = &m->table[i];
-        v[i] = (mto_param_view){p->name, m->params + p->offset, m->grads + p->offset,
-                                p->ndim == 2 ? (size_t)p->shape[0] : 1, p->ndim == 2 ? (size_t)p->shape[1] : p->numel};
-    }
+    size_t nv2 = 0;
+    mto_param_view *v = rc ? NULL : mto_train_views(m, &nv2, &e);
+    rc = rc || !v;
     mto_optim_config oc;
     mto_optim_config_default(&oc, MTO_OPT_ADAMW);
     mto_optim *o = rc ? NULL : mto_optim_new(&oc, v, m->nparams, &e);
