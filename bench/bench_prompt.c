@@ -6,7 +6,8 @@
  * d_model prompt. Prints both times, their phases and the ratio.
  * --only prompt|finetune runs one kind alone, so peak_rss_mb is that kind's
  * memory (prompt tuning never allocates the gradient arena or optimizer state).
- * Usage: bench_prompt SHAPE [--threads N] [--steps N] [--k K] [--only prompt|finetune] */
+ * --precision bf16 runs the products in bf16 (mto/matmul.h).
+ * Usage: bench_prompt SHAPE [--threads N] [--steps N] [--k K] [--only prompt|finetune] [--precision fp32|bf16] */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "mto/matmul.h"
 #include "mto/optim.h"
 #include "mto/prompt.h"
 #include "mto/t5.h"
@@ -54,11 +56,12 @@ static double median(double *v, int n)
 int main(int argc, char **argv)
 {
     const shape *s = NULL;
-    int threads = 1, steps = 10, warmup = 2, k = 20, run[2] = {1, 1};
+    int threads = 1, steps = 10, warmup = 2, k = 20, run[2] = {1, 1}, prec = MTO_PREC_FP32;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--k") && i + 1 < argc) k = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc) prec = mto_precision_parse(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
             i++;
             run[0] = !strcmp(argv[i], "finetune");
@@ -68,8 +71,9 @@ int main(int argc, char **argv)
             for (size_t j = 0; j < sizeof shapes / sizeof shapes[0]; j++)
                 if (!strcmp(argv[i], shapes[j].name)) s = &shapes[j];
     }
-    if (!s || steps < 1 || k < 1 || !(run[0] || run[1])) {
-        fprintf(stderr, "usage: bench_prompt {t5-small|tiny} [--threads N] [--steps N] [--k K] [--only prompt|finetune]\n");
+    if (!s || steps < 1 || k < 1 || !(run[0] || run[1]) || prec < 0) {
+        fprintf(stderr, "usage: bench_prompt {t5-small|tiny} [--threads N] [--steps N] [--k K] [--only prompt|finetune] "
+                        "[--precision fp32|bf16]\n");
         return 2;
     }
 #ifdef HAVE_OPENBLAS_SET_NUM_THREADS
@@ -82,7 +86,7 @@ int main(int argc, char **argv)
     c.num_layers = c.num_decoder_layers = s->layers; c.vocab_size = s->vocab;
     c.dropout_rate = 0.0f;
     mto_t5 *m = mto_t5_new(&c, 0, &e);
-    if (!m) return fail("model", &e);
+    if (!m || mto_t5_set_precision(m, prec, &e) < 0) return fail("model", &e);
     mto_prompt *p = mto_prompt_new(k, c.d_model, MTO_PROMPT_PRE, &e);
     if (!p || mto_prompt_init_vocab(p, m, 3, 0, 1, &e)) return fail("prompt", &e);
 
