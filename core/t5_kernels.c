@@ -65,7 +65,7 @@ typedef int32_t v4i __attribute__((vector_size(16)));
 /* 16 lanes: one AVX-512 op, two AVX2 ops, four SSE ops. The functions taking
  * or returning them are always inlined, never called, so GCC's note that a
  * 64-byte vector argument has another ABI with AVX-512 than without is moot. */
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__GNUC__) /* GCC and clang */
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 typedef float v16f __attribute__((vector_size(64)));
