@@ -68,55 +68,43 @@ static double cpu_now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* The ceiling: a large square sgemm, best of a few runs. */
-static double sgemm_gflops(void)
+/* The ceilings' product: a 1024^3 sgemm on operands made once. */
+enum { SQ = 1024 };
+static void sgemm_square(void)
 {
-    int n = 1024;
-    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
-    for (int i = 0; i < n * n; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
-    double best = 1e30;
-    for (int r = 0; r < 5; r++) {
-        double t = now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        t = now() - t;
-        if (t < best) best = t;
+    static float *a, *b, *c;
+    if (!a) {
+        a = malloc(sizeof(float) * SQ * SQ), b = malloc(sizeof(float) * SQ * SQ), c = malloc(sizeof(float) * SQ * SQ);
+        for (int i = 0; i < SQ * SQ; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
     }
-    free(a); free(b); free(c);
-    return 2.0 * n * n * n / best / 1e9;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, SQ, SQ, SQ, 1.0f, a, SQ, b, SQ, 0.0f, c, SQ);
 }
 
-/* The same by process CPU time (1 thread): best of 5. */
-static double sgemm_cpu_gflops(void)
+/* The burst ceiling: the best of 5 single products, timed by clock (wall:
+ * now, or process CPU time at 1 thread: cpu_now). */
+static double sgemm_best(double (*clock)(void))
 {
-    int n = 1024;
-    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
-    for (int i = 0; i < n * n; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
     double best = 1e30;
     for (int r = 0; r < 5; r++) {
-        double t = cpu_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        t = cpu_now() - t;
+        double t = clock();
+        sgemm_square();
+        t = clock() - t;
         if (t < best) best = t;
     }
-    free(a); free(b); free(c);
-    return 2.0 * n * n * n / best / 1e9;
+    return 2.0 * SQ * SQ * SQ / best / 1e9;
 }
 
-/* The sustained ceiling: 1024^3 products back to back for at least secs;
- * adds their FLOPs and wall / process-CPU seconds to acc[0..2]. */
+/* The sustained ceiling: products back to back for at least secs; adds their
+ * FLOPs and wall / process-CPU seconds to acc[0..2]. */
 static void sgemm_sustained(double secs, double acc[3])
 {
-    int n = 1024;
-    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
-    for (int i = 0; i < n * n; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
     double t0 = now(), c0 = cpu_now(), t;
     do {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        acc[0] += 2.0 * n * n * n;
+        sgemm_square();
+        acc[0] += 2.0 * SQ * SQ * SQ;
     } while ((t = now()) - t0 < secs);
     acc[1] += t - t0;
     acc[2] += cpu_now() - c0;
-    free(a); free(b); free(c);
 }
 
 static int by_seconds(const void *x, const void *y)
@@ -206,7 +194,7 @@ int main(int argc, char **argv)
     openblas_set_num_threads(threads);
 #endif
     if (ceilings == 2) {
-        printf("ceilings (1024^3 product, GFLOP/s): sgemm %.1f, oneDNN f32 %.1f, oneDNN bf16 %.1f\n", sgemm_gflops(),
+        printf("ceilings (1024^3 product, GFLOP/s): sgemm %.1f, oneDNN f32 %.1f, oneDNN bf16 %.1f\n", sgemm_best(now),
                dnnl_gflops(0, threads), dnnl_gflops(1, threads));
         return 0;
     }
@@ -271,6 +259,8 @@ int main(int argc, char **argv)
     mto_mm_stats_on = 0;
     sgemm_sustained(0.5, sus);
     double flops = 3.0 * forward_flops(s); /* backward ~ 2x forward */
+    /* matmul GFLOP/s: the same FLOPs over forward+backward time only (no AdamW, no zeroing) */
+    double mm = flops / ((ph[1] + ph[2]) / steps) / 1e9, burst = sgemm_best(now), sustained = sus[0] / sus[1] / 1e9;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     /* process CPU time per step: at 1 thread, a figure less moved by other load on the machine */
@@ -279,15 +269,12 @@ int main(int argc, char **argv)
     printf("mto %s backend=%s precision=%s tokens_per_s=%.1f step_ms=%.2f gflops=%.2f sgemm_ceiling_gflops=%.2f "
            "peak_rss_mb=%.1f loss=%.4f\n",
            s->name, mto_matmul_backend_name(mto_matmul_backend()), mto_precision_name(eff),
-           s->B * (s->Ts + s->Tt) / dt, dt * 1e3, flops / dt / 1e9, sgemm_gflops(), ru.ru_maxrss / 1024.0, m->loss);
+           s->B * (s->Ts + s->Tt) / dt, dt * 1e3, flops / dt / 1e9, burst, ru.ru_maxrss / 1024.0, m->loss);
     if (ceilings)
         printf("# ceilings threads=%d sgemm_gflops=%.1f dnnl_f32_gflops=%.1f dnnl_bf16_gflops=%.1f\n", threads,
-               sgemm_gflops(), dnnl_gflops(0, threads), dnnl_gflops(1, threads));
-    /* matmul_gflops: the same FLOPs over forward+backward time only (no AdamW, no zeroing) */
+               burst, dnnl_gflops(0, threads), dnnl_gflops(1, threads));
     printf("# mto %s phases_ms zero_grad=%.1f forward=%.1f backward=%.1f adamw=%.1f matmul_gflops=%.2f\n", s->name,
-           ph[0] * 1e3 / steps, ph[1] * 1e3 / steps, ph[2] * 1e3 / steps, ph[3] * 1e3 / steps,
-           flops / ((ph[1] + ph[2]) / steps) / 1e9);
-    double burst = sgemm_gflops(), sustained = sus[0] / sus[1] / 1e9, mm = flops / ((ph[1] + ph[2]) / steps) / 1e9;
+           ph[0] * 1e3 / steps, ph[1] * 1e3 / steps, ph[2] * 1e3 / steps, ph[3] * 1e3 / steps, mm);
     printf("# mto %s efficiency: forward+backward %.2f GFLOP/s = %.1f%% of the sustained sgemm ceiling %.2f "
            "(%.1f%% of the burst ceiling %.2f)\n", s->name, mm, 100 * mm / sustained, sustained, 100 * mm / burst,
            burst);
@@ -295,7 +282,7 @@ int main(int argc, char **argv)
     if (threads == 1) /* by process CPU time: the figures a loaded machine moves least */
         printf("# mto %s cpu_phases_ms zero_grad=%.1f forward=%.1f backward=%.1f adamw=%.1f matmul_gflops_cpu=%.2f "
                "sgemm_ceiling_gflops_cpu=%.2f\n", s->name, cp[0] * 1e3 / steps, cp[1] * 1e3 / steps,
-               cp[2] * 1e3 / steps, cp[3] * 1e3 / steps, flops / ((cp[1] + cp[2]) / steps) / 1e9, sgemm_cpu_gflops());
+               cp[2] * 1e3 / steps, cp[3] * 1e3 / steps, flops / ((cp[1] + cp[2]) / steps) / 1e9, sgemm_best(cpu_now));
     if (digest) { /* FNV-1a over the loss's bits, the parameters and the gradients */
         uint64_t h = 1469598103934665603ULL;
         const unsigned char *p[3] = {(const unsigned char *)&m->loss, (const unsigned char *)m->params,

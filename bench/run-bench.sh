@@ -38,11 +38,12 @@ load() { uptime | sed 's/.*load average: *//'; }
 flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_bf16|amx_bf16|amx_tile)$' | tr '\n' ' ')
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $ncpu cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "# flags: ${flags:-none of avx2 avx512f avx512_bf16 amx}"
-echo "# $("$bin" --info)"
+info=$("$bin" --info)
+echo "# $info"
 echo "# torch $("$py" -c 'import torch; print(torch.__version__, "mkldnn bf16" if torch.backends.mkldnn.is_available() else "no mkldnn")' 2>/dev/null)"
 echo "# steps=$steps rounds=$rounds, load average at start: $(load)"
 case "$flags" in *avx512f*)
-    case "$("$bin" --info)" in *"core Haswell"*|*"core Zen"*)
+    case "$info" in *"core Haswell"*|*"core Zen"*)
         echo "# note: OpenBLAS runs its AVX2 kernels on this AVX-512 CPU; OPENBLAS_CORETYPE=SkylakeX runs its" \
              "AVX-512 ones (faster here, other fp32 bits)" ;;
     esac ;;

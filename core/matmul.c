@@ -265,13 +265,9 @@ static void mm_run(const mto_t5 *m, int ta, int tb, int M, int N, int K, float a
 void t5_mm(const mto_t5 *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
            const float *B, int ldb, float beta, float *C, int ldc)
 {
-    if (__builtin_expect(mto_mm_stats_on, 0)) {
-        double t0 = mto_mm_stats_clock();
-        mm_run(m, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        mto_mm_stats_add(ta, tb, M, N, K, t0);
-        return;
-    }
+    double t0 = __builtin_expect(mto_mm_stats_on, 0) ? mto_mm_stats_clock() : 0;
     mm_run(m, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (__builtin_expect(mto_mm_stats_on, 0)) mto_mm_stats_add(ta, tb, M, N, K, t0);
 }
 
 void t5_mm_few(const mto_t5 *m, int tb, int R, int N, int K, float alpha, const float *x, int ldx, const float *B,

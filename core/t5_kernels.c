@@ -496,8 +496,10 @@ static void kernels_pick(void)
             g_kernels = runs[i];
             return;
         }
-    fprintf(stderr, "mto: MTO_KERNELS=%s is not a kernel set this CPU runs (generic%s%s); using %s\n", e,
-            n > 1 ? ", avx2" : "", n > 2 ? ", avx512" : "", g_kernels->isa);
+    char sets[64] = "";
+    for (int i = 0; i < n; i++)
+        snprintf(sets + strlen(sets), sizeof sets - strlen(sets), "%s%s", i ? ", " : "", runs[i]->isa);
+    fprintf(stderr, "mto: MTO_KERNELS=%s is not a kernel set this CPU runs (%s); using %s\n", e, sets, g_kernels->isa);
 }
 
 static inline const kernel_set *kernels(void)
